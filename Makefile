@@ -1,0 +1,116 @@
+# argolite: `make demo` runs the agent in a local cluster, `make test` runs every test.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+ROOT        := $(abspath .)
+BIN         := $(ROOT)/bin
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT      ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+IMAGE_REPO  ?= ghcr.io/argolite/argolite-agent
+IMAGE_TAG   := $(shell printf '%s' '$(VERSION)' | tr -c 'A-Za-z0-9_.-' '-')
+IMAGE       ?= $(IMAGE_REPO):$(IMAGE_TAG)
+VPKG        := github.com/argolite/argolite/shared/version
+LDFLAGS     := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Commit=$(COMMIT) -X $(VPKG).ImageRepository=$(IMAGE_REPO)
+GOBUILD     := CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)'
+
+CLUSTER_DIR ?= $(ROOT)/.cluster
+KUBECONFIG_LOCAL := $(CLUSTER_DIR)/admin.kubeconfig
+K8S_BIN      = $(shell bash integration/cluster/build.sh)
+E2E_TIMEOUT ?= 30m
+
+export CLUSTER_DIR
+
+.PHONY: build
+build: ## Build kubectl-argo and argolite-agent into bin/.
+	$(GOBUILD) -o $(BIN)/kubectl-argo ./plugin
+	$(GOBUILD) -o $(BIN)/argolite-agent ./agent
+
+.PHONY: generate
+generate: ## Regenerate deepcopy, CRDs and RBAC from controller-gen markers.
+	go tool controller-gen object:headerFile=hack/boilerplate.go.txt paths=./shared/api/...
+	go tool controller-gen crd paths=./shared/api/... output:crd:artifacts:config=manifests/crds
+	go tool controller-gen rbac:roleName=argolite-agent paths=./agent/... output:rbac:artifacts:config=manifests/rbac
+
+.PHONY: verify
+verify: generate ## Fail when generated files are stale or go.mod is untidy.
+	go mod tidy
+	@if [[ -n "$$(git status --porcelain -- shared/api manifests go.mod go.sum)" ]]; then \
+	  git status --porcelain -- shared/api manifests go.mod go.sum; \
+	  echo "generated files are out of date: run 'make generate && go mod tidy' and commit the result"; exit 1; fi
+
+.PHONY: lint
+lint: ## go vet and gofmt (and golangci-lint when it is on PATH).
+	go vet ./...
+	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@if command -v golangci-lint >/dev/null; then golangci-lint run ./...; else echo "golangci-lint not installed: skipped"; fi
+
+.PHONY: test
+test: lint verify test-unit test-e2e ## Everything CI runs.
+
+.PHONY: test-unit
+test-unit: ## Unit and envtest tests (no cluster needed).
+	go test -count=1 ./shared/... ./agent/... ./plugin/... ./manifests/...
+
+.PHONY: test-e2e
+test-e2e: cluster-up image-import krew-tools dist ## End-to-end tests on the local cluster.
+	KUBECONFIG=$(KUBECONFIG_LOCAL) ARGOLITE_E2E=1 ARGOLITE_E2E_IMAGE=$(IMAGE) ARGOLITE_BIN=$(BIN) \
+	  ARGOLITE_DIST=$(ROOT)/dist ARGOLITE_K8S_BIN=$(K8S_BIN) \
+	  go test -count=1 -timeout $(E2E_TIMEOUT) -v ./integration/e2e/... 2>&1 | tee $(ROOT)/.e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test.go)' || true
+	@grep -qE '^(FAIL|panic)' $(ROOT)/.e2e.log && { tail -80 $(ROOT)/.e2e.log; exit 1; } || grep -E '^ok' $(ROOT)/.e2e.log
+
+.PHONY: cluster-binaries
+cluster-binaries: ## Build Kubernetes and etcd from the Go module proxy (cached in bin/).
+	bash integration/cluster/build.sh
+
+.PHONY: cluster-up
+cluster-up: cluster-binaries images ## Start (or reuse) the local cluster.
+	bash integration/cluster/up.sh
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local cluster and clean up its mounts, bridge and rules.
+	bash integration/cluster/down.sh
+
+.PHONY: images
+images: ## Build the busybox and pause images for the local cluster.
+	go run ./integration/images -out $(BIN)/images busybox pause
+
+.PHONY: image
+image: ## Build the agent image (no Docker) as bin/images/argolite-agent.tar.
+	GOOS=linux GOARCH=amd64 $(GOBUILD) -o $(BIN)/linux-amd64/argolite-agent ./agent
+	go run ./integration/images -out $(BIN)/images -agent-binary $(BIN)/linux-amd64/argolite-agent -agent-image $(IMAGE) agent
+
+.PHONY: image-import
+image-import: image cluster-up ## Load the agent image into the local cluster's containerd.
+	bash integration/cluster/import.sh $(BIN)/images/argolite-agent.tar
+
+.PHONY: install
+install: build image-import ## Install the agent into the cluster of $$KUBECONFIG (the local one by default).
+	KUBECONFIG=$${KUBECONFIG:-$(KUBECONFIG_LOCAL)} $(BIN)/kubectl-argo install --image $(IMAGE)
+
+.PHONY: demo
+demo: build cluster-up image-import ## Start the local cluster, install the agent and show it healthy.
+	KUBECONFIG=$(KUBECONFIG_LOCAL) $(BIN)/kubectl-argo install --image $(IMAGE)
+	KUBECONFIG=$(KUBECONFIG_LOCAL) $(BIN)/kubectl-argo status
+	@echo
+	@echo "The local cluster is up. Point kubectl at it and use the plugin:"
+	@echo "  export KUBECONFIG=$(KUBECONFIG_LOCAL) PATH=$(BIN):$(K8S_BIN):\$$PATH"
+	@echo "  kubectl argo status"
+	@echo "Stop it with: make cluster-down"
+
+.PHONY: krew-tools
+krew-tools: ## Build krew and validate-krew-manifest v0.4.3 into bin/ (outside the module).
+	@[[ -x $(BIN)/krew && -x $(BIN)/validate-krew-manifest ]] || GOBIN=$(BIN) GOFLAGS= go install sigs.k8s.io/krew/cmd/krew@v0.4.3 sigs.k8s.io/krew/cmd/validate-krew-manifest@v0.4.3
+
+.PHONY: dist
+dist: krew-tools ## Cross-build plugin archives with sha256 sums and render krew/argo.yaml.
+	bash krew/dist.sh '$(VERSION)' '$(LDFLAGS)'
+	$(BIN)/validate-krew-manifest -manifest dist/argo.yaml -skip-install
+
+.PHONY: clean
+clean: ## Remove build outputs (keeps the cached cluster binaries).
+	rm -rf dist $(BIN)/kubectl-argo $(BIN)/argolite-agent $(BIN)/linux-amd64 $(BIN)/images
+
+.PHONY: help
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'

@@ -1,0 +1,93 @@
+package boot
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+)
+
+// Role is one of argolite's jobs. When a role is switched on, its Setup adds
+// its controllers and webhook handlers to the agent.
+type Role struct {
+	Name    string
+	Summary string
+	// Setup is nil while the role has no controllers in this build: the
+	// role can be switched on, and the agent reports that it runs nothing.
+	Setup func(a *Agent) error
+}
+
+// roles lists every role in the order they start. Each role's package adds
+// its Setup here as it arrives.
+var roles = []Role{
+	{Name: "gitops", Summary: "Applications: sync from Git with server-side apply, prune, drift, health"},
+	{Name: "workflow", Summary: "Workflows, WorkflowTemplates and CronWorkflows run as Pods"},
+	{Name: "rollout", Summary: "Rollouts: blue/green and canary gated by analysis"},
+	{Name: "events", Summary: "EventSources and Sensors: webhooks, schedules and cluster changes into actions"},
+	{Name: "notify", Summary: "Notifications to Slack, webhooks and email"},
+}
+
+// RoleNames lists the known roles in start order.
+func RoleNames() []string {
+	names := make([]string, 0, len(roles))
+	for _, r := range roles {
+		names = append(names, r.Name)
+	}
+	return names
+}
+
+// ParseRoles turns a --roles value such as "all,-events" or "gitops,workflow"
+// into the enabled role names, in start order.
+func ParseRoles(spec string) ([]string, error) {
+	known := RoleNames()
+	on := map[string]bool{}
+	for _, item := range strings.Split(spec, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		enable := !strings.HasPrefix(item, "-")
+		name := strings.TrimPrefix(item, "-")
+		switch {
+		case name == "all":
+			for _, k := range known {
+				on[k] = enable
+			}
+		case slices.Contains(known, name):
+			on[name] = enable
+		default:
+			return nil, fmt.Errorf("unknown role %q: use %s or all", name, strings.Join(known, ", "))
+		}
+	}
+	var enabled []string
+	for _, k := range known {
+		if on[k] {
+			enabled = append(enabled, k)
+		}
+	}
+	if len(enabled) == 0 {
+		return nil, fmt.Errorf("%q switches every role off: name at least one of %s", spec, strings.Join(known, ", "))
+	}
+	return enabled, nil
+}
+
+// setupRoles adds the enabled roles' controllers to the agent.
+func (a *Agent) setupRoles(enabled []string) error {
+	log := ctrl.Log.WithName("roles")
+	for _, r := range roles {
+		if !slices.Contains(enabled, r.Name) {
+			log.Info("role off", "role", r.Name)
+			continue
+		}
+		if r.Setup == nil {
+			log.Info("role on, no controllers in this build", "role", r.Name)
+			continue
+		}
+		if err := r.Setup(a); err != nil {
+			return fmt.Errorf("setting up role %s: %w", r.Name, err)
+		}
+		log.Info("role on", "role", r.Name)
+	}
+	return nil
+}
