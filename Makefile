@@ -49,8 +49,8 @@ lint: ## go vet and gofmt (and golangci-lint when it is on PATH).
 test: lint verify test-unit test-e2e ## Everything CI runs.
 
 .PHONY: test-unit
-test-unit: ## Unit and envtest tests (no cluster needed).
-	go test -count=1 ./shared/... ./agent/... ./plugin/... ./manifests/...
+test-unit: ## Unit tests (no cluster needed).
+	go test -count=1 $$(go list ./... | grep -v /integration/e2e)
 
 .PHONY: test-e2e
 test-e2e: cluster-up image-import krew-tools dist ## End-to-end tests on the local cluster.
@@ -105,7 +105,7 @@ krew-tools: ## Build krew and validate-krew-manifest v0.4.3 into bin/ (outside t
 .PHONY: dist
 dist: krew-tools ## Cross-build plugin archives with sha256 sums and render krew/argo.yaml.
 	bash krew/dist.sh '$(VERSION)' '$(LDFLAGS)'
-	$(BIN)/validate-krew-manifest -manifest dist/argo.yaml -skip-install
+	$(BIN)/validate-krew-manifest -manifest krew/argo.yaml -skip-install
 
 .PHONY: clean
 clean: ## Remove build outputs (keeps the cached cluster binaries).

@@ -1,0 +1,53 @@
+// Package examples holds the working examples the docs point to; its tests
+// render them so they cannot rot.
+package examples
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/fluxcd/pkg/ssa/utils"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+func TestInstallHARenders(t *testing.T) {
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	res, err := k.Run(filesys.MakeFsOnDisk(), "install-ha")
+	if err != nil {
+		t.Fatalf("kustomize build examples/install-ha: %v", err)
+	}
+	var found bool
+	for _, r := range res.Resources() {
+		if r.GetKind() != "Deployment" || r.GetName() != "argolite-agent" {
+			continue
+		}
+		found = true
+		y, err := r.AsYAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := utils.ReadObject(bytes.NewReader(y))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _, _ := unstructured.NestedInt64(u.Object, "spec", "replicas"); n != 2 {
+			t.Errorf("replicas = %d, want 2", n)
+		}
+		containers, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+		c := containers[0].(map[string]any)
+		if c["image"] != "ghcr.io/argolite/argolite-agent:v0.1.0" {
+			t.Errorf("image = %v, want the pinned v0.1.0", c["image"])
+		}
+		if args, _ := c["args"].([]any); len(args) != 1 || args[0] != "--roles=all,-events" {
+			t.Errorf("args = %v, want [--roles=all,-events]", c["args"])
+		}
+		if r.GetLabels()["app.kubernetes.io/part-of"] != "argolite" {
+			t.Errorf("the part-of label from manifests/kustomization.yaml is missing")
+		}
+	}
+	if !found {
+		t.Fatal("no argolite-agent Deployment in the rendered example")
+	}
+}

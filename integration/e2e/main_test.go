@@ -1,0 +1,172 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// env is what `make test-e2e` hands the tests.
+type env struct {
+	kubeconfig string
+	image      string // the agent image, already imported into the cluster
+	binDir     string // kubectl-argo, krew
+	distDir    string // plugin archives from make dist
+	k8sBin     string // kubectl of the cluster's version
+	repoRoot   string
+}
+
+var (
+	e2e       env
+	cfg       *rest.Config
+	clientset kubernetes.Interface
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("ARGOLITE_E2E") != "1" {
+		fmt.Println("e2e: skipped: set ARGOLITE_E2E=1 (make test-e2e does) to run against the local cluster")
+		os.Exit(0)
+	}
+	root, _ := filepath.Abs("../..")
+	e2e = env{
+		kubeconfig: os.Getenv("KUBECONFIG"),
+		image:      os.Getenv("ARGOLITE_E2E_IMAGE"),
+		binDir:     os.Getenv("ARGOLITE_BIN"),
+		distDir:    os.Getenv("ARGOLITE_DIST"),
+		k8sBin:     os.Getenv("ARGOLITE_K8S_BIN"),
+		repoRoot:   root,
+	}
+	for name, v := range map[string]string{"KUBECONFIG": e2e.kubeconfig, "ARGOLITE_E2E_IMAGE": e2e.image, "ARGOLITE_BIN": e2e.binDir, "ARGOLITE_K8S_BIN": e2e.k8sBin} {
+		if v == "" {
+			fmt.Fprintf(os.Stderr, "e2e: %s is not set: run the suite with make test-e2e\n", name)
+			os.Exit(2)
+		}
+	}
+	var err error
+	cfg, err = clientcmd.BuildConfigFromFlags("", e2e.kubeconfig)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: loading %s: %v\n", e2e.kubeconfig, err)
+		os.Exit(2)
+	}
+	cfg.QPS, cfg.Burst = -1, 0
+	clientset = kubernetes.NewForConfigOrDie(cfg)
+	if _, err := clientset.Discovery().ServerVersion(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: the local cluster does not answer (%v): make cluster-up\n", err)
+		os.Exit(2)
+	}
+	os.Exit(m.Run())
+}
+
+// newNamespace makes a namespace for one test and deletes it afterwards.
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	name := "e2e-" + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+	if len(name) > 50 {
+		name = name[:50]
+	}
+	name = strings.TrimSuffix(name, "-") + "-" + rand.String(5)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"argolite.dev/e2e": "true"}}}
+	if _, err := clientset.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating namespace %s: %v", name, err)
+	}
+	// The default ServiceAccount must exist before Pods can be created in it.
+	waitFor(t, "default ServiceAccount in "+name, time.Minute, func(ctx context.Context) (bool, error) {
+		_, err := clientset.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, nil
+	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			dumpNamespace(t, name)
+		}
+		_ = clientset.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
+	return name
+}
+
+// waitFor polls cond every 250 ms until it is true or timeout passes.
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func(ctx context.Context) (bool, error)) {
+	t.Helper()
+	var lastErr error
+	err := wait.PollUntilContextTimeout(context.Background(), 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		ok, err := cond(ctx)
+		if err != nil {
+			lastErr = err
+			return false, nil
+		}
+		return ok, nil
+	})
+	if err != nil {
+		t.Fatalf("timed out after %s waiting for %s (last error: %v)", timeout, what, lastErr)
+	}
+}
+
+// result is a finished command.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// run runs a binary with the cluster's KUBECONFIG and returns its output and exit code.
+func run(t *testing.T, extraEnv []string, bin string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+e2e.kubeconfig, "NO_COLOR=1"), extraEnv...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else {
+			t.Fatalf("running %s %v: %v", bin, args, err)
+		}
+	}
+	t.Logf("$ %s %s (exit %d)\n%s%s", filepath.Base(bin), strings.Join(args, " "), code, out.String(), errOut.String())
+	return result{stdout: out.String(), stderr: errOut.String(), code: code}
+}
+
+// argo runs the locally built kubectl-argo.
+func argo(t *testing.T, args ...string) result {
+	t.Helper()
+	return run(t, nil, filepath.Join(e2e.binDir, "kubectl-argo"), args...)
+}
+
+func dumpNamespace(t *testing.T, ns string) {
+	ctx := context.Background()
+	pods, err := clientset.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return
+	}
+	for _, p := range pods.Items {
+		t.Logf("pod %s/%s phase=%s node=%s", ns, p.Name, p.Status.Phase, p.Spec.NodeName)
+		for _, cs := range p.Status.ContainerStatuses {
+			t.Logf("  container %s ready=%v restarts=%d state=%+v", cs.Name, cs.Ready, cs.RestartCount, cs.State)
+		}
+	}
+	events, err := clientset.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+	if err == nil {
+		for _, e := range events.Items {
+			t.Logf("event %s %s/%s: %s %s", e.Type, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, e.Message)
+		}
+	}
+}
+
+func isNotFound(err error) bool { return apierrors.IsNotFound(err) }

@@ -1,0 +1,232 @@
+// Command images owns the container images of the local test cluster, built
+// without Docker or a registry: busybox (from Debian's busybox-static), the
+// sandbox image pause (the tiny Go program in ./pause) and the argolite-agent
+// image. Each is written as a docker-archive tarball carrying its repo tag,
+// for `ctr -n k8s.io images import`. Layers are deterministic (sorted entries,
+// fixed times, root-owned unless stated), so the same inputs give the same
+// digest, and an archive newer than its inputs is not rebuilt.
+//
+//	go run ./integration/images -out DIR [flags] busybox|pause|agent...
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+type options struct {
+	out   string
+	arch  string
+	force bool
+
+	busyboxPath  string
+	busyboxImage string
+
+	pausePkg   string
+	pauseImage string
+
+	agentBinary  string
+	agentImage   string
+	agentVersion string
+	caBundle     string
+}
+
+// target is one image to write: where, under which tag, which files decide
+// whether it is stale, and how to build it.
+type target struct {
+	file   string
+	ref    name.Tag
+	inputs []string
+	build  func() (v1.Image, error)
+}
+
+var imageNames = []string{"busybox", "pause", "agent"}
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "images:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := flag.NewFlagSet("images", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: go run ./integration/images -out DIR [flags] IMAGE...")
+		fmt.Fprintln(stderr, "IMAGE is busybox, pause or agent (agent needs -agent-binary and -agent-image).")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.out, "out", "", "directory to write the image tarballs to (required)")
+	fs.StringVar(&o.arch, "arch", runtime.GOARCH, "image architecture; binaries must match it")
+	fs.BoolVar(&o.force, "force", false, "rebuild even when an archive is up to date")
+	fs.StringVar(&o.busyboxPath, "busybox-path", "/bin/busybox", "static busybox binary (Debian's busybox-static)")
+	fs.StringVar(&o.busyboxImage, "busybox-image", "docker.io/library/busybox:latest", "busybox image reference")
+	fs.StringVar(&o.pausePkg, "pause-pkg", "github.com/argolite/argolite/integration/images/pause", "Go package of the pause binary")
+	fs.StringVar(&o.pauseImage, "pause-image", "registry.k8s.io/pause:3.6", "sandbox image reference (containerd's sandbox_image)")
+	fs.StringVar(&o.agentBinary, "agent-binary", "", "static linux argolite-agent binary")
+	fs.StringVar(&o.agentImage, "agent-image", "", "agent image reference, e.g. ghcr.io/argolite/argolite-agent:v0.1.0")
+	fs.StringVar(&o.agentVersion, "agent-version", "", "version label of the agent image (default: the image tag)")
+	fs.StringVar(&o.caBundle, "ca-bundle", "/etc/ssl/certs/ca-certificates.crt", "CA bundle copied into the agent image (empty: none)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.out == "" {
+		fs.Usage()
+		return errors.New("-out DIR is required")
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return fmt.Errorf("name at least one image: %v", imageNames)
+	}
+
+	// Check every request before building anything.
+	var targets []target
+	seen := map[string]bool{}
+	for _, n := range fs.Args() {
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		t, err := prepare(n, o)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, t)
+	}
+
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	for _, t := range targets {
+		out := filepath.Join(o.out, t.file)
+		if !o.force {
+			ok, err := upToDate(out, t.ref, t.inputs)
+			if err != nil {
+				return err
+			}
+			if ok {
+				fmt.Fprintf(stdout, "%s: %s is up to date\n", out, repoTag(t.ref))
+				continue
+			}
+		}
+		img, err := t.build()
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.file, err)
+		}
+		if err := writeImage(out, t.ref, img); err != nil {
+			return err
+		}
+		id, err := img.ConfigName() // the image ID crictl and ctr show
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: wrote %s (image id %s, linux/%s)\n", out, repoTag(t.ref), id, o.arch)
+	}
+	return nil
+}
+
+// prepare checks the inputs of image n and returns how to build it.
+func prepare(n string, o options) (target, error) {
+	switch n {
+	case "busybox":
+		ref, err := name.NewTag(o.busyboxImage)
+		if err != nil {
+			return target{}, fmt.Errorf("-busybox-image: %w", err)
+		}
+		if _, err := os.Stat(o.busyboxPath); errors.Is(err, os.ErrNotExist) {
+			return target{}, fmt.Errorf("%s not found: apt-get install busybox-static (or pass -busybox-path)", o.busyboxPath)
+		}
+		if err := checkStaticELF(o.busyboxPath, o.arch); err != nil {
+			return target{}, fmt.Errorf("%w (Debian's busybox package is dynamic: apt-get install busybox-static)", err)
+		}
+		return target{file: "busybox.tar", ref: ref, inputs: []string{o.busyboxPath}, build: func() (v1.Image, error) {
+			bin, err := os.ReadFile(o.busyboxPath)
+			if err != nil {
+				return nil, err
+			}
+			applets, err := busyboxApplets(o.busyboxPath)
+			if err != nil {
+				return nil, err
+			}
+			return busyboxImage(bin, applets, o.arch)
+		}}, nil
+
+	case "pause":
+		ref, err := name.NewTag(o.pauseImage)
+		if err != nil {
+			return target{}, fmt.Errorf("-pause-image: %w", err)
+		}
+		srcs, err := pauseSources(o.pausePkg, o.arch)
+		if err != nil {
+			return target{}, err
+		}
+		return target{file: "pause.tar", ref: ref, inputs: srcs, build: func() (v1.Image, error) {
+			tmp, err := os.MkdirTemp("", "argolite-pause-")
+			if err != nil {
+				return nil, err
+			}
+			defer os.RemoveAll(tmp)
+			p, err := buildPause(o.pausePkg, o.arch, tmp)
+			if err != nil {
+				return nil, err
+			}
+			bin, err := os.ReadFile(p)
+			if err != nil {
+				return nil, err
+			}
+			return pauseImage(bin, o.arch)
+		}}, nil
+
+	case "agent":
+		if o.agentBinary == "" || o.agentImage == "" {
+			return target{}, errors.New("agent needs -agent-binary PATH (a static linux binary) and -agent-image REF")
+		}
+		ref, err := name.NewTag(o.agentImage)
+		if err != nil {
+			return target{}, fmt.Errorf("-agent-image: %w", err)
+		}
+		if _, err := os.Stat(o.agentBinary); errors.Is(err, os.ErrNotExist) {
+			return target{}, fmt.Errorf("%s not found: build it with CGO_ENABLED=0 GOOS=linux GOARCH=%s go build -o %s ./agent (make image does)", o.agentBinary, o.arch, o.agentBinary)
+		}
+		if err := checkStaticELF(o.agentBinary, o.arch); err != nil {
+			return target{}, err
+		}
+		inputs := []string{o.agentBinary}
+		if o.caBundle != "" {
+			if _, err := os.Stat(o.caBundle); err != nil {
+				return target{}, fmt.Errorf("CA bundle %s: %w: apt-get install ca-certificates, or pass -ca-bundle '' for an image that cannot verify TLS", o.caBundle, err)
+			}
+			inputs = append(inputs, o.caBundle)
+		}
+		version := o.agentVersion
+		if version == "" {
+			version = ref.TagStr()
+		}
+		return target{file: "argolite-agent.tar", ref: ref, inputs: inputs, build: func() (v1.Image, error) {
+			bin, err := os.ReadFile(o.agentBinary)
+			if err != nil {
+				return nil, err
+			}
+			var ca []byte
+			if o.caBundle != "" {
+				if ca, err = os.ReadFile(o.caBundle); err != nil {
+					return nil, err
+				}
+			}
+			return agentImage(bin, ca, version, o.arch)
+		}}, nil
+	}
+	return target{}, fmt.Errorf("unknown image %q: choose from %v", n, imageNames)
+}
