@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestProgressPlain(t *testing.T) {
+	var out bytes.Buffer
+	p := NewProgress(&out)
+	if p.tty {
+		t.Fatal("a buffer is not a terminal")
+	}
+	p.Update("waiting: 0/1 ready")
+	p.Update("waiting: 0/1 ready") // unchanged: no new line in logs
+	p.Update("waiting: 1/1 ready")
+	p.Clear()
+	p.Done("done")
+	want := "waiting: 0/1 ready\nwaiting: 1/1 ready\ndone\n"
+	if out.String() != want {
+		t.Errorf("plain progress wrote %q, want %q", out.String(), want)
+	}
+	if strings.ContainsAny(out.String(), "\r\x1b") {
+		t.Error("plain progress wrote terminal control characters")
+	}
+}
+
+func TestProgressTerminal(t *testing.T) {
+	var out bytes.Buffer
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := start
+	p := &Progress{w: &out, tty: true, width: 30, start: start, now: func() time.Time { return now }}
+
+	p.Update("waiting")
+	now = now.Add(3 * time.Second)
+	p.Update("waiting")
+	if got, want := out.String(), clearLine+"waiting (0s)"+clearLine+"waiting (3s)"; got != want {
+		t.Errorf("terminal progress wrote %q, want %q (redrawn in place with the elapsed time)", got, want)
+	}
+
+	out.Reset()
+	p.Update(strings.Repeat("x", 100))
+	line := strings.TrimPrefix(out.String(), clearLine)
+	if n := len([]rune(line)); n >= 30 || !strings.HasSuffix(line, "…") {
+		t.Errorf("long line %q (%d runes) not cut to the 30-column terminal", line, n)
+	}
+
+	out.Reset()
+	p.Done("ready")
+	if got, want := out.String(), clearLine+"ready\n"; got != want {
+		t.Errorf("Done wrote %q, want %q", got, want)
+	}
+	out.Reset()
+	p.Clear()
+	if out.Len() != 0 {
+		t.Errorf("Clear after Done wrote %q, want nothing", out.String())
+	}
+}
+
+func TestColours(t *testing.T) {
+	if got := NewColours(&bytes.Buffer{}).Red("x"); got != "x" {
+		t.Errorf("colours on a buffer = %q, want plain text", got)
+	}
+	on := Colours{on: true}
+	if got, want := on.Green("ok"), "\x1b[32mok\x1b[0m"; got != want {
+		t.Errorf("Green = %q, want %q", got, want)
+	}
+	// Equal-width codes keep coloured cells aligned with each other.
+	if len(on.Red("x")) != len(on.Yellow("x")) || len(on.Red("x")) != len(on.Green("x")) {
+		t.Error("colour codes differ in length")
+	}
+}

@@ -1,0 +1,194 @@
+package install
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/argolite/argolite/manifests"
+	"github.com/argolite/argolite/plugin/cli"
+	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/shared/agentmeta"
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+)
+
+// installed returns the install objects, optionally without the agent or
+// without the CRDs, with mutate applied to each.
+func installed(t *testing.T, agent, crds bool, mutate func(client.Object)) []client.Object {
+	t.Helper()
+	objs, err := manifests.Objects(manifests.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []client.Object
+	for _, o := range objs {
+		isCRD := o.GetKind() == "CustomResourceDefinition"
+		if isCRD && crds || !isCRD && agent {
+			if mutate != nil {
+				mutate(o)
+			}
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func runUninstall(t *testing.T, clients *cli.Clients, args ...string) (string, error) {
+	t.Helper()
+	streams, _, out, _ := genericiooptions.NewTestIOStreams()
+	o := NewUninstallOptions(genericclioptions.NewConfigFlags(false), streams)
+	o.Clients = clients
+	o.interval = 10 * time.Millisecond
+	cmd := newUninstallCmd(o)
+	cmd.SilenceUsage = true
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func exists(t *testing.T, c client.Client, obj client.Object, key client.ObjectKey) bool {
+	t.Helper()
+	err := c.Get(context.Background(), key, obj)
+	if err != nil && !apierrors.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	return err == nil
+}
+
+func TestUninstallKeepsCRDs(t *testing.T) {
+	clients := clitest.NewClients(t, installed(t, true, true, nil)...)
+	out, err := runUninstall(t, clients)
+	if err != nil {
+		t.Fatalf("uninstall: %v\n%s", err, out)
+	}
+	// Dependents first: the reverse of apply order, without the CRD.
+	var want []string
+	for i := len(subjects) - 1; i >= 1; i-- {
+		want = append(want, subjects[i]+" deleted")
+	}
+	if !strings.HasPrefix(out, strings.Join(want, "\n")+"\n") {
+		t.Errorf("output:\n%s\nwant it to start with:\n%s", out, strings.Join(want, "\n"))
+	}
+	for _, s := range []string{"Uninstalled the argolite agent.", "Kept the CRDs (applications.argolite.dev)", "kubectl argo uninstall --crds"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("output lacks %q:\n%s", s, out)
+		}
+	}
+	if exists(t, clients.Client, &appsv1.Deployment{}, client.ObjectKey{Namespace: agentmeta.Namespace, Name: agentmeta.Name}) {
+		t.Error("the agent Deployment is still there")
+	}
+	if exists(t, clients.Client, &corev1.Namespace{}, client.ObjectKey{Name: agentmeta.Namespace}) {
+		t.Error("the argolite-system Namespace is still there")
+	}
+	if !exists(t, clients.Client, &apiextensionsv1.CustomResourceDefinition{}, client.ObjectKey{Name: "applications.argolite.dev"}) {
+		t.Error("uninstall without --crds deleted the CRD")
+	}
+}
+
+func TestUninstallCRDs(t *testing.T) {
+	app := &argov1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "guestbook", Finalizers: []string{"argolite.dev/finalizer"}}}
+	clients := clitest.NewClients(t, append(installed(t, true, true, nil), app)...)
+	out, err := runUninstall(t, clients, "--crds")
+	if err != nil {
+		t.Fatalf("uninstall --crds: %v\n%s", err, out)
+	}
+	for _, s := range []string{
+		"Uninstalled the argolite agent.",
+		"which deletes every argolite object in the cluster",
+		"Deleting CustomResourceDefinition/applications.argolite.dev deletes 1 Application (finalizers removed from 1).",
+		"CustomResourceDefinition/applications.argolite.dev deleted",
+	} {
+		if !strings.Contains(out, s) {
+			t.Errorf("output lacks %q:\n%s", s, out)
+		}
+	}
+	if exists(t, clients.Client, &apiextensionsv1.CustomResourceDefinition{}, client.ObjectKey{Name: "applications.argolite.dev"}) {
+		t.Error("the CRD is still there")
+	}
+	// The fake API server does not delete a CRD's objects; the finalizer
+	// must be gone so that the real one can.
+	got := &argov1.Application{}
+	if exists(t, clients.Client, got, client.ObjectKeyFromObject(app)) && len(got.Finalizers) != 0 {
+		t.Errorf("Application finalizers = %v, want none", got.Finalizers)
+	}
+}
+
+func TestUninstallNothingInstalled(t *testing.T) {
+	tests := []struct {
+		name    string
+		objs    []client.Object
+		args    []string
+		want    string
+		wantCRD bool
+	}{
+		{name: "empty cluster", want: "argolite is not installed in this cluster: nothing to uninstall.\n"},
+		{name: "empty cluster, --crds", args: []string{"--crds"}, want: "argolite is not installed in this cluster: nothing to uninstall.\n"},
+		{name: "CRDs left", objs: installed(t, false, true, nil), wantCRD: true,
+			want: "The argolite agent is not installed in this cluster; its CRDs are (applications.argolite.dev).\n" +
+				"To delete them, and with them every argolite object in the cluster, run kubectl argo uninstall --crds\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clients := clitest.NewClients(t, tt.objs...)
+			out, err := runUninstall(t, clients, tt.args...)
+			if err != nil || out != tt.want {
+				t.Errorf("uninstall = %v, output:\n%s\nwant:\n%s", err, out, tt.want)
+			}
+			if got := exists(t, clients.Client, &apiextensionsv1.CustomResourceDefinition{}, client.ObjectKey{Name: "applications.argolite.dev"}); got != tt.wantCRD {
+				t.Errorf("CRD exists = %v, want %v", got, tt.wantCRD)
+			}
+		})
+	}
+}
+
+func TestUninstallTimesOut(t *testing.T) {
+	// A finalizer nobody removes keeps the Namespace terminating.
+	stuck := func(o client.Object) {
+		if o.GetObjectKind().GroupVersionKind().Kind == "Namespace" {
+			o.SetFinalizers([]string{"example.test/never"})
+		}
+	}
+	clients := clitest.NewClients(t, installed(t, true, false, stuck)...)
+	out, err := runUninstall(t, clients, "--timeout", "100ms")
+	if err == nil || !strings.Contains(err.Error(), "timed out after 100ms waiting for Namespace/argolite-system (Terminating) to be deleted") {
+		t.Errorf("error = %v, want a timeout naming the terminating Namespace", err)
+	}
+	if !strings.Contains(out, "Waiting for 1 object to be deleted: Namespace/argolite-system (Terminating)\n") {
+		t.Errorf("no progress line in:\n%s", out)
+	}
+}
+
+func TestUninstallValidate(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantErr string
+	}{
+		{args: nil},
+		{args: []string{"--crds", "--timeout", "1m"}},
+		{args: []string{"--timeout", "0s"}, wantErr: "--timeout 0s: must be positive"},
+		{args: []string{"--timeout", "-1m"}, wantErr: "must be positive"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			streams, _, _, _ := genericiooptions.NewTestIOStreams()
+			o := NewUninstallOptions(genericclioptions.NewConfigFlags(false), streams)
+			if err := newUninstallCmd(o).ParseFlags(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			err := o.Validate()
+			if (err == nil) != (tt.wantErr == "") || err != nil && !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Validate = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
