@@ -46,8 +46,9 @@ func TestKrewInstall(t *testing.T) {
 	if firstLine(v.stdout) == "" || firstLine(v.stdout) != firstLine(direct.stdout) {
 		t.Errorf("the krew-installed plugin reports %q, the built one %q", firstLine(v.stdout), firstLine(direct.stdout))
 	}
-	list := run(t, env, kubectl, "krew", "list")
-	if !strings.Contains(list.stdout, "argo") {
-		t.Errorf("kubectl krew list does not show argo:\n%s", list.stdout)
+	// krew records what it installed in a receipt (krew list and uninstall
+	// need the online index, which the test machine cannot fetch).
+	if _, err := os.Stat(filepath.Join(krewRoot, "receipts", "argo.yaml")); err != nil {
+		t.Errorf("krew wrote no receipt for argo: %v", err)
 	}
 }
