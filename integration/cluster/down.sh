@@ -54,6 +54,23 @@ if [[ -n "$kube_proxy" ]] && iptables-save 2>/dev/null | grep -q KUBE-; then
   note "removing kube-proxy rules"
   "$kube_proxy" --cleanup >/dev/null 2>&1 || true
 fi
+# The kubelet's own chains (KUBE-FIREWALL, KUBE-KUBELET-CANARY, KUBE-IPTABLES-HINT)
+# outlive kube-proxy --cleanup: drop every jump to a KUBE- chain, then the chains.
+for ipt in iptables ip6tables; do
+  command -v "$ipt" >/dev/null || continue
+  for table in filter nat mangle; do
+    rules="$("$ipt" -t "$table" -S 2>/dev/null || true)"
+    { grep -E '^-A [A-Z]+ .*-j KUBE-' <<<"$rules" || true; } | sed 's/^-A/-D/' | while read -r rule; do
+      eval "$ipt -t $table $rule" 2>/dev/null || true
+    done
+    for chain in $(awk '$1 == "-N" && $2 ~ /^KUBE-/ {print $2}' <<<"$rules"); do
+      "$ipt" -t "$table" -F "$chain" 2>/dev/null || true
+    done
+    for chain in $(awk '$1 == "-N" && $2 ~ /^KUBE-/ {print $2}' <<<"$rules"); do
+      "$ipt" -t "$table" -X "$chain" 2>/dev/null || true
+    done
+  done
+done
 if ip link show "$CNI_BRIDGE" >/dev/null 2>&1; then
   note "removing bridge $CNI_BRIDGE"
   ip link delete "$CNI_BRIDGE" 2>/dev/null || true
