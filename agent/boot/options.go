@@ -59,6 +59,13 @@ func (o *Options) bindFlags(fs *flag.FlagSet) {
 func (o *Options) parse(args []string, getenv func(string) string) error {
 	fs := flag.NewFlagSet("argolite-agent", flag.ContinueOnError)
 	o.bindFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: argolite-agent [flags]\n\n"+
+			"Every flag can also be set with an environment variable: %s and the flag name in\n"+
+			"upper case with underscores (--roles is %s). A flag on the command line wins.\n\n",
+			envPrefix, EnvName("roles"))
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -92,15 +92,7 @@ upgraded to the plugin's version. It needs cluster-admin rights.`,
   # Two replicas (one leader, one standby) of a locally built image
   kubectl argo install --replicas 2 --image registry.local/argolite-agent:dev`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.RunE(o),
 	}
 	cmd.Flags().StringVar(&o.Image, "image", o.Image, "Agent image to run.")
 	cmd.Flags().Int32Var(&o.Replicas, "replicas", o.Replicas, "Agent replicas; beyond one they stand by to take over through leader election.")
@@ -111,15 +103,7 @@ upgraded to the plugin's version. It needs cluster-admin rights.`,
 
 // Complete builds the clients.
 func (o *Options) Complete() error {
-	if o.Clients != nil {
-		return nil
-	}
-	c, err := cli.NewClients(o.ConfigFlags, o.ErrOut)
-	if err != nil {
-		return err
-	}
-	o.Clients = c
-	return nil
+	return cli.EnsureClients(&o.Clients, o.ConfigFlags, o.IOStreams)
 }
 
 // Validate checks the flags.

@@ -66,15 +66,7 @@ Their finalizers are removed first, because no agent is left to process them.`,
   # Remove everything argolite, including every Application
   kubectl argo uninstall --crds`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.RunE(o),
 	}
 	cmd.Flags().BoolVar(&o.CRDs, "crds", o.CRDs, "Also delete argolite's CRDs and with them every argolite object in the cluster.")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait for everything to be deleted.")
@@ -83,15 +75,7 @@ Their finalizers are removed first, because no agent is left to process them.`,
 
 // Complete builds the clients.
 func (o *UninstallOptions) Complete() error {
-	if o.Clients != nil {
-		return nil
-	}
-	c, err := cli.NewClients(o.ConfigFlags, o.ErrOut)
-	if err != nil {
-		return err
-	}
-	o.Clients = c
-	return nil
+	return cli.EnsureClients(&o.Clients, o.ConfigFlags, o.IOStreams)
 }
 
 // Validate checks the flags.

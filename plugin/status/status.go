@@ -120,15 +120,7 @@ missing, no replica is ready or no replica leads), so scripts can wait on it.`,
 		Example: `  kubectl argo status
   kubectl argo status -o json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.RunE(o),
 	}
 	cli.AddReportPrintFlags(cmd, o.PrintFlags)
 	return cmd
@@ -139,15 +131,7 @@ func (o *Options) Complete() error {
 	if o.now == nil {
 		o.now = time.Now
 	}
-	if o.Clients != nil {
-		return nil
-	}
-	c, err := cli.NewClients(o.ConfigFlags, o.ErrOut)
-	if err != nil {
-		return err
-	}
-	o.Clients = c
-	return nil
+	return cli.EnsureClients(&o.Clients, o.ConfigFlags, o.IOStreams)
 }
 
 // Validate checks the flags.

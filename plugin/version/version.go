@@ -92,15 +92,7 @@ kubectl argo install moves the agent to the plugin's version.`,
   kubectl argo version --client
   kubectl argo version -o json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.RunE(o),
 	}
 	cmd.Flags().BoolVar(&o.ClientOnly, "client", o.ClientOnly, "Print only the plugin's version; do not contact the cluster.")
 	cli.AddReportPrintFlags(cmd, o.PrintFlags)
