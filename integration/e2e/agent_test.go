@@ -13,7 +13,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/argolite/argolite/shared/agentmeta"
 )
@@ -140,7 +144,38 @@ func TestAgentLifecycle(t *testing.T) {
 			t.Errorf("status does not say the agent is not installed:\n%s%s", s.stdout, s.stderr)
 		}
 	})
+
+	t.Run("uninstall keeps CRDs and users' objects unless --crds", func(t *testing.T) {
+		crds := apiextensionsclient.NewForConfigOrDie(cfg).ApiextensionsV1().CustomResourceDefinitions()
+		if _, err := crds.Get(ctx, appCRD, metav1.GetOptions{}); err != nil {
+			t.Fatalf("uninstall without --crds removed CRD %s: %v", appCRD, err)
+		}
+		// An Application with a finalizer no agent will ever process.
+		ns := newNamespace(t)
+		apps := dynamic.NewForConfigOrDie(cfg).Resource(schema.GroupVersionResource{Group: "argolite.dev", Version: "v1alpha1", Resource: "applications"}).Namespace(ns)
+		app := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "argolite.dev/v1alpha1", "kind": "Application",
+			"metadata": map[string]any{"name": "kept", "finalizers": []any{"argolite.dev/cascade-delete"}},
+			"spec": map[string]any{
+				"source":      map[string]any{"repoURL": "https://git.example.test/apps.git", "path": "guestbook"},
+				"destination": map[string]any{"namespace": ns},
+			},
+		}}
+		if _, err := apps.Create(ctx, app, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("creating an Application with the CRD kept: %v", err)
+		}
+		r := argo(t, "uninstall", "--crds", "--timeout", "2m")
+		if r.code != 0 {
+			t.Fatalf("uninstall --crds exited %d: %s", r.code, r.stderr)
+		}
+		if _, err := crds.Get(ctx, appCRD, metav1.GetOptions{}); !isNotFound(err) {
+			t.Errorf("CRD %s still there after uninstall --crds (err %v)", appCRD, err)
+		}
+	})
 }
+
+// appCRD is the Application CRD that install adds and uninstall --crds removes.
+const appCRD = "applications.argolite.dev"
 
 // waitReadyAgents waits until exactly n agent Pods exist, none terminating, all Ready.
 func waitReadyAgents(t *testing.T, n int) []corev1.Pod {
