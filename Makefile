@@ -39,11 +39,19 @@ verify: generate ## Fail when generated files are stale or go.mod is untidy.
 	  git status --porcelain -- shared/api manifests go.mod go.sum; \
 	  echo "generated files are out of date: run 'make generate && go mod tidy' and commit the result"; exit 1; fi
 
+GOLANGCI_LINT_VERSION := v2.15.0
+
+.PHONY: lint-tools
+lint-tools: ## Build golangci-lint into bin/ (outside the module, like the krew tools).
+	@[[ -x $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION) ]] || { \
+	  GOBIN=$(BIN)/.golangci GOFLAGS= go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) && \
+	  mv $(BIN)/.golangci/golangci-lint $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION) && rmdir $(BIN)/.golangci; }
+
 .PHONY: lint
-lint: ## go vet and gofmt (and golangci-lint when it is on PATH).
+lint: lint-tools ## go vet, gofmt and golangci-lint (.golangci.yml).
 	go vet ./...
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	@if command -v golangci-lint >/dev/null; then golangci-lint run ./...; else echo "golangci-lint not installed: skipped"; fi
+	$(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION) run ./...
 
 .PHONY: test
 test: lint verify test-unit test-e2e ## Everything CI runs.

@@ -216,7 +216,7 @@ var elfMachines = map[string]elf.Machine{
 func checkStaticELF(p, arch string) error {
 	f, err := elf.Open(p)
 	if err != nil {
-		return fmt.Errorf("%s is not a Linux executable (%v): build it with GOOS=linux GOARCH=%s CGO_ENABLED=0", p, err, arch)
+		return fmt.Errorf("%s is not a Linux executable (%w): build it with GOOS=linux GOARCH=%s CGO_ENABLED=0", p, err, arch)
 	}
 	defer f.Close()
 	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
