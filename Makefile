@@ -94,7 +94,12 @@ image-import: image cluster-up ## Load the agent image into the local cluster's 
 	bash integration/cluster/import.sh $(BIN)/images/argolite-agent.tar
 
 .PHONY: install
-install: build image-import ## Install the agent into the cluster of $$KUBECONFIG (the local one by default).
+# Without KUBECONFIG the target is the local cluster, which gets the image first;
+# another cluster must be able to pull $(IMAGE) (set IMAGE=... to choose).
+ifeq ($(KUBECONFIG),)
+install: image-import
+endif
+install: build ## Install the agent into the cluster of $$KUBECONFIG, else the local one.
 	KUBECONFIG=$${KUBECONFIG:-$(KUBECONFIG_LOCAL)} $(BIN)/kubectl-argo install --image $(IMAGE)
 
 .PHONY: demo

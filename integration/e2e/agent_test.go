@@ -81,6 +81,23 @@ func TestAgentLifecycle(t *testing.T) {
 		}
 	})
 
+	t.Run("dry run shows the change and makes none", func(t *testing.T) {
+		r := argo(t, "install", "--dry-run", "--image", e2e.image, "--replicas", "3")
+		if r.code != 0 {
+			t.Fatalf("install --dry-run exited %d: %s", r.code, r.stderr)
+		}
+		if !strings.Contains(r.stdout, "Deployment/argolite-system/argolite-agent configured") {
+			t.Errorf("dry run does not say the agent Deployment would be configured:\n%s", r.stdout)
+		}
+		d, err := clientset.AppsV1().Deployments(agentmeta.Namespace).Get(ctx, agentmeta.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *d.Spec.Replicas != 1 {
+			t.Errorf("install --dry-run changed replicas to %d", *d.Spec.Replicas)
+		}
+	})
+
 	t.Run("two replicas elect exactly one leader and fail over", func(t *testing.T) {
 		if r := argo(t, "install", "--image", e2e.image, "--replicas", "2"); r.code != 0 {
 			t.Fatalf("install --replicas 2 exited %d: %s", r.code, r.stderr)
