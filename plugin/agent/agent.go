@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/mod/semver"
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -18,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/argolite/argolite/shared/agentmeta"
+	"github.com/argolite/argolite/shared/version"
 )
 
 // revisionAnnotation is the Deployment controller's rollout revision, on the
@@ -180,4 +182,14 @@ func ownedBy(refs []metav1.OwnerReference, d *appsv1.Deployment) bool {
 		}
 	}
 	return false
+}
+
+// SkewFix says which side of a version skew to move: the older one. An agent
+// newer than the plugin means upgrading the plugin; anything else (older or
+// not comparable) means installing the plugin's agent.
+func SkewFix(agentVersion string) string {
+	if semver.IsValid(agentVersion) && semver.IsValid(version.Version) && semver.Compare(agentVersion, version.Version) > 0 {
+		return "the agent is newer than this plugin: upgrade the plugin (kubectl krew upgrade argo)"
+	}
+	return "run kubectl argo install to move the agent to the plugin's version " + version.Version
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/argolite/argolite/plugin/cli/clitest"
 	"github.com/argolite/argolite/shared/agentmeta"
+	"github.com/argolite/argolite/shared/version"
 )
 
 var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -200,5 +201,24 @@ func TestVersionAndRoles(t *testing.T) {
 	p.Annotations = map[string]string{agentmeta.VersionAnnotation: "v1.2.3", agentmeta.RolesAnnotation: "gitops,workflow"}
 	if Version(p) != "v1.2.3" || strings.Join(Roles(p), "|") != "gitops|workflow" {
 		t.Errorf("Version, Roles = %q, %v", Version(p), Roles(p))
+	}
+}
+
+func TestSkewFix(t *testing.T) {
+	tests := []struct {
+		plugin, agent, want string
+	}{
+		{plugin: "v0.3.0", agent: "v0.2.0", want: "run kubectl argo install"},
+		{plugin: "v0.3.0", agent: "v0.4.0", want: "upgrade the plugin"},
+		{plugin: "dev", agent: "v0.4.0", want: "run kubectl argo install"},
+	}
+	for _, tt := range tests {
+		old := version.Version
+		version.Version = tt.plugin
+		got := SkewFix(tt.agent)
+		version.Version = old
+		if !strings.Contains(got, tt.want) {
+			t.Errorf("SkewFix(plugin %s, agent %s) = %q, want %q", tt.plugin, tt.agent, got, tt.want)
+		}
 	}
 }

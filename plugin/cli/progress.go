@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -71,4 +72,32 @@ func (p *Progress) Clear() {
 func (p *Progress) Done(msg string) {
 	p.Clear()
 	fmt.Fprintln(p.w, msg)
+}
+
+// Poll calls check every interval until it reports done or fails, keeping
+// prefix+msg on p. It returns the last message check gave, for the caller's
+// final line or timeout error, and check's error, or ctx's when ctx ends first.
+func Poll(ctx context.Context, p *Progress, interval time.Duration, prefix string,
+	check func(context.Context) (done bool, msg string, err error)) (last string, err error) {
+	for {
+		done, msg, err := check(ctx)
+		if err != nil {
+			p.Clear()
+			if ctx.Err() != nil {
+				return last, ctx.Err()
+			}
+			return last, err
+		}
+		last = msg
+		if done {
+			return last, nil
+		}
+		p.Update(prefix + msg)
+		select {
+		case <-ctx.Done():
+			p.Clear()
+			return last, ctx.Err()
+		case <-time.After(interval):
+		}
+	}
 }

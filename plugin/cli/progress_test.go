@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -70,5 +72,54 @@ func TestColours(t *testing.T) {
 	// Equal-width codes keep coloured cells aligned with each other.
 	if len(on.Red("x")) != len(on.Yellow("x")) || len(on.Red("x")) != len(on.Green("x")) {
 		t.Error("colour codes differ in length")
+	}
+}
+
+func TestPoll(t *testing.T) {
+	boom := errors.New("boom")
+	tests := []struct {
+		name     string
+		steps    []string // a check's messages in turn; "ERR" fails, "DONE:x" finishes with x, "END:x" ends ctx
+		wantLast string
+		wantErr  error
+		wantOut  string
+	}{
+		{name: "done on the third check", steps: []string{"0/1", "0/1", "DONE:1/1"},
+			wantLast: "1/1", wantOut: "wait 0/1\n"},
+		{name: "a failing check stops at once", steps: []string{"0/1", "ERR"},
+			wantLast: "0/1", wantErr: boom, wantOut: "wait 0/1\n"},
+		{name: "an ended context keeps the last message", steps: []string{"0/1", "END:1/2", "DONE:never"},
+			wantLast: "1/2", wantErr: context.Canceled, wantOut: "wait 0/1\nwait 1/2\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var out bytes.Buffer
+			i := 0
+			last, err := Poll(ctx, NewProgress(&out), 10*time.Millisecond, "wait ", func(context.Context) (bool, string, error) {
+				step := tt.steps[min(i, len(tt.steps)-1)]
+				i++
+				switch {
+				case step == "ERR":
+					return false, "", boom
+				case strings.HasPrefix(step, "DONE:"):
+					return true, strings.TrimPrefix(step, "DONE:"), nil
+				case strings.HasPrefix(step, "END:"):
+					cancel()
+					return false, strings.TrimPrefix(step, "END:"), nil
+				}
+				return false, step, nil
+			})
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Errorf("err = %v, want %v", err, tt.wantErr)
+			}
+			if last != tt.wantLast {
+				t.Errorf("last = %q, want %q", last, tt.wantLast)
+			}
+			if out.String() != tt.wantOut {
+				t.Errorf("progress output = %q, want %q", out.String(), tt.wantOut)
+			}
+		})
 	}
 }

@@ -253,59 +253,55 @@ func (o *Options) diff(ctx context.Context, manager *ssa.ResourceManager, object
 	return nil
 }
 
-// explain turns err into a readable error, naming --timeout when it ran out.
 func (o *Options) explain(ctx context.Context, err error) error {
-	if errors.Is(context.Cause(ctx), errTimeout) {
-		return &cli.Error{
-			Problem: fmt.Sprintf("install did not finish within --timeout %s: %v", o.Timeout, err),
-			Fix:     "run it again with a longer --timeout",
-			Err:     err,
-		}
-	}
-	return o.Clients.Explain(err, cli.NeedsClusterAdmin)
+	return explain(ctx, o.Clients, "install", o.Timeout, err)
 }
 
 // waitForAgent waits until the agent Deployment has rolled out, failing
 // fast when a replica cannot start.
 func (o *Options) waitForAgent(ctx context.Context) error {
 	progress := cli.NewProgress(o.Out)
-	last := "waiting for the Deployment"
-	for {
-		done, msg, err := o.checkRollout(ctx)
-		if err != nil {
-			progress.Clear()
-			if ctx.Err() != nil {
-				return o.timeout(ctx, last)
-			}
+	msg, err := cli.Poll(ctx, progress, o.interval, "Waiting for the agent to roll out: ", o.checkRollout)
+	if err != nil {
+		if ctx.Err() == nil {
 			return o.explain(ctx, err)
 		}
-		if done {
-			colours := cli.NewColours(o.Out)
-			progress.Done(fmt.Sprintf("%s agent %s/%s rolled out: %s (image %s).",
-				colours.Green("Ready:"), agentmeta.Namespace, agentmeta.Name, msg, o.Image))
-			fmt.Fprintln(o.Out, "Next: kubectl argo status")
-			return nil
+		if msg == "" {
+			msg = "waiting for the Deployment"
 		}
-		last = msg
-		progress.Update("Waiting for the agent to roll out: " + msg)
-		select {
-		case <-ctx.Done():
-			progress.Clear()
-			return o.timeout(ctx, last)
-		case <-time.After(o.interval):
-		}
+		return waitTimeout(ctx, o.Timeout, fmt.Sprintf("Deployment %s/%s to roll out: %s", agentmeta.Namespace, agentmeta.Name, msg),
+			"see why with "+describeAgent+", or wait longer with --timeout")
 	}
+	colours := cli.NewColours(o.Out)
+	progress.Done(fmt.Sprintf("%s agent %s/%s rolled out: %s (image %s).",
+		colours.Green("Ready:"), agentmeta.Namespace, agentmeta.Name, msg, o.Image))
+	fmt.Fprintln(o.Out, "Next: kubectl argo status")
+	return nil
 }
 
-func (o *Options) timeout(ctx context.Context, last string) error {
+// explain turns err into a readable error, naming --timeout when it ran out
+// in the middle of command.
+func explain(ctx context.Context, clients *cli.Clients, command string, timeout time.Duration, err error) error {
+	if errors.Is(context.Cause(ctx), errTimeout) {
+		return &cli.Error{
+			Problem: fmt.Sprintf("%s did not finish within --timeout %s: %v", command, timeout, err),
+			Fix:     "run it again with a longer --timeout",
+			Err:     err,
+		}
+	}
+	return clients.Explain(err, cli.NeedsClusterAdmin)
+}
+
+// waitTimeout is the error of a wait for what that ctx ended: when --timeout
+// ran out, it says so with fix; on Ctrl-C it says what was left.
+func waitTimeout(ctx context.Context, timeout time.Duration, what, fix string) error {
 	if !errors.Is(context.Cause(ctx), errTimeout) {
-		return fmt.Errorf("stopped waiting for Deployment %s/%s (%s): %w", agentmeta.Namespace, agentmeta.Name, last, ctx.Err())
+		return fmt.Errorf("stopped waiting for %s: %w", what, ctx.Err())
 	}
 	return &cli.Error{
-		Problem: fmt.Sprintf("timed out after %s waiting for Deployment %s/%s to roll out: %s",
-			o.Timeout, agentmeta.Namespace, agentmeta.Name, last),
-		Fix: "see why with " + describeAgent + ", or wait longer with --timeout",
-		Err: context.Cause(ctx),
+		Problem: fmt.Sprintf("timed out after %s waiting for %s", timeout, what),
+		Fix:     fix,
+		Err:     context.Cause(ctx),
 	}
 }
 

@@ -2,7 +2,6 @@ package install
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -164,16 +163,13 @@ func (o *UninstallOptions) Run(ctx context.Context) error {
 func (o *UninstallOptions) present(ctx context.Context, objects []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
 	var found []*unstructured.Unstructured
 	for _, obj := range objects {
-		live := &unstructured.Unstructured{}
-		live.SetGroupVersionKind(obj.GroupVersionKind())
-		err := o.Clients.Client.Get(ctx, client.ObjectKeyFromObject(obj), live)
-		if apierrors.IsNotFound(err) {
-			continue
-		}
+		live, err := o.live(ctx, obj)
 		if err != nil {
-			return nil, o.explain(ctx, fmt.Errorf("reading %s: %w", utils.FmtUnstructured(obj), err))
+			return nil, o.explain(ctx, err)
 		}
-		found = append(found, obj)
+		if live != nil {
+			found = append(found, obj)
+		}
 	}
 	// Dependents before what they depend on: the reverse of apply order.
 	sort.Sort(sort.Reverse(ssa.SortableUnstructureds(found)))
@@ -243,65 +239,57 @@ func (o *UninstallOptions) releaseObjects(ctx context.Context, crdName string) e
 	return nil
 }
 
+// live returns obj as it is in the cluster, or nil when it does not exist.
+func (o *UninstallOptions) live(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(obj.GroupVersionKind())
+	err := o.Clients.Client.Get(ctx, client.ObjectKeyFromObject(obj), live)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", utils.FmtUnstructured(obj), err)
+	}
+	return live, nil
+}
+
 // waitGone waits until none of objects exists.
 func (o *UninstallOptions) waitGone(ctx context.Context, objects []*unstructured.Unstructured) error {
-	progress := cli.NewProgress(o.Out)
-	for {
-		var remaining []string
+	// remaining is the last complete count, for the timeout error.
+	var remaining []string
+	_, err := cli.Poll(ctx, cli.NewProgress(o.Out), o.interval, "", func(ctx context.Context) (bool, string, error) {
+		var left []string
 		for _, obj := range objects {
-			live := &unstructured.Unstructured{}
-			live.SetGroupVersionKind(obj.GroupVersionKind())
-			err := o.Clients.Client.Get(ctx, client.ObjectKeyFromObject(obj), live)
-			if apierrors.IsNotFound(err) {
-				continue
-			}
+			live, err := o.live(ctx, obj)
 			if err != nil {
-				progress.Clear()
-				if ctx.Err() != nil {
-					return o.timeout(ctx, remaining)
-				}
-				return o.explain(ctx, fmt.Errorf("reading %s: %w", utils.FmtUnstructured(obj), err))
+				return false, "", err
+			}
+			if live == nil {
+				continue
 			}
 			state := utils.FmtUnstructured(obj)
 			if live.GetDeletionTimestamp() != nil {
 				state += " (Terminating)"
 			}
-			remaining = append(remaining, state)
+			left = append(left, state)
 		}
-		if len(remaining) == 0 {
-			progress.Clear()
-			return nil
-		}
-		progress.Update(fmt.Sprintf("Waiting for %s to be deleted: %s", count(len(remaining), "object"), strings.Join(remaining, ", ")))
-		select {
-		case <-ctx.Done():
-			progress.Clear()
-			return o.timeout(ctx, remaining)
-		case <-time.After(o.interval):
-		}
-	}
-}
-
-func (o *UninstallOptions) timeout(ctx context.Context, remaining []string) error {
-	if !errors.Is(context.Cause(ctx), errTimeout) {
-		return fmt.Errorf("stopped waiting for %s to be deleted: %w", strings.Join(remaining, ", "), ctx.Err())
-	}
-	return &cli.Error{
-		Problem: fmt.Sprintf("timed out after %s waiting for %s to be deleted", o.Timeout, strings.Join(remaining, ", ")),
-		Fix:     "see what holds them with kubectl get -o yaml (status.conditions and metadata.finalizers), or wait longer with --timeout",
-		Err:     context.Cause(ctx),
+		remaining = left
+		msg := fmt.Sprintf("Waiting for %s to be deleted: %s", count(len(left), "object"), strings.Join(left, ", "))
+		return len(left) == 0, msg, nil
+	})
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return waitTimeout(ctx, o.Timeout, strings.Join(remaining, ", ")+" to be deleted",
+			"see what holds them with kubectl get -o yaml (status.conditions and metadata.finalizers), or wait longer with --timeout")
+	default:
+		return o.explain(ctx, err)
 	}
 }
 
 func (o *UninstallOptions) explain(ctx context.Context, err error) error {
-	if errors.Is(context.Cause(ctx), errTimeout) {
-		return &cli.Error{
-			Problem: fmt.Sprintf("uninstall did not finish within --timeout %s: %v", o.Timeout, err),
-			Fix:     "run it again with a longer --timeout",
-			Err:     err,
-		}
-	}
-	return o.Clients.Explain(err, cli.NeedsClusterAdmin)
+	return explain(ctx, o.Clients, "uninstall", o.Timeout, err)
 }
 
 func names(objects []*unstructured.Unstructured) string {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/mod/semver"
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -388,7 +387,7 @@ func checkVersions(pods []corev1.Pod) (Check, bool) {
 	case len(other) > 0:
 		c.Result = Warning
 		c.Detail = fmt.Sprintf("plugin is %s; %s", version.Version, strings.Join(other, ", "))
-		c.Fix = skewFix(agent.Version(&pods[0]))
+		c.Fix = agent.SkewFix(agent.Version(&pods[0]))
 	case len(unreported) > 0:
 		c.Result = Warning
 		c.Detail = strings.Join(unreported, ", ") + " has not reported its version yet"
@@ -397,14 +396,6 @@ func checkVersions(pods []corev1.Pod) (Check, bool) {
 		c.Detail = "plugin and agent run " + version.Version
 	}
 	return c, true
-}
-
-// skewFix says which side to move: the older one.
-func skewFix(agentVersion string) string {
-	if semver.IsValid(agentVersion) && semver.IsValid(version.Version) && semver.Compare(agentVersion, version.Version) > 0 {
-		return "the agent is newer than this plugin: upgrade the plugin (kubectl krew upgrade argo)"
-	}
-	return "run kubectl argo install to move the agent to the plugin's version " + version.Version
 }
 
 func ago(now, t time.Time) string {

@@ -289,25 +289,6 @@ func TestStatusNotInstalledIsErrNotInstalled(t *testing.T) {
 	}
 }
 
-func TestStatusSkewFix(t *testing.T) {
-	tests := []struct {
-		plugin, agent, want string
-	}{
-		{plugin: "v0.3.0", agent: "v0.2.0", want: "run kubectl argo install"},
-		{plugin: "v0.3.0", agent: "v0.4.0", want: "upgrade the plugin"},
-		{plugin: "dev", agent: "v0.4.0", want: "run kubectl argo install"},
-	}
-	for _, tt := range tests {
-		old := version.Version
-		version.Version = tt.plugin
-		got := skewFix(tt.agent)
-		version.Version = old
-		if !strings.Contains(got, tt.want) {
-			t.Errorf("skewFix(plugin %s, agent %s) = %q, want %q", tt.plugin, tt.agent, got, tt.want)
-		}
-	}
-}
-
 func TestStatusJSON(t *testing.T) {
 	c := healthy()
 	c.lease = nil

@@ -238,8 +238,8 @@ func (o *Options) skew(r *Report) string {
 	}
 	for _, v := range r.Agent.Versions {
 		if v != r.Client.Version {
-			return fmt.Sprintf("Warning: the agent runs %s but this plugin is %s: run kubectl argo install to move the agent to the plugin's version",
-				strings.Join(r.Agent.Versions, ", "), r.Client.Version)
+			return fmt.Sprintf("Warning: the agent runs %s but this plugin is %s: %s",
+				strings.Join(r.Agent.Versions, ", "), r.Client.Version, agent.SkewFix(v))
 		}
 	}
 	return ""
