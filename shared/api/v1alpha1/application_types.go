@@ -26,6 +26,10 @@ type Application struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	Spec ApplicationSpec `json:"spec"`
+	// Operation asks the agent for a sync (or a rollback); the agent clears it
+	// when it starts and records it in status.operationState.operation.
+	// +optional
+	Operation *Operation `json:"operation,omitempty"`
 	// +optional
 	Status ApplicationStatus `json:"status,omitempty"`
 }
@@ -277,6 +281,58 @@ const (
 	HealthUnknown     HealthStatusCode = "Unknown"
 )
 
+// Operation is a requested sync, as Argo CD's Application.operation.
+type Operation struct {
+	// +optional
+	Sync *SyncOperation `json:"sync,omitempty"`
+	// +optional
+	InitiatedBy OperationInitiator `json:"initiatedBy,omitempty"`
+	// Retry overrides spec.syncPolicy.retry for this operation.
+	// +optional
+	Retry *RetryStrategy `json:"retry,omitempty"`
+}
+
+// OperationInitiator says who asked for an operation.
+type OperationInitiator struct {
+	// +optional
+	Username string `json:"username,omitempty"`
+	// Automated is true for syncs the agent started itself.
+	// +optional
+	Automated bool `json:"automated,omitempty"`
+}
+
+// SyncOperation is a manual sync's parameters.
+type SyncOperation struct {
+	// Revision overrides the source's targetRevision for this sync.
+	// +optional
+	Revision string `json:"revision,omitempty"`
+	// Prune deletes objects that left Git in this sync even when automated prune is off.
+	// +optional
+	Prune bool `json:"prune,omitempty"`
+	// DryRun runs the sync with server-side dry-run: nothing changes.
+	// +optional
+	DryRun bool `json:"dryRun,omitempty"`
+	// Resources limits the sync to these objects; empty means all.
+	// +optional
+	Resources []SyncOperationResource `json:"resources,omitempty"`
+	// SyncOptions add to spec.syncPolicy.syncOptions for this sync.
+	// +optional
+	SyncOptions []string `json:"syncOptions,omitempty"`
+	// Source replaces spec.source for this sync; rollback sets it from history.
+	// +optional
+	Source *ApplicationSource `json:"source,omitempty"`
+}
+
+// SyncOperationResource selects one object for a partial sync.
+type SyncOperationResource struct {
+	// +optional
+	Group string `json:"group,omitempty"`
+	Kind  string `json:"kind"`
+	Name  string `json:"name"`
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+}
+
 // ApplicationStatus is what the agent observed and did.
 type ApplicationStatus struct {
 	// ObservedGeneration is the spec generation the status describes.
@@ -294,6 +350,10 @@ type ApplicationStatus struct {
 	History []RevisionHistory `json:"history,omitempty"`
 	// +optional
 	OperationState *OperationState `json:"operationState,omitempty"`
+	// Inventory lists every object the agent applied for this application,
+	// as Flux's inventory does: what prune compares Git against.
+	// +optional
+	Inventory *ResourceInventory `json:"inventory,omitempty"`
 	// ReconciledAt is when the agent last compared Git with the cluster.
 	// +optional
 	ReconciledAt *metav1.Time `json:"reconciledAt,omitempty"`
@@ -361,9 +421,26 @@ const (
 	OperationSucceeded   OperationPhase = "Succeeded"
 )
 
+// ResourceInventory is the set of objects applied for an application.
+type ResourceInventory struct {
+	// +optional
+	Entries []InventoryEntry `json:"entries,omitempty"`
+}
+
+// InventoryEntry is one applied object, in Flux's inventory format.
+type InventoryEntry struct {
+	// ID is namespace_name_group_kind.
+	ID string `json:"id"`
+	// Version is the object's API version.
+	Version string `json:"v"`
+}
+
 // OperationState is the last (or running) sync operation.
 type OperationState struct {
-	Phase OperationPhase `json:"phase"`
+	// Operation is the operation this state is about.
+	// +optional
+	Operation Operation `json:"operation,omitempty"`
+	Phase     OperationPhase `json:"phase"`
 	// +optional
 	Message   string      `json:"message,omitempty"`
 	StartedAt metav1.Time `json:"startedAt"`
@@ -371,11 +448,16 @@ type OperationState struct {
 	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
 	// +optional
 	SyncResult *SyncOperationResult `json:"syncResult,omitempty"`
+	// RetryCount is how many times the operation was retried.
+	// +optional
+	RetryCount int64 `json:"retryCount,omitempty"`
 }
 
 // SyncOperationResult is what a sync applied.
 type SyncOperationResult struct {
 	Revision string `json:"revision"`
+	// +optional
+	Source *ApplicationSource `json:"source,omitempty"`
 	// +optional
 	Resources []ResourceResult `json:"resources,omitempty"`
 }
