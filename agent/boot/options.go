@@ -31,6 +31,12 @@ type Options struct {
 	LogLevel               string
 	LogEncoding            string
 	GracefulShutdownPeriod time.Duration
+
+	GitPollInterval   time.Duration
+	GitCacheDir       string
+	GitopsConcurrency int
+	SyncTimeout       time.Duration
+	WebhookSecretName string
 }
 
 // bindFlags registers every option on fs with its default.
@@ -52,6 +58,11 @@ func (o *Options) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.LogLevel, "log-level", "info", "Log level: debug, info or error.")
 	fs.StringVar(&o.LogEncoding, "log-encoding", "json", "Log encoding: json or console.")
 	fs.DurationVar(&o.GracefulShutdownPeriod, "graceful-shutdown-timeout", 30*time.Second, "How long running work gets to finish on SIGTERM.")
+	fs.DurationVar(&o.GitPollInterval, "git-poll-interval", 3*time.Minute, "How often each Application's Git revision is checked (jittered by up to 10%); webhooks refresh at once.")
+	fs.StringVar(&o.GitCacheDir, "git-cache-dir", "/tmp/argolite/git", "Directory of cached clones and checked-out trees.")
+	fs.IntVar(&o.GitopsConcurrency, "gitops-concurrency", 4, "How many Applications are reconciled at once.")
+	fs.DurationVar(&o.SyncTimeout, "sync-timeout", 15*time.Minute, "How long a sync may wait for a wave to turn healthy or a hook to finish before it fails.")
+	fs.StringVar(&o.WebhookSecretName, "webhook-secret", "argolite-webhook", "Secret in the agent's namespace whose key \"secret\" signs Git push webhooks; absent: pushes are accepted unsigned.")
 }
 
 // parse reads args, then fills every flag not given on the command line from
@@ -121,6 +132,12 @@ func (o *Options) leaderElectionNamespace() string {
 	if o.LeaderElectionNS != "" {
 		return o.LeaderElectionNS
 	}
+	return o.Namespace()
+}
+
+// Namespace is the agent's own namespace: where it reads its Secrets and
+// ConfigMaps ($POD_NAMESPACE, else argolite-system).
+func (o *Options) Namespace() string {
 	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
 		return ns
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/argolite/argolite/agent/gitops"
 )
 
 // Role is one of argolite's jobs. When a role is switched on, its Setup adds
@@ -21,7 +23,7 @@ type Role struct {
 // roles lists every role in the order they start. Each role's package adds
 // its Setup here as it arrives.
 var roles = []Role{
-	{Name: "gitops", Summary: "Applications: sync from Git with server-side apply, prune, drift, health"},
+	{Name: "gitops", Summary: "Applications: sync from Git with server-side apply, prune, drift, health", Setup: setupGitops},
 	{Name: "workflow", Summary: "Workflows, WorkflowTemplates and CronWorkflows run as Pods"},
 	{Name: "rollout", Summary: "Rollouts: blue/green and canary gated by analysis"},
 	{Name: "events", Summary: "EventSources and Sensors: webhooks, schedules and cluster changes into actions"},
@@ -90,4 +92,16 @@ func (a *Agent) setupRoles(enabled []string) error {
 		log.Info("role on", "role", r.Name)
 	}
 	return nil
+}
+
+func setupGitops(a *Agent) error {
+	o := a.Options
+	return gitops.Setup(a.Manager, a.Webhooks, gitops.Options{
+		Namespace:         o.Namespace(),
+		PollInterval:      o.GitPollInterval,
+		GitCacheDir:       o.GitCacheDir,
+		Concurrency:       o.GitopsConcurrency,
+		SyncTimeout:       o.SyncTimeout,
+		WebhookSecretName: o.WebhookSecretName,
+	})
 }

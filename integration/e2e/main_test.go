@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -73,10 +74,13 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// invalidNameChars are runs of characters a namespace name cannot hold.
+var invalidNameChars = regexp.MustCompile(`[^a-z0-9]+`)
+
 // newNamespace makes a namespace for one test and deletes it afterwards.
 func newNamespace(t *testing.T) string {
 	t.Helper()
-	name := "e2e-" + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+	name := "e2e-" + strings.Trim(invalidNameChars.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
 	if len(name) > 50 {
 		name = name[:50]
 	}

@@ -19,6 +19,7 @@ import (
 	"k8s.io/klog/v2"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/argolite/argolite/plugin/app"
 	"github.com/argolite/argolite/plugin/cli"
 	"github.com/argolite/argolite/plugin/install"
 	"github.com/argolite/argolite/plugin/status"
@@ -81,6 +82,7 @@ Start with kubectl argo install, then kubectl argo status.`,
 
 	cmd.AddCommand(
 		install.NewCmd(flags, streams),
+		app.NewCmd(flags, streams),
 		install.NewUninstallCmd(flags, streams),
 		status.NewCmd(flags, streams),
 		version.NewCmd(flags, streams),

@@ -85,12 +85,23 @@ type ApplicationSource struct {
 	// Ref names this source so others can read Helm value files from it as $ref/path.
 	// +optional
 	Ref string `json:"ref,omitempty"`
+	// SecretRef names a Secret in the Application's namespace holding the
+	// repository's credentials (keys as in Argo CD's repository Secrets). An
+	// argolite extension: without it the agent finds credentials by URL in
+	// Secrets labelled argocd.argoproj.io/secret-type=repository.
+	// +optional
+	SecretRef *LocalSecretReference `json:"secretRef,omitempty"`
 	// +optional
 	Directory *ApplicationSourceDirectory `json:"directory,omitempty"`
 	// +optional
 	Kustomize *ApplicationSourceKustomize `json:"kustomize,omitempty"`
 	// +optional
 	Helm *ApplicationSourceHelm `json:"helm,omitempty"`
+}
+
+// LocalSecretReference names a Secret in the same namespace.
+type LocalSecretReference struct {
+	Name string `json:"name"`
 }
 
 // ApplicationSourceDirectory renders a directory of plain YAML and JSON manifests.
@@ -448,6 +459,10 @@ type OperationState struct {
 	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
 	// +optional
 	SyncResult *SyncOperationResult `json:"syncResult,omitempty"`
+	// CompletedSteps counts the sync's (phase, wave) steps that finished; an
+	// agent restarted mid-sync resumes after them (an argolite addition).
+	// +optional
+	CompletedSteps int64 `json:"completedSteps,omitempty"`
 	// RetryCount is how many times the operation was retried.
 	// +optional
 	RetryCount int64 `json:"retryCount,omitempty"`

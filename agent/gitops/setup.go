@@ -1,0 +1,119 @@
+package gitops
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/git"
+)
+
+// Options configure the GitOps role.
+type Options struct {
+	// Namespace is the agent's namespace: its config and webhook Secrets live there.
+	Namespace         string
+	PollInterval      time.Duration
+	GitCacheDir       string
+	Concurrency       int
+	SyncTimeout       time.Duration
+	WebhookSecretName string
+}
+
+// Mux is where the role adds its webhook handler (the agent's webhook server).
+type Mux interface {
+	Handle(pattern string, h http.Handler)
+}
+
+// WebhookPath is the Git push webhook endpoint on the agent's Service.
+const WebhookPath = "/api/webhook"
+
+// +kubebuilder:rbac:groups=argolite.dev,resources=applications,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=argolite.dev,resources=applications/status;applications/finalizers,verbs=get;update;patch
+// The agent applies whatever the Applications in its cluster hold, as Argo CD's
+// application controller does; per-app impersonation arrives with AppProjects.
+// +kubebuilder:rbac:groups=*,resources=*,verbs=*
+
+// Setup adds the Application reconciler, the watches on managed objects and
+// the push webhook to the manager.
+func Setup(mgr manager.Manager, mux Mux, o Options) error {
+	gitCache, err := git.NewCache(git.Options{
+		Dir: o.GitCacheDir,
+		OnRequest: func(op string, d time.Duration, err error) {
+			result := "success"
+			if err != nil {
+				result = "error"
+			}
+			gitRequestSeconds.WithLabelValues(op, result).Observe(d.Seconds())
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("git cache in %s: %w", o.GitCacheDir, err)
+	}
+
+	// Managed objects are watched metadata-only and only when they carry our
+	// owner label, so the agent's memory follows what it manages, not the cluster.
+	owned, err := labels.NewRequirement(argov1.LabelAppName, selection.Exists, nil)
+	if err != nil {
+		return err
+	}
+	managedCache, err := cache.New(mgr.GetConfig(), cache.Options{
+		Scheme:               mgr.GetScheme(),
+		Mapper:               mgr.GetRESTMapper(),
+		DefaultLabelSelector: labels.NewSelector().Add(*owned),
+		DefaultTransform:     cache.TransformStripManagedFields(),
+	})
+	if err != nil {
+		return fmt.Errorf("cache of managed objects: %w", err)
+	}
+	if err := mgr.Add(managedCache); err != nil {
+		return err
+	}
+
+	r := &Reconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Mapper:    mgr.GetRESTMapper(),
+		Recorder:  mgr.GetEventRecorder("argolite-gitops"),
+		Git:       gitCache,
+		Options:   o,
+		renders:   newRenderCache(),
+		memo:      newCompareMemo(),
+	}
+	r.config = newConfigSource(mgr.GetAPIReader(), o.Namespace)
+
+	c, err := ctrl.NewControllerManagedBy(mgr).
+		For(&argov1.Application{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{},
+			predicate.AnnotationChangedPredicate{},
+		))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Concurrency, 1)}).
+		Named("application").
+		Build(r)
+	if err != nil {
+		return err
+	}
+	r.watcher = newWatcher(managedCache, c)
+
+	mux.Handle(WebhookPath, r.webhookHandler())
+	return nil
+}
+
+// appRequest names the Application that owns an object, from its owner labels.
+func appRequest(objLabels map[string]string) (ctrl.Request, bool) {
+	name, ns := objLabels[argov1.LabelAppName], objLabels[argov1.LabelAppNamespace]
+	if name == "" || ns == "" {
+		return ctrl.Request{}, false
+	}
+	return ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}, true
+}

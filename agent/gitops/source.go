@@ -1,0 +1,419 @@
+package gitops
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/git"
+	"github.com/argolite/argolite/shared/health"
+	"github.com/argolite/argolite/shared/render"
+)
+
+// ConfigMapName is the agent's settings ConfigMap in its namespace; it holds
+// custom health rules (resource.customizations.health.<group>_<Kind>).
+const ConfigMapName = "argolite-config"
+
+// Secret labels that mark repository credentials, Argo CD's and ours.
+var credentialLabels = []string{"argocd.argoproj.io/secret-type", argov1.Prefix + "secret-type"}
+
+// Condition reasons set on the Ready condition.
+const (
+	ReasonReconciled      = "Reconciled"
+	ReasonInvalidSpec     = "InvalidSpec"
+	ReasonGitFailed       = "GitOperationFailed"
+	ReasonAuthFailed      = "AuthenticationFailed"
+	ReasonRevisionMissing = "RevisionNotFound"
+	ReasonRenderFailed    = "RenderFailed"
+	ReasonUnknownKind     = "UnknownKind"
+	ReasonCompareFailed   = "ComparisonFailed"
+	ReasonSyncFailed      = "SyncFailed"
+	ReasonSyncRunning     = "Progressing"
+	ReasonDeleting        = "Deleting"
+)
+
+// desired is what Git says the application should be at a revision.
+type desired struct {
+	// key identifies the inputs (revisions and source spec): equal keys render equally.
+	key       string
+	revision  string
+	revisions []string
+	source    *argov1.ApplicationSource
+	objects   []*unstructured.Unstructured // plain resources, with owner labels and namespaces set
+	hooks     []*unstructured.Unstructured // hook objects
+}
+
+// stepError is a failed reconcile step with the Ready reason it sets.
+type stepError struct {
+	reason string
+	err    error
+}
+
+func (e *stepError) Error() string { return e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+func failed(reason string, err error) error { return &stepError{reason: reason, err: err} }
+
+// renderCache keeps each application's last rendered results, so a
+// reconcile whose revision and spec did not change neither fetches nor
+// renders. It holds two per application: the spec's and a running
+// operation's (a rollback or a pinned revision).
+type renderCache struct {
+	mu    sync.Mutex
+	byApp map[types.UID][]*desired
+}
+
+func newRenderCache() *renderCache { return &renderCache{byApp: map[types.UID][]*desired{}} }
+
+func (c *renderCache) get(uid types.UID, key string) *desired {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, d := range c.byApp[uid] {
+		if d.key == key {
+			return d
+		}
+	}
+	return nil
+}
+
+func (c *renderCache) put(uid types.UID, d *desired) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	list := append([]*desired{d}, c.byApp[uid]...)
+	if len(list) > 2 {
+		list = list[:2]
+	}
+	c.byApp[uid] = list
+}
+
+func (c *renderCache) forget(uid types.UID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.byApp, uid)
+}
+
+// sources returns the sources to render: an operation's source (rollback)
+// replaces the spec's, and an operation's revision replaces the first
+// rendered source's targetRevision.
+func sources(app *argov1.Application, op *argov1.SyncOperation) []argov1.ApplicationSource {
+	var out []argov1.ApplicationSource
+	switch {
+	case op != nil && op.Source != nil:
+		out = []argov1.ApplicationSource{*op.Source.DeepCopy()}
+	case app.Spec.Source != nil:
+		out = []argov1.ApplicationSource{*app.Spec.Source.DeepCopy()}
+	default:
+		for _, s := range app.Spec.Sources {
+			out = append(out, *s.DeepCopy())
+		}
+	}
+	if op != nil && op.Revision != "" {
+		for i := range out {
+			if !refOnly(out[i]) {
+				out[i].TargetRevision = op.Revision
+				break
+			}
+		}
+	}
+	return out
+}
+
+// refOnly is a source that only lends Helm value files to the others.
+func refOnly(s argov1.ApplicationSource) bool { return s.Ref != "" && s.Path == "" }
+
+// credentials finds the auth for a repository: the source's secretRef, else
+// labelled repository Secrets in the application's and the agent's namespace.
+func (r *Reconciler) credentials(ctx context.Context, app *argov1.Application, src argov1.ApplicationSource) (*git.Auth, error) {
+	if src.SecretRef != nil {
+		var s corev1.Secret
+		key := types.NamespacedName{Namespace: app.Namespace, Name: src.SecretRef.Name}
+		if err := r.APIReader.Get(ctx, key, &s); err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil, failed(ReasonAuthFailed, fmt.Errorf("source %s: secretRef %s not found in namespace %s: create it with the repository's username/password or sshPrivateKey", src.RepoURL, src.SecretRef.Name, app.Namespace))
+			}
+			return nil, fmt.Errorf("reading Secret %s: %w", key, err)
+		}
+		auth, _, err := git.AuthFromSecretData(s.Data)
+		if err != nil {
+			return nil, failed(ReasonAuthFailed, fmt.Errorf("Secret %s: %w", key, err))
+		}
+		return auth, nil
+	}
+	var candidates []git.CredentialCandidate
+	for _, ns := range uniq(app.Namespace, r.Options.Namespace) {
+		for _, label := range credentialLabels {
+			var list corev1.SecretList
+			if err := r.APIReader.List(ctx, &list, client.InNamespace(ns), client.HasLabels{label}); err != nil {
+				if apierrors.IsForbidden(err) {
+					continue
+				}
+				return nil, fmt.Errorf("listing repository Secrets in %s: %w", ns, err)
+			}
+			for _, s := range list.Items {
+				if t := s.Labels[label]; t != "repository" && t != "repo-creds" {
+					continue
+				}
+				candidates = append(candidates, git.CredentialCandidate{URL: string(s.Data["url"]), Data: s.Data})
+			}
+		}
+	}
+	auth, _ := git.MatchCredentials(src.RepoURL, candidates)
+	return auth, nil
+}
+
+func uniq(items ...string) []string {
+	var out []string
+	for _, s := range items {
+		if s != "" && !contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// gitFailure maps a shared/git error to the Ready reason that names it.
+func gitFailure(err error) error {
+	switch {
+	case errors.Is(err, git.ErrAuthentication):
+		return failed(ReasonAuthFailed, err)
+	case errors.Is(err, git.ErrRevisionNotFound):
+		return failed(ReasonRevisionMissing, err)
+	default:
+		return failed(ReasonGitFailed, err)
+	}
+}
+
+// loadDesired resolves each source's revision (ls-remote only) and renders
+// them, reusing the last render when neither the revisions nor the sources
+// changed.
+func (r *Reconciler) loadDesired(ctx context.Context, app *argov1.Application, op *argov1.SyncOperation, hard bool) (*desired, error) {
+	srcs := sources(app, op)
+	if len(srcs) == 0 {
+		return nil, failed(ReasonInvalidSpec, errors.New("spec.source: set source (or sources) to a Git repository"))
+	}
+	auths := make([]*git.Auth, len(srcs))
+	shas := make([]string, len(srcs))
+	for i, src := range srcs {
+		auth, err := r.credentials(ctx, app, src)
+		if err != nil {
+			return nil, err
+		}
+		sha, err := r.Git.Resolve(ctx, src.RepoURL, auth, src.TargetRevision)
+		if err != nil {
+			return nil, gitFailure(err)
+		}
+		auths[i], shas[i] = auth, sha
+	}
+	specJSON, _ := json.Marshal(struct {
+		S []argov1.ApplicationSource
+		D argov1.ApplicationDestination
+		R []string
+	}{srcs, app.Spec.Destination, shas})
+	sum := sha256.Sum256(specJSON)
+	key := hex.EncodeToString(sum[:])
+	if !hard {
+		if d := r.renders.get(app.UID, key); d != nil {
+			return d, nil
+		}
+	}
+
+	// Check out every source; ref sources lend their trees to Helm value files.
+	dirs := make([]string, len(srcs))
+	refs := map[string]string{}
+	for i, src := range srcs {
+		dir, release, err := r.Git.Checkout(ctx, src.RepoURL, auths[i], shas[i])
+		if err != nil {
+			return nil, gitFailure(err)
+		}
+		defer release()
+		dirs[i] = dir
+		if src.Ref != "" {
+			refs[src.Ref] = dir
+		}
+	}
+	var objects []*unstructured.Unstructured
+	for i, src := range srcs {
+		if refOnly(src) {
+			continue
+		}
+		objs, err := render.Render(ctx, render.Input{
+			Root:      dirs[i],
+			Source:    src,
+			Refs:      refs,
+			AppName:   app.Name,
+			Namespace: destNamespace(app),
+		})
+		if err != nil {
+			return nil, failed(ReasonRenderFailed, fmt.Errorf("revision %s: %w", short(shas[i]), err))
+		}
+		objects = append(objects, objs...)
+	}
+	d := &desired{key: key, revisions: shas}
+	for i, src := range srcs {
+		if !refOnly(src) && d.revision == "" {
+			d.revision = shas[i]
+			d.source = srcs[i].DeepCopy()
+		}
+	}
+	if d.revision == "" {
+		return nil, failed(ReasonInvalidSpec, errors.New("spec.sources: every source has only a ref; give at least one source a path to render"))
+	}
+	if err := r.prepare(app, d, objects); err != nil {
+		return nil, err
+	}
+	r.renders.put(app.UID, d)
+	return d, nil
+}
+
+// destNamespace is where namespaced objects without a namespace go.
+func destNamespace(app *argov1.Application) string {
+	if app.Spec.Destination.Namespace != "" {
+		return app.Spec.Destination.Namespace
+	}
+	return app.Namespace
+}
+
+// prepare labels the rendered objects as the application's, fills in
+// namespaces by scope, splits hooks from resources and rejects duplicates and
+// kinds the cluster does not know.
+func (r *Reconciler) prepare(app *argov1.Application, d *desired, objects []*unstructured.Unstructured) error {
+	// CRDs in the same render make their kinds known before they are installed.
+	crdScopes := map[string]bool{} // group/Kind -> namespaced
+	for _, o := range objects {
+		if o.GetKind() == "CustomResourceDefinition" && o.GroupVersionKind().Group == "apiextensions.k8s.io" {
+			group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
+			kind, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
+			scope, _, _ := unstructured.NestedString(o.Object, "spec", "scope")
+			crdScopes[group+"/"+kind] = scope != "Cluster"
+		}
+	}
+	seen := map[string]bool{}
+	ns := destNamespace(app)
+	for _, o := range objects {
+		gvk := o.GroupVersionKind()
+		namespaced, ok := crdScopes[gvk.Group+"/"+gvk.Kind]
+		if !ok {
+			mapping, err := r.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+			if err != nil {
+				return failed(ReasonUnknownKind, fmt.Errorf("%s %s: the cluster does not know kind %s in %s: install its CRD first, or add the CRD to this application (%w)",
+					gvk.Kind, o.GetName(), gvk.Kind, gvk.GroupVersion(), err))
+			}
+			namespaced = mapping.Scope.Name() == "namespace"
+		}
+		if namespaced && o.GetNamespace() == "" {
+			o.SetNamespace(ns)
+		}
+		if !namespaced {
+			o.SetNamespace("")
+		}
+		id := objectID(o)
+		if o.GetName() != "" && seen[id] {
+			return failed(ReasonRenderFailed, fmt.Errorf("%s appears twice in the rendered manifests: remove one", describe(o)))
+		}
+		seen[id] = true
+		l := o.GetLabels()
+		if l == nil {
+			l = map[string]string{}
+		}
+		l[argov1.LabelAppName] = app.Name
+		l[argov1.LabelAppNamespace] = app.Namespace
+		o.SetLabels(l)
+		hook, isHook := hookOf(o)
+		switch {
+		case isHook && hook == hookSkip:
+		case isHook:
+			d.hooks = append(d.hooks, o)
+		default:
+			d.objects = append(d.objects, o)
+		}
+	}
+	sort.SliceStable(d.objects, func(i, j int) bool { return objectID(d.objects[i]) < objectID(d.objects[j]) })
+	return nil
+}
+
+// configSource reads the agent's ConfigMap at most every half minute, so
+// health rules can change without a restart and without a request per reconcile.
+type configSource struct {
+	reader    client.Reader
+	namespace string
+
+	mu      sync.Mutex
+	read    time.Time
+	checker *health.Checker
+	err     error
+}
+
+func newConfigSource(reader client.Reader, namespace string) *configSource {
+	return &configSource{reader: reader, namespace: namespace}
+}
+
+func (c *configSource) health(ctx context.Context) (*health.Checker, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.checker != nil && time.Since(c.read) < 30*time.Second {
+		return c.checker, c.err
+	}
+	var cm corev1.ConfigMap
+	data := map[string]string{}
+	err := c.reader.Get(ctx, types.NamespacedName{Namespace: c.namespace, Name: ConfigMapName}, &cm)
+	switch {
+	case err == nil:
+		data = cm.Data
+	case apierrors.IsNotFound(err):
+	default:
+		return nil, fmt.Errorf("reading ConfigMap %s/%s: %w", c.namespace, ConfigMapName, err)
+	}
+	checker, cerr := health.NewChecker(data)
+	c.read = time.Now()
+	if cerr != nil {
+		// Keep judging health with the built-in rules; report the bad rule.
+		checker, _ = health.NewChecker(nil)
+		cerr = fmt.Errorf("ConfigMap %s/%s: %w", c.namespace, ConfigMapName, cerr)
+	}
+	c.checker, c.err = checker, cerr
+	return checker, cerr
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+// objectID is Flux's inventory id: namespace_name_group_kind.
+func objectID(o *unstructured.Unstructured) string {
+	gvk := o.GroupVersionKind()
+	return strings.Join([]string{o.GetNamespace(), o.GetName(), gvk.Group, gvk.Kind}, "_")
+}
+
+// describe names an object as users read it: Kind/namespace/name.
+func describe(o *unstructured.Unstructured) string {
+	if o.GetNamespace() != "" {
+		return fmt.Sprintf("%s/%s/%s", o.GetKind(), o.GetNamespace(), o.GetName())
+	}
+	return fmt.Sprintf("%s/%s", o.GetKind(), o.GetName())
+}

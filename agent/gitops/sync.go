@@ -1,0 +1,795 @@
+package gitops
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/fluxcd/pkg/ssa"
+	"github.com/fluxcd/pkg/ssa/jsondiff"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/argolite/argolite/shared/agentmeta"
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/diff"
+	"github.com/argolite/argolite/shared/health"
+)
+
+// Sync phases in the order they run.
+var phaseOrder = map[string]int{hookPreSync: 0, hookSync: 1, hookPostSync: 2}
+
+// step is one (phase, wave) group of a sync, or the prune step.
+type step struct {
+	phase     string
+	wave      int64
+	resources []*unstructured.Unstructured
+	hooks     []*unstructured.Unstructured
+	prune     bool
+}
+
+func (s step) String() string {
+	if s.prune {
+		return "prune"
+	}
+	return fmt.Sprintf("%s wave %d", s.phase, s.wave)
+}
+
+// plan orders a sync: PreSync hooks, the Sync phase's waves (resources and
+// Sync hooks together), prune, then PostSync hooks, each phase by wave; with
+// PruneLast the prune step moves to the very end.
+func plan(d *desired, resources []*unstructured.Unstructured, runHooks, pruneLast bool) []step {
+	type key struct {
+		phase int
+		wave  int64
+	}
+	groups := map[key]*step{}
+	add := func(phase string, wave int64) *step {
+		k := key{phaseOrder[phase], wave}
+		if groups[k] == nil {
+			groups[k] = &step{phase: phase, wave: wave}
+		}
+		return groups[k]
+	}
+	for _, o := range resources {
+		s := add(hookSync, waveOf(o))
+		s.resources = append(s.resources, o)
+	}
+	if runHooks {
+		for _, h := range d.hooks {
+			for _, t := range hookTypes(h) {
+				if _, ok := phaseOrder[t]; ok {
+					s := add(t, waveOf(h))
+					s.hooks = append(s.hooks, h)
+				}
+			}
+		}
+	}
+	keys := make([]key, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].phase != keys[j].phase {
+			return keys[i].phase < keys[j].phase
+		}
+		return keys[i].wave < keys[j].wave
+	})
+	var steps []step
+	pruneAt := -1
+	for _, k := range keys {
+		if !pruneLast && k.phase > phaseOrder[hookSync] && pruneAt < 0 {
+			pruneAt = len(steps)
+			steps = append(steps, step{prune: true, phase: hookSync})
+		}
+		steps = append(steps, *groups[k])
+	}
+	if pruneAt < 0 {
+		steps = append(steps, step{prune: true, phase: hookSync})
+	}
+	return steps
+}
+
+// syncFailHooks are the hooks that run when a sync fails.
+func syncFailHooks(d *desired) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, h := range d.hooks {
+		for _, t := range hookTypes(h) {
+			if t == hookSyncFail {
+				out = append(out, h)
+			}
+		}
+	}
+	return out
+}
+
+// opContext is what one reconcile of a running operation works with.
+type opContext struct {
+	app     *argov1.Application
+	state   *argov1.OperationState
+	d       *desired
+	cmp     *comparison // of the operation's revision, for ApplyOutOfSyncOnly and prune
+	options syncOptions
+	ign     *diff.Ignorer
+	checker *health.Checker
+	rm      *ssa.ResourceManager
+	dryRun  bool
+	prune   bool
+	partial bool
+}
+
+// syncID identifies one operation; hooks carry it so a restarted agent
+// adopts the hooks it created instead of creating them twice.
+func syncID(state *argov1.OperationState) string {
+	sum := sha256.Sum256([]byte(state.StartedAt.UTC().Format(time.RFC3339Nano) + "/" + state.SyncResult.Revision))
+	return hex.EncodeToString(sum[:])[:10]
+}
+
+// errWaiting means the operation is waiting for health or hooks.
+var errWaiting = errors.New("waiting")
+
+// runOperation advances a running operation as far as it can go now: each
+// (phase, wave) step is applied, then waited for; a restarted agent resumes
+// at status.operationState.completedSteps.
+func (r *Reconciler) runOperation(ctx context.Context, oc *opContext) error {
+	st := oc.state
+	if failing(st) {
+		return r.runSyncFail(ctx, oc, "")
+	}
+	sel := st.Operation.Sync
+	resources := oc.d.objects
+	if oc.partial {
+		resources = selectResources(resources, sel.Resources)
+	} else if oc.options.on("ApplyOutOfSyncOnly") && oc.cmp != nil {
+		var only []*unstructured.Unstructured
+		for _, o := range resources {
+			if oc.cmp.outOfSync[objectID(o)] {
+				only = append(only, o)
+			}
+		}
+		resources = only
+	}
+	steps := plan(oc.d, resources, !oc.dryRun && !oc.partial, oc.options.on("PruneLast"))
+	if deadline := st.StartedAt.Add(r.Options.SyncTimeout); time.Now().After(deadline) {
+		return r.runSyncFail(ctx, oc, fmt.Sprintf("sync did not finish within --sync-timeout %s at %s", r.Options.SyncTimeout, st.Message))
+	}
+	for i := int(st.CompletedSteps); i < len(steps); i++ {
+		s := steps[i]
+		if err := r.applyStep(ctx, oc, s); err != nil {
+			if errors.Is(err, errWaiting) {
+				return err
+			}
+			return r.runSyncFail(ctx, oc, fmt.Sprintf("%s: %v", s, err))
+		}
+		done, msg, err := r.stepDone(ctx, oc, s, i == len(steps)-1)
+		if err != nil {
+			return r.runSyncFail(ctx, oc, fmt.Sprintf("%s: %v", s, err))
+		}
+		if !done {
+			st.Message = fmt.Sprintf("%s: %s", s, msg)
+			return errWaiting
+		}
+		st.CompletedSteps = int64(i + 1)
+	}
+	r.finishOperation(ctx, oc, argov1.OperationSucceeded, successMessage(oc))
+	return nil
+}
+
+func successMessage(oc *opContext) string {
+	switch {
+	case oc.dryRun:
+		return "successfully synced (dry run: nothing changed)"
+	case oc.partial:
+		return "successfully synced the selected resources"
+	default:
+		return "successfully synced (all tasks run)"
+	}
+}
+
+func selectResources(objs []*unstructured.Unstructured, sel []argov1.SyncOperationResource) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		for _, s := range sel {
+			if o.GroupVersionKind().Group == s.Group && o.GetKind() == s.Kind && o.GetName() == s.Name &&
+				(s.Namespace == "" || s.Namespace == o.GetNamespace()) {
+				out = append(out, o)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// result finds or adds the operation's result for an object in a phase.
+func result(st *argov1.OperationState, o *unstructured.Unstructured, phase string) *argov1.ResourceResult {
+	gvk := o.GroupVersionKind()
+	for i := range st.SyncResult.Resources {
+		r := &st.SyncResult.Resources[i]
+		if r.Group == gvk.Group && r.Kind == gvk.Kind && r.Namespace == o.GetNamespace() && r.Name == o.GetName() && r.SyncPhase == phase {
+			return r
+		}
+	}
+	st.SyncResult.Resources = append(st.SyncResult.Resources, argov1.ResourceResult{
+		Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName(),
+		SyncPhase: phase, SyncWave: waveOf(o),
+	})
+	return &st.SyncResult.Resources[len(st.SyncResult.Resources)-1]
+}
+
+// hookResult finds the result of a hook by its template (a generateName hook's
+// real name is only known once created).
+func hookResult(st *argov1.OperationState, h *unstructured.Unstructured, phase string) *argov1.ResourceResult {
+	gvk := h.GroupVersionKind()
+	want := hookName(st, h)
+	for i := range st.SyncResult.Resources {
+		r := &st.SyncResult.Resources[i]
+		if r.Group == gvk.Group && r.Kind == gvk.Kind && r.Namespace == h.GetNamespace() && r.Name == want && r.SyncPhase == phase {
+			return r
+		}
+	}
+	return nil
+}
+
+// hookName is the name a hook is created with: its own, or its generateName
+// plus a suffix fixed by the operation, so a resumed sync finds it again.
+func hookName(st *argov1.OperationState, h *unstructured.Unstructured) string {
+	if h.GetName() != "" {
+		return h.GetName()
+	}
+	name := h.GetGenerateName() + syncID(st)[:5]
+	if len(name) > 63 {
+		name = name[len(name)-63:]
+	}
+	return name
+}
+
+// applyStep applies a step's resources with server-side apply (staged: CRDs
+// and Namespaces first) and creates its hooks, recording each in the
+// operation's results. Steps already applied are skipped.
+func (r *Reconciler) applyStep(ctx context.Context, oc *opContext, s step) error {
+	st := oc.state
+	if s.prune {
+		return r.pruneStep(ctx, oc)
+	}
+	var todo []*unstructured.Unstructured
+	for _, o := range s.resources {
+		if res := result(st, o, s.phase); res.Status == "" || res.Status == "SyncFailed" {
+			todo = append(todo, o)
+		}
+	}
+	if len(todo) > 0 {
+		if err := r.applyResources(ctx, oc, s, todo); err != nil {
+			return err
+		}
+	}
+	if oc.dryRun {
+		return nil
+	}
+	for _, h := range s.hooks {
+		if res := hookResult(st, h, s.phase); res != nil && res.HookPhase != "" {
+			continue
+		}
+		if err := r.createHook(ctx, oc, h, s.phase); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Reconciler) applyOptions(oc *opContext, objs []*unstructured.Unstructured) ssa.ApplyOptions {
+	o := ssa.DefaultApplyOptions()
+	o.WaitTimeout = r.Options.SyncTimeout
+	o.WaitInterval = time.Second
+	o.Force = oc.options.on("Replace")
+	o.Cleanup = ssa.ApplyCleanupOptions{
+		Annotations: []string{corev1.LastAppliedConfigAnnotation},
+		FieldManagers: []ssa.FieldManager{
+			{Name: "kubectl", OperationType: metav1.ManagedFieldsOperationApply},
+			{Name: "kubectl-client-side-apply", OperationType: metav1.ManagedFieldsOperationUpdate},
+			{Name: "before-first-apply", OperationType: metav1.ManagedFieldsOperationUpdate},
+		},
+	}
+	if oc.options.on("RespectIgnoreDifferences") {
+		o.DriftIgnoreRules = ignoreRules(oc.app.Spec.IgnoreDifferences)
+	}
+	return o
+}
+
+// ignoreRules turns ignoreDifferences' JSON pointers into ssa's drift rules,
+// so a sync leaves those fields to their current owner (an HPA's replicas).
+func ignoreRules(in []argov1.ResourceIgnoreDifferences) []jsondiff.IgnoreRule {
+	var out []jsondiff.IgnoreRule
+	exact := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "^" + regexpQuote(s) + "$"
+	}
+	for _, d := range in {
+		if len(d.JSONPointers) == 0 {
+			continue
+		}
+		out = append(out, jsondiff.IgnoreRule{
+			Paths: d.JSONPointers,
+			Selector: &jsondiff.Selector{
+				Group: exact(d.Group), Kind: exact(d.Kind), Name: exact(d.Name), Namespace: exact(d.Namespace),
+			},
+		})
+	}
+	return out
+}
+
+func (r *Reconciler) applyResources(ctx context.Context, oc *opContext, s step, objs []*unstructured.Unstructured) error {
+	st := oc.state
+	payload := make([]*unstructured.Unstructured, 0, len(objs))
+	var replace []*unstructured.Unstructured
+	for _, o := range objs {
+		c := o.DeepCopy()
+		// Annotations only the agent reads are not part of what it applies? They are:
+		// Argo CD applies them too, and kubectl users see where waves came from.
+		if oc.options.on("RespectIgnoreDifferences") && oc.ign != nil {
+			live := &unstructured.Unstructured{}
+			live.SetGroupVersionKind(c.GroupVersionKind())
+			if err := r.Client.Get(ctx, client.ObjectKeyFromObject(c), live); err == nil {
+				if err := oc.ign.Strip(c, live); err != nil {
+					return err
+				}
+			}
+		}
+		if objectOptions(o).on("Replace") {
+			replace = append(replace, c)
+			continue
+		}
+		payload = append(payload, c)
+	}
+	rm := oc.rm
+	var changes []ssa.ChangeSetEntry
+	if len(payload) > 0 {
+		cs, err := rm.ApplyAllStaged(ctx, payload, r.applyOptions(oc, payload))
+		if cs != nil {
+			changes = append(changes, cs.Entries...)
+		}
+		if err != nil {
+			recordApplied(st, s, objs, changes)
+			markFailed(st, s, objs, changes, err)
+			return fmt.Errorf("apply: %w", err)
+		}
+	}
+	for _, c := range replace {
+		opts := r.applyOptions(oc, []*unstructured.Unstructured{c})
+		opts.Force = true
+		e, err := rm.Apply(ctx, c, opts)
+		if err != nil {
+			markFailed(st, s, objs, changes, err)
+			return fmt.Errorf("apply: %w", err)
+		}
+		changes = append(changes, *e)
+	}
+	recordApplied(st, s, objs, changes)
+	if !oc.dryRun {
+		r.addToInventory(oc.app, objs)
+	}
+	return nil
+}
+
+// recordApplied writes a result for each object the change set names.
+func recordApplied(st *argov1.OperationState, s step, objs []*unstructured.Unstructured, changes []ssa.ChangeSetEntry) {
+	byID := map[string]ssa.ChangeSetEntry{}
+	for _, c := range changes {
+		byID[c.ObjMetadata.Namespace+"_"+c.ObjMetadata.Name+"_"+c.ObjMetadata.GroupKind.Group+"_"+c.ObjMetadata.GroupKind.Kind] = c
+	}
+	for _, o := range objs {
+		c, ok := byID[objectID(o)]
+		if !ok {
+			continue
+		}
+		res := result(st, o, s.phase)
+		res.Status = "Synced"
+		res.Message = strings.ToLower(string(c.Action))
+	}
+}
+
+// markFailed records the apply error on objects that did not get applied.
+func markFailed(st *argov1.OperationState, s step, objs []*unstructured.Unstructured, changes []ssa.ChangeSetEntry, err error) {
+	done := map[string]bool{}
+	for _, c := range changes {
+		done[c.ObjMetadata.Namespace+"_"+c.ObjMetadata.Name+"_"+c.ObjMetadata.GroupKind.Group+"_"+c.ObjMetadata.GroupKind.Kind] = true
+	}
+	msg := err.Error()
+	for _, o := range objs {
+		if done[objectID(o)] {
+			continue
+		}
+		res := result(st, o, s.phase)
+		res.Status = "SyncFailed"
+		if strings.Contains(msg, o.GetName()) || len(objs) == 1 {
+			res.Message = msg
+		}
+	}
+}
+
+func (r *Reconciler) addToInventory(app *argov1.Application, objs []*unstructured.Unstructured) {
+	if app.Status.Inventory == nil {
+		app.Status.Inventory = &argov1.ResourceInventory{}
+	}
+	have := map[string]bool{}
+	for _, e := range app.Status.Inventory.Entries {
+		have[e.ID] = true
+	}
+	for _, e := range inventoryOf(objs) {
+		if !have[e.ID] {
+			app.Status.Inventory.Entries = append(app.Status.Inventory.Entries, e)
+		}
+	}
+	sort.Slice(app.Status.Inventory.Entries, func(i, j int) bool {
+		return app.Status.Inventory.Entries[i].ID < app.Status.Inventory.Entries[j].ID
+	})
+}
+
+// createHook creates one hook object for this operation, replacing an old one
+// from an earlier sync (BeforeHookCreation) and adopting one this operation
+// created before a restart.
+func (r *Reconciler) createHook(ctx context.Context, oc *opContext, h *unstructured.Unstructured, phase string) error {
+	st := oc.state
+	id := syncID(st)
+	obj := h.DeepCopy()
+	obj.SetName(hookName(st, h))
+	obj.SetGenerateName("")
+	ann := obj.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[annotationSyncID] = id
+	obj.SetAnnotations(ann)
+
+	res := result(st, obj, phase)
+	res.SyncWave = waveOf(h)
+	existing := &unstructured.Unstructured{}
+	existing.SetGroupVersionKind(obj.GroupVersionKind())
+	err := r.Client.Get(ctx, client.ObjectKeyFromObject(obj), existing)
+	switch {
+	case err == nil && existing.GetAnnotations()[annotationSyncID] == id:
+		res.HookPhase = string(argov1.OperationRunning)
+		res.Status = "Synced"
+		res.Message = "hook created"
+		return nil
+	case err == nil:
+		if existing.GetDeletionTimestamp() == nil {
+			if err := r.Client.Delete(ctx, existing, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("deleting the previous hook %s: %w", describe(existing), err)
+			}
+		}
+		st.Message = fmt.Sprintf("%s: waiting for the previous hook %s to be deleted", phase, describe(existing))
+		return errWaiting
+	case !apierrors.IsNotFound(err):
+		return fmt.Errorf("reading hook %s: %w", describe(obj), err)
+	}
+	if err := r.Client.Create(ctx, obj, client.FieldOwner(agentmeta.FieldManager)); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return errWaiting
+		}
+		res.Status = "SyncFailed"
+		res.HookPhase = string(argov1.OperationFailed)
+		res.Message = err.Error()
+		return fmt.Errorf("creating hook %s: %w", describe(obj), err)
+	}
+	r.watcher.ensure(ctx, obj.GroupVersionKind())
+	res.HookPhase = string(argov1.OperationRunning)
+	res.Status = "Synced"
+	res.Message = "hook created"
+	r.event(oc.app, corev1.EventTypeNormal, "HookCreated", "create", "%s hook %s created", phase, describe(obj))
+	return nil
+}
+
+// alwaysHealthy kinds have no status to wait for once applied.
+var alwaysHealthy = map[string]bool{
+	"ConfigMap": true, "Secret": true, "ServiceAccount": true, "Role": true, "RoleBinding": true,
+	"ClusterRole": true, "ClusterRoleBinding": true, "NetworkPolicy": true, "LimitRange": true,
+	"ResourceQuota": true, "Endpoints": true, "PriorityClass": true, "StorageClass": true,
+}
+
+// stepDone checks a step's hooks and, unless it is the last step, waits for
+// its resources to be healthy before the next wave, as Argo CD does.
+func (r *Reconciler) stepDone(ctx context.Context, oc *opContext, s step, last bool) (bool, string, error) {
+	if s.prune {
+		return true, "", nil
+	}
+	st := oc.state
+	var waiting []string
+	for _, h := range s.hooks {
+		res := hookResult(st, h, s.phase)
+		if res == nil {
+			return false, "", fmt.Errorf("hook %s has no result", describe(h))
+		}
+		if res.HookPhase == string(argov1.OperationSucceeded) {
+			continue
+		}
+		live := &unstructured.Unstructured{}
+		live.SetGroupVersionKind(h.GroupVersionKind())
+		if err := r.Client.Get(ctx, client.ObjectKey{Namespace: res.Namespace, Name: res.Name}, live); err != nil {
+			if apierrors.IsNotFound(err) {
+				res.HookPhase = string(argov1.OperationFailed)
+				res.Message = "hook deleted before it finished"
+				return false, "", fmt.Errorf("hook %s/%s was deleted before it finished", res.Kind, res.Name)
+			}
+			return false, "", err
+		}
+		phase, _, _, msg := oc.checker.HookPhase(live)
+		res.HookPhase = phase
+		res.Message = msg
+		switch phase {
+		case health.HookSucceeded:
+			if hasPolicy(h, deleteOnSuccess) {
+				r.deleteHook(ctx, live)
+			}
+		case health.HookFailed, health.HookError:
+			if hasPolicy(h, deleteOnFailure) {
+				r.deleteHook(ctx, live)
+			}
+			return false, "", fmt.Errorf("hook %s failed: %s", describe(live), msg)
+		default:
+			waiting = append(waiting, fmt.Sprintf("hook %s: %s", describe(live), orDefault(msg, "running")))
+		}
+	}
+	if len(waiting) > 0 {
+		return false, waiting[0], nil
+	}
+	if last || oc.dryRun {
+		return true, "", nil
+	}
+	for _, o := range s.resources {
+		if alwaysHealthy[o.GetKind()] {
+			continue
+		}
+		live := &unstructured.Unstructured{}
+		live.SetGroupVersionKind(o.GroupVersionKind())
+		if err := r.Client.Get(ctx, client.ObjectKeyFromObject(o), live); err != nil {
+			if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+				return false, fmt.Sprintf("waiting for %s to appear", describe(o)), nil
+			}
+			return false, "", err
+		}
+		h := oc.checker.Check(live)
+		switch h.Code {
+		case argov1.HealthHealthy, argov1.HealthSuspended:
+		case argov1.HealthDegraded:
+			return false, "", fmt.Errorf("%s is Degraded: %s", describe(o), h.Message)
+		default:
+			return false, fmt.Sprintf("waiting for %s to be healthy: %s", describe(o), orDefault(h.Message, string(h.Code))), nil
+		}
+	}
+	return true, "", nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func hasPolicy(h *unstructured.Unstructured, policy string) bool {
+	for _, p := range deletePolicies(h) {
+		if p == policy {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Reconciler) deleteHook(ctx context.Context, live *unstructured.Unstructured) {
+	if err := r.Client.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
+		logFrom(ctx).Error(err, "deleting hook", "hook", describe(live))
+	}
+}
+
+// pruneStep deletes the inventory's objects that left Git, unless prune is
+// off for this sync or for the object (Prune=false).
+func (r *Reconciler) pruneStep(ctx context.Context, oc *opContext) error {
+	if oc.partial || oc.cmp == nil {
+		return nil
+	}
+	st := oc.state
+	var kept []*unstructured.Unstructured
+	for _, o := range oc.cmp.extraneous {
+		res := result(st, o, hookSync)
+		if res.Status != "" {
+			continue
+		}
+		switch {
+		case !oc.prune:
+			res.Status = "PruneSkipped"
+			res.Message = "ignored (requires pruning)"
+			kept = append(kept, o)
+		case objectOptions(o).off("Prune"):
+			res.Status = "PruneSkipped"
+			res.Message = "ignored (Prune=false)"
+			kept = append(kept, o)
+		case oc.dryRun:
+			res.Status = "Pruned"
+			res.Message = "pruned (dry run)"
+		default:
+			policy := metav1.DeletePropagationBackground
+			if p := oc.options["PrunePropagationPolicy"]; strings.EqualFold(p, "foreground") {
+				policy = metav1.DeletePropagationForeground
+			} else if strings.EqualFold(p, "orphan") {
+				policy = metav1.DeletePropagationOrphan
+			}
+			if err := r.Client.Delete(ctx, o, client.PropagationPolicy(policy)); err != nil && !apierrors.IsNotFound(err) {
+				res.Status = "SyncFailed"
+				res.Message = err.Error()
+				return fmt.Errorf("pruning %s: %w", describe(o), err)
+			}
+			res.Status = "Pruned"
+			res.Message = "pruned"
+			r.dropFromInventory(oc.app, o)
+			r.memo.drop(oc.app.UID, objectID(o))
+			r.event(oc.app, corev1.EventTypeNormal, "Pruned", "prune", "pruned %s: it left Git", describe(o))
+		}
+	}
+	_ = kept
+	return nil
+}
+
+func (r *Reconciler) dropFromInventory(app *argov1.Application, o *unstructured.Unstructured) {
+	if app.Status.Inventory == nil {
+		return
+	}
+	id := objectID(o)
+	entries := app.Status.Inventory.Entries[:0]
+	for _, e := range app.Status.Inventory.Entries {
+		if e.ID != id {
+			entries = append(entries, e)
+		}
+	}
+	app.Status.Inventory.Entries = entries
+}
+
+// failing reports whether the operation already failed and runs SyncFail hooks.
+func failing(st *argov1.OperationState) bool {
+	for _, res := range st.SyncResult.Resources {
+		if res.SyncPhase == hookSyncFail {
+			return true
+		}
+	}
+	return false
+}
+
+// runSyncFail fails the operation; when the application has SyncFail hooks
+// it runs them first and fails once they finished.
+func (r *Reconciler) runSyncFail(ctx context.Context, oc *opContext, reason string) error {
+	st := oc.state
+	hooks := syncFailHooks(oc.d)
+	if reason != "" && (len(hooks) == 0 || oc.dryRun || oc.partial) {
+		return r.retryOrFail(ctx, oc, reason)
+	}
+	if reason != "" {
+		st.Message = "sync failed: " + reason + "; running SyncFail hooks"
+	}
+	for _, h := range hooks {
+		if res := hookResult(st, h, hookSyncFail); res != nil && res.HookPhase != "" {
+			continue
+		}
+		if err := r.createHook(ctx, oc, h, hookSyncFail); err != nil && !errors.Is(err, errWaiting) {
+			return r.retryOrFail(ctx, oc, strings.TrimPrefix(st.Message, "sync failed: ")+"; SyncFail hook: "+err.Error())
+		}
+	}
+	done, msg, err := r.stepDone(ctx, oc, step{phase: hookSyncFail, hooks: hooks}, true)
+	original := strings.TrimSuffix(strings.TrimPrefix(st.Message, "sync failed: "), "; running SyncFail hooks")
+	if i := strings.Index(original, "; running SyncFail hooks"); i >= 0 {
+		original = original[:i]
+	}
+	if err != nil {
+		return r.retryOrFail(ctx, oc, original+"; SyncFail hook: "+err.Error())
+	}
+	if !done {
+		st.Message = "sync failed: " + original + "; running SyncFail hooks: " + msg
+		return errWaiting
+	}
+	return r.retryOrFail(ctx, oc, original)
+}
+
+// retryOrFail ends the operation as Failed, or schedules a retry when the
+// retry strategy allows one.
+func (r *Reconciler) retryOrFail(ctx context.Context, oc *opContext, reason string) error {
+	st := oc.state
+	retry := st.Operation.Retry
+	if retry == nil && oc.app.Spec.SyncPolicy != nil {
+		retry = oc.app.Spec.SyncPolicy.Retry
+	}
+	if retry != nil && !oc.dryRun && (retry.Limit < 0 || st.RetryCount < retry.Limit) {
+		wait := backoff(retry.Backoff, st.RetryCount)
+		st.RetryCount++
+		now := metav1.Now()
+		st.FinishedAt = &now // when the failed attempt ended; the retry is due wait later
+		st.CompletedSteps = 0
+		st.SyncResult.Resources = nil
+		st.Message = fmt.Sprintf("%s (retrying attempt #%d in %s)", reason, st.RetryCount, wait)
+		r.event(oc.app, corev1.EventTypeWarning, "SyncRetrying", "sync", "sync failed, retry #%d in %s: %s", st.RetryCount, wait, reason)
+		return errWaiting
+	}
+	r.finishOperation(ctx, oc, argov1.OperationFailed, reason)
+	return nil
+}
+
+// retryDue reports when a retrying operation may run again.
+func retryDue(app *argov1.Application, st *argov1.OperationState) time.Time {
+	if st.FinishedAt == nil || st.RetryCount == 0 {
+		return time.Time{}
+	}
+	retry := st.Operation.Retry
+	if retry == nil && app.Spec.SyncPolicy != nil {
+		retry = app.Spec.SyncPolicy.Retry
+	}
+	if retry == nil {
+		return time.Time{}
+	}
+	return st.FinishedAt.Add(backoff(retry.Backoff, st.RetryCount-1))
+}
+
+// backoff is duration * factor^n capped at maxDuration (Argo CD's defaults:
+// 5s, factor 2, 3m).
+func backoff(b *argov1.Backoff, n int64) time.Duration {
+	d, factor, maxD := 5*time.Second, int64(2), 3*time.Minute
+	if b != nil {
+		if v, err := parseDuration(b.Duration); err == nil && v > 0 {
+			d = v
+		}
+		if b.Factor != nil && *b.Factor > 0 {
+			factor = *b.Factor
+		}
+		if v, err := parseDuration(b.MaxDuration); err == nil && v > 0 {
+			maxD = v
+		}
+	}
+	out := float64(d) * math.Pow(float64(factor), float64(n))
+	if out > float64(maxD) {
+		return maxD
+	}
+	return time.Duration(out)
+}
+
+// finishOperation ends the operation, records history on success and says so.
+func (r *Reconciler) finishOperation(_ context.Context, oc *opContext, phase argov1.OperationPhase, msg string) {
+	st := oc.state
+	now := metav1.Now()
+	st.Phase = phase
+	st.Message = msg
+	st.FinishedAt = &now
+	appSyncTotal.WithLabelValues(oc.app.Namespace, oc.app.Name, string(phase)).Inc()
+	if phase != argov1.OperationSucceeded {
+		r.event(oc.app, corev1.EventTypeWarning, "SyncFailed", "sync", "sync to %s failed: %s", short(st.SyncResult.Revision), msg)
+		return
+	}
+	r.event(oc.app, corev1.EventTypeNormal, "SyncSucceeded", "sync", "synced to %s", short(st.SyncResult.Revision))
+	if oc.dryRun || oc.partial {
+		return
+	}
+	var next int64
+	for _, h := range oc.app.Status.History {
+		next = max(next, h.ID)
+	}
+	oc.app.Status.History = append(oc.app.Status.History, argov1.RevisionHistory{
+		ID: next + 1, Revision: st.SyncResult.Revision, DeployedAt: now, Source: st.SyncResult.Source.DeepCopy(),
+	})
+	limit := int64(10)
+	if oc.app.Spec.RevisionHistoryLimit != nil {
+		limit = *oc.app.Spec.RevisionHistoryLimit
+	}
+	if extra := int64(len(oc.app.Status.History)) - limit; extra > 0 {
+		oc.app.Status.History = oc.app.Status.History[extra:]
+	}
+}
+
+var _ = schema.GroupVersionKind{}

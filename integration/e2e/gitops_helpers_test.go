@@ -1,0 +1,244 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/argolite/argolite/shared/agentmeta"
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+)
+
+// gitopsPollInterval is the agent's Git poll interval in these tests: long
+// enough that a webhook-driven sync is told apart from a polled one.
+const gitopsPollInterval = 20 * time.Second
+
+func newCRClient(t *testing.T) client.Client {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = argov1.AddToScheme(scheme)
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// installGitopsAgent installs the agent with a short poll interval and
+// uninstalls it (keeping nothing) when the test ends.
+func installGitopsAgent(t *testing.T) {
+	t.Helper()
+	if r := argo(t, "install", "--image", e2e.image, "--replicas", "1", "--timeout", "3m"); r.code != 0 {
+		t.Fatalf("install exited %d: %s", r.code, r.stderr)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			dumpAgentLogs(t)
+		}
+		argo(t, "uninstall", "--crds", "--timeout", "2m")
+	})
+	ctx := context.Background()
+	deploys := clientset.AppsV1().Deployments(agentmeta.Namespace)
+	patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"agent","env":[{"name":"ARGOLITE_GIT_POLL_INTERVAL","value":"%s"}]}]}}}}`, gitopsPollInterval)
+	if _, err := deploys.Patch(ctx, agentmeta.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: "e2e"}); err != nil {
+		t.Fatalf("setting the poll interval: %v", err)
+	}
+	waitFor(t, "the agent to roll out with the test poll interval", 2*time.Minute, func(ctx context.Context) (bool, error) {
+		d, err := deploys.Get(ctx, agentmeta.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		return d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas == 1 &&
+			d.Status.AvailableReplicas == 1 && d.Status.Replicas == 1, nil
+	})
+	waitFor(t, "a leader", time.Minute, func(ctx context.Context) (bool, error) {
+		holder := leaseHolderPod(t)
+		p, err := clientset.CoreV1().Pods(agentmeta.Namespace).Get(ctx, holder, metav1.GetOptions{})
+		return err == nil && p.DeletionTimestamp == nil, nil
+	})
+}
+
+func dumpAgentLogs(t *testing.T) {
+	ctx := context.Background()
+	pods, err := clientset.CoreV1().Pods(agentmeta.Namespace).List(ctx, metav1.ListOptions{LabelSelector: agentmeta.ComponentLabel + "=" + agentmeta.Name})
+	if err != nil {
+		return
+	}
+	for _, p := range pods.Items {
+		tail := int64(80)
+		b, err := clientset.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{TailLines: &tail}).DoRaw(ctx)
+		if err == nil {
+			t.Logf("agent %s logs:\n%s", p.Name, b)
+		}
+	}
+}
+
+// newApp creates an Application in ns.
+func newApp(t *testing.T, c client.Client, ns, name string, spec argov1.ApplicationSpec) *argov1.Application {
+	t.Helper()
+	app := &argov1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: spec}
+	if spec.Destination.Namespace == "" {
+		app.Spec.Destination.Namespace = ns
+	}
+	if err := c.Create(context.Background(), app); err != nil {
+		t.Fatalf("creating Application %s/%s: %v", ns, name, err)
+	}
+	return app
+}
+
+func automated(prune, selfHeal bool, opts ...string) *argov1.SyncPolicy {
+	return &argov1.SyncPolicy{Automated: &argov1.SyncPolicyAutomated{Prune: prune, SelfHeal: selfHeal}, SyncOptions: opts}
+}
+
+func getApp(ctx context.Context, c client.Client, ns, name string) (*argov1.Application, error) {
+	app := &argov1.Application{}
+	err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, app)
+	return app, err
+}
+
+// waitApp waits until cond holds for the Application, and reports its
+// status when it does not.
+func waitApp(t *testing.T, c client.Client, ns, name, what string, timeout time.Duration, cond func(*argov1.Application) bool) *argov1.Application {
+	t.Helper()
+	var last *argov1.Application
+	defer func() {
+		if t.Failed() && last != nil {
+			t.Logf("Application %s/%s status: sync=%s rev=%s health=%s %s conditions=%+v op=%+v", ns, name,
+				last.Status.Sync.Status, last.Status.Sync.Revision, last.Status.Health.Status, last.Status.Health.Message,
+				last.Status.Conditions, last.Status.OperationState)
+		}
+	}()
+	waitFor(t, fmt.Sprintf("Application %s/%s: %s", ns, name, what), timeout, func(ctx context.Context) (bool, error) {
+		app, err := getApp(ctx, c, ns, name)
+		if err != nil {
+			return false, err
+		}
+		last = app
+		return cond(app), nil
+	})
+	return last
+}
+
+func syncedHealthy(rev string) func(*argov1.Application) bool {
+	return func(a *argov1.Application) bool {
+		return a.Status.Sync.Status == argov1.SyncStatusSynced && a.Status.Health.Status == argov1.HealthHealthy &&
+			(rev == "" || a.Status.Sync.Revision == rev) && a.Status.ObservedGeneration == a.Generation &&
+			(a.Status.OperationState == nil || a.Status.OperationState.Phase != argov1.OperationRunning)
+	}
+}
+
+// readyFalse matches a Ready=False condition with the reason whose message contains every part.
+func readyFalse(reason string, parts ...string) func(*argov1.Application) bool {
+	return func(a *argov1.Application) bool {
+		c := meta.FindStatusCondition(a.Status.Conditions, "Ready")
+		if c == nil || c.Status != metav1.ConditionFalse || c.Reason != reason {
+			return false
+		}
+		for _, p := range parts {
+			if !strings.Contains(c.Message, p) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// waitEvent waits for a Kubernetes Event on the Application with the reason.
+func waitEvent(t *testing.T, ns, app, reason string) {
+	t.Helper()
+	waitFor(t, "an Event "+reason+" on Application "+app, 30*time.Second, func(ctx context.Context) (bool, error) {
+		evs, err := clientset.EventsV1().Events(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, e := range evs.Items {
+			if e.Regarding.Name == app && e.Reason == reason {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+}
+
+// busyboxDeployment is a Deployment of the locally built busybox that turns
+// Ready after delay seconds.
+func busyboxDeployment(name string, replicas int, annotations string, delay int) string {
+	return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %[1]s
+%[3]sspec:
+  replicas: %[2]d
+  selector:
+    matchLabels: {app: %[1]s}
+  template:
+    metadata:
+      labels: {app: %[1]s}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: main
+        image: busybox:latest
+        imagePullPolicy: Never
+        command: ["sh", "-c", "touch /tmp/ready; exec sleep 3600"]
+        readinessProbe:
+          exec: {command: ["cat", "/tmp/ready"]}
+          initialDelaySeconds: %[4]d
+          periodSeconds: 1
+`, name, replicas, annotations, delay)
+}
+
+func configMap(name, value, annotations string) string {
+	return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n%sdata:\n  value: %q\n", name, annotations, value)
+}
+
+// hookJob is a Job hook running a shell script in busybox.
+func hookJob(name, hook, policy, script string) string {
+	ann := fmt.Sprintf("  annotations:\n    argocd.argoproj.io/hook: %s\n", hook)
+	if policy != "" {
+		ann += fmt.Sprintf("    argocd.argoproj.io/hook-delete-policy: %s\n", policy)
+	}
+	return fmt.Sprintf(`apiVersion: batch/v1
+kind: Job
+metadata:
+  name: %s
+%sspec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: main
+        image: busybox:latest
+        imagePullPolicy: Never
+        command: ["sh", "-c", %q]
+`, name, ann, script)
+}
+
+func deploymentAvailableAt(t *testing.T, ns, name string) time.Time {
+	t.Helper()
+	d, err := clientset.AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue {
+			return c.LastTransitionTime.Time
+		}
+	}
+	t.Fatalf("Deployment %s/%s is not Available", ns, name)
+	return time.Time{}
+}

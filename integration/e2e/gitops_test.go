@@ -1,0 +1,383 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/argolite/argolite/shared/agentmeta"
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+)
+
+// TestGitOps runs Applications against a real Git server and the real
+// cluster: sync, poll, webhook, prune, self-heal, waves, hooks, rollback,
+// ignoreDifferences and each kind of bad input.
+func TestGitOps(t *testing.T) {
+	installGitopsAgent(t)
+	c := newCRClient(t)
+	srv := startGitServer(t, "", "")
+	ctx := context.Background()
+
+	t.Run("directory app: sync, poll, prune, self-heal, broken commit, rollback", func(t *testing.T) {
+		ns := newNamespace(t)
+		repo := srv.newRepo(t, "guestbook")
+		first := repo.commit("first", map[string]string{
+			"apps/web/deployment.yaml": busyboxDeployment("web", 1, "", 0),
+			"apps/web/config.yaml":     configMap("web-config", "v1", ""),
+			"apps/web/extra.yaml":      configMap("extra", "x", ""),
+			"apps/web/README.md":       "not a manifest",
+		})
+		newApp(t, c, ns, "web", argov1.ApplicationSpec{
+			Source:     &argov1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "master", Path: "apps/web"},
+			SyncPolicy: automated(true, true),
+		})
+		app := waitApp(t, c, ns, "web", "Synced and Healthy at the first commit", 2*time.Minute, syncedHealthy(first))
+		if n := len(app.Status.Resources); n != 3 {
+			t.Errorf("status.resources lists %d objects, want 3: %+v", n, app.Status.Resources)
+		}
+		pods, err := clientset.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		if err != nil || len(pods.Items) != 1 || pods.Items[0].Status.Phase != corev1.PodRunning {
+			t.Fatalf("want one running web Pod, got %v (err %v)", len(pods.Items), err)
+		}
+		cm, err := clientset.CoreV1().ConfigMaps(ns).Get(ctx, "web-config", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cm.Labels[argov1.LabelAppName] != "web" || cm.Labels[argov1.LabelAppNamespace] != ns {
+			t.Errorf("applied ConfigMap lacks the owner labels: %v", cm.Labels)
+		}
+		if len(app.Status.History) != 1 || app.Status.History[0].Revision != first {
+			t.Errorf("history after the first sync = %+v, want one entry at %s", app.Status.History, first)
+		}
+		waitEvent(t, ns, "web", "SyncSucceeded")
+
+		// A new commit is picked up by the poll, without any trigger.
+		second := repo.commit("change the config, drop extra", map[string]string{
+			"apps/web/config.yaml": configMap("web-config", "v2", ""),
+			"apps/web/extra.yaml":  "",
+		})
+		app = waitApp(t, c, ns, "web", "synced to the second commit by polling", 2*gitopsPollInterval+30*time.Second, syncedHealthy(second))
+		cm, _ = clientset.CoreV1().ConfigMaps(ns).Get(ctx, "web-config", metav1.GetOptions{})
+		if cm.Data["value"] != "v2" {
+			t.Errorf("web-config value = %q after the second sync, want v2", cm.Data["value"])
+		}
+		if _, err := clientset.CoreV1().ConfigMaps(ns).Get(ctx, "extra", metav1.GetOptions{}); !isNotFound(err) {
+			t.Errorf("extra was not pruned after its file left Git (err %v)", err)
+		}
+		waitEvent(t, ns, "web", "Pruned")
+
+		// Self-heal: a manual edit and a manual delete are undone.
+		if _, err := clientset.CoreV1().ConfigMaps(ns).Patch(ctx, "web-config", types.MergePatchType, []byte(`{"data":{"value":"edited"}}`), metav1.PatchOptions{FieldManager: "someone"}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "self-heal to restore web-config", time.Minute, func(ctx context.Context) (bool, error) {
+			cm, err := clientset.CoreV1().ConfigMaps(ns).Get(ctx, "web-config", metav1.GetOptions{})
+			return err == nil && cm.Data["value"] == "v2", err
+		})
+		if err := clientset.AppsV1().Deployments(ns).Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "self-heal to recreate the deleted Deployment", time.Minute, func(ctx context.Context) (bool, error) {
+			d, err := clientset.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+			return err == nil && d.DeletionTimestamp == nil, nil
+		})
+		waitApp(t, c, ns, "web", "Synced and Healthy after self-heal", 2*time.Minute, syncedHealthy(second))
+
+		// A broken manifest in Git changes nothing live and says where it is broken.
+		repo.commit("break it", map[string]string{
+			"apps/web/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\ndata: [unclosed\n",
+		})
+		waitApp(t, c, ns, "web", "Ready=False naming the broken file", 2*gitopsPollInterval+30*time.Second,
+			readyFalse("RenderFailed", "config.yaml"))
+		waitEvent(t, ns, "web", "RenderFailed")
+		cm, err = clientset.CoreV1().ConfigMaps(ns).Get(ctx, "web-config", metav1.GetOptions{})
+		if err != nil || cm.Data["value"] != "v2" {
+			t.Errorf("a broken commit changed or removed live web-config: %v %v", cm.Data, err)
+		}
+		if _, err := clientset.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{}); err != nil {
+			t.Errorf("a broken commit removed the live Deployment: %v", err)
+		}
+
+		// Rollback to the first sync: re-applies that revision and turns automated sync off.
+		fixed := repo.commit("fix it", map[string]string{"apps/web/config.yaml": configMap("web-config", "v3", "")})
+		app = waitApp(t, c, ns, "web", "synced to the fixed commit", 2*gitopsPollInterval+30*time.Second, syncedHealthy(fixed))
+		r := argo(t, "app", "rollback", "web", "1", "-n", ns, "--timeout", "2m")
+		if r.code != 0 {
+			t.Fatalf("app rollback exited %d: %s", r.code, r.stderr)
+		}
+		if !strings.Contains(r.stdout+r.stderr, "automated sync") {
+			t.Errorf("rollback does not say that automated sync is now off:\n%s%s", r.stdout, r.stderr)
+		}
+		app = waitApp(t, c, ns, "web", "rolled back to the first revision", time.Minute, func(a *argov1.Application) bool {
+			st := a.Status.OperationState
+			return st != nil && st.Phase == argov1.OperationSucceeded && st.SyncResult != nil && st.SyncResult.Revision == first
+		})
+		if app.Spec.SyncPolicy != nil && app.Spec.SyncPolicy.Automated != nil {
+			t.Errorf("rollback left automated sync on")
+		}
+		cm, _ = clientset.CoreV1().ConfigMaps(ns).Get(ctx, "web-config", metav1.GetOptions{})
+		if cm.Data["value"] != "v1" {
+			t.Errorf("after rollback web-config value = %q, want v1", cm.Data["value"])
+		}
+		if app.Status.Sync.Status != argov1.SyncStatusOutOfSync {
+			t.Errorf("after a rollback the app should be OutOfSync with Git's head, is %s", app.Status.Sync.Status)
+		}
+	})
+
+	t.Run("webhook push syncs at once, a bad signature changes nothing", func(t *testing.T) {
+		ns := newNamespace(t)
+		repo := srv.newRepo(t, "hooked")
+		first := repo.commit("first", map[string]string{"config.yaml": configMap("pushed", "one", "")})
+		secret := "s3cr3t"
+		sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: agentmeta.Namespace, Name: "argolite-webhook"}, Data: map[string][]byte{"secret": []byte(secret)}}
+		if err := c.Create(ctx, sec); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Delete(context.Background(), sec) })
+		newApp(t, c, ns, "pushed", argov1.ApplicationSpec{
+			Source:     &argov1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "master"},
+			SyncPolicy: automated(false, false),
+		})
+		waitApp(t, c, ns, "pushed", "synced", 2*time.Minute, syncedHealthy(first))
+		svc, err := clientset.CoreV1().Services(agentmeta.Namespace).Get(ctx, agentmeta.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hookURL := fmt.Sprintf("http://%s:80/api/webhook", svc.Spec.ClusterIP)
+
+		second := repo.commit("second", map[string]string{"config.yaml": configMap("pushed", "two", "")})
+		payload, _ := json.Marshal(map[string]any{
+			"ref": "refs/heads/master", "after": second,
+			"repository": map[string]any{"html_url": repo.URL, "clone_url": repo.URL},
+		})
+		post := func(sig string) int {
+			req, _ := http.NewRequest(http.MethodPost, hookURL, bytes.NewReader(payload))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-GitHub-Event", "push")
+			req.Header.Set("X-Hub-Signature-256", sig)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("posting the webhook: %v", err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		if code := post("sha256=" + strings.Repeat("0", 64)); code != http.StatusUnauthorized {
+			t.Errorf("a bad signature got HTTP %d, want 401", code)
+		}
+		app, _ := getApp(ctx, c, ns, "pushed")
+		if _, ok := argov1.Annotation(app.Annotations, argov1.AnnotationRefresh); ok || app.Status.Sync.Revision != first {
+			t.Errorf("a push with a bad signature refreshed the app: annotations %v, revision %s", app.Annotations, app.Status.Sync.Revision)
+		}
+		// The next poll is at least a poll interval after the last reconcile:
+		// a sync well before it is the webhook's doing.
+		pollDue := app.Status.ReconciledAt.Add(gitopsPollInterval)
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(payload)
+		if code := post("sha256=" + hex.EncodeToString(mac.Sum(nil))); code != http.StatusOK {
+			t.Fatalf("a signed push got HTTP %d, want 200", code)
+		}
+		waitApp(t, c, ns, "pushed", "synced to the pushed commit", gitopsPollInterval, syncedHealthy(second))
+		if now := time.Now(); !now.Before(pollDue) {
+			t.Logf("the sync finished at %s, after the next poll was due (%s): cannot tell the webhook's effect apart", now, pollDue)
+		}
+	})
+
+	t.Run("waves apply in order, PreSync and PostSync hooks run with their delete policies", func(t *testing.T) {
+		ns := newNamespace(t)
+		repo := srv.newRepo(t, "waves")
+		wave := func(n int) string {
+			return fmt.Sprintf("  annotations:\n    argocd.argoproj.io/sync-wave: \"%d\"\n", n)
+		}
+		rev := repo.commit("waves", map[string]string{
+			"presync.yaml":  hookJob("migrate", "PreSync", "HookSucceeded", "sleep 1"),
+			"wave1.yaml":    configMap("first", "1", wave(1)),
+			"wave2.yaml":    busyboxDeployment("slow", 1, wave(2), 3),
+			"wave3.yaml":    configMap("third", "3", wave(3)),
+			"postsync.yaml": hookJob("smoke", "PostSync", "", "echo smoke ok"),
+		})
+		newApp(t, c, ns, "waves", argov1.ApplicationSpec{
+			Source:     &argov1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "master"},
+			SyncPolicy: automated(true, false),
+		})
+		app := waitApp(t, c, ns, "waves", "Synced and Healthy", 3*time.Minute, syncedHealthy(rev))
+		first, err := clientset.CoreV1().ConfigMaps(ns).Get(ctx, "first", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		third, err := clientset.CoreV1().ConfigMaps(ns).Get(ctx, "third", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if available := deploymentAvailableAt(t, ns, "slow"); third.CreationTimestamp.Time.Before(available.Truncate(time.Second)) {
+			t.Errorf("wave 3 was created at %s, before wave 2's Deployment turned Available at %s", third.CreationTimestamp, available)
+		}
+		smoke, err := clientset.BatchV1().Jobs(ns).Get(ctx, "smoke", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("the PostSync Job (no delete policy) should remain: %v", err)
+		}
+		if smoke.Status.Succeeded != 1 || smoke.CreationTimestamp.Before(&third.CreationTimestamp) {
+			t.Errorf("PostSync Job: succeeded=%d created %s, want it to succeed after the last wave (%s)", smoke.Status.Succeeded, smoke.CreationTimestamp, third.CreationTimestamp)
+		}
+		if _, err := clientset.BatchV1().Jobs(ns).Get(ctx, "migrate", metav1.GetOptions{}); !isNotFound(err) {
+			t.Errorf("the PreSync Job with HookSucceeded should be deleted after it succeeded (err %v)", err)
+		}
+		var pre, post *argov1.ResourceResult
+		for i, r := range app.Status.OperationState.SyncResult.Resources {
+			switch r.Name {
+			case "migrate":
+				pre = &app.Status.OperationState.SyncResult.Resources[i]
+			case "smoke":
+				post = &app.Status.OperationState.SyncResult.Resources[i]
+			}
+		}
+		if pre == nil || pre.HookPhase != "Succeeded" || pre.SyncPhase != "PreSync" || post == nil || post.HookPhase != "Succeeded" {
+			t.Errorf("hook results: PreSync %+v, PostSync %+v", pre, post)
+		}
+		if first.CreationTimestamp.After(third.CreationTimestamp.Time) {
+			t.Errorf("wave 1 (%s) created after wave 3 (%s)", first.CreationTimestamp, third.CreationTimestamp)
+		}
+
+		// A second sync replaces the PostSync Job (BeforeHookCreation is the default).
+		oldUID := smoke.UID
+		rev2 := repo.commit("again", map[string]string{"wave1.yaml": configMap("first", "1b", wave(1))})
+		waitApp(t, c, ns, "waves", "Synced at the second commit", 2*gitopsPollInterval+2*time.Minute, syncedHealthy(rev2))
+		smoke2, err := clientset.BatchV1().Jobs(ns).Get(ctx, "smoke", metav1.GetOptions{})
+		if err != nil || smoke2.UID == oldUID {
+			t.Errorf("the PostSync Job was not recreated by the second sync (err %v)", err)
+		}
+	})
+
+	t.Run("a failing sync runs the SyncFail hook", func(t *testing.T) {
+		ns := newNamespace(t)
+		repo := srv.newRepo(t, "failing")
+		repo.commit("fails", map[string]string{
+			"config.yaml":  configMap("cfg", "x", ""),
+			"broken.yaml":  hookJob("broken", "Sync", "", "echo failing on purpose; exit 3"),
+			"cleanup.yaml": hookJob("cleanup", "SyncFail", "", "echo cleaning up"),
+		})
+		newApp(t, c, ns, "failing", argov1.ApplicationSpec{
+			Source:     &argov1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "master"},
+			SyncPolicy: automated(false, false),
+		})
+		app := waitApp(t, c, ns, "failing", "the sync to fail", 3*time.Minute, func(a *argov1.Application) bool {
+			return a.Status.OperationState != nil && a.Status.OperationState.Phase == argov1.OperationFailed
+		})
+		if msg := app.Status.OperationState.Message; !strings.Contains(msg, "broken") {
+			t.Errorf("the failed operation's message does not name the failing hook: %q", msg)
+		}
+		job, err := clientset.BatchV1().Jobs(ns).Get(ctx, "cleanup", metav1.GetOptions{})
+		if err != nil || job.Status.Succeeded != 1 {
+			t.Errorf("the SyncFail Job did not run to success: %v", err)
+		}
+		waitEvent(t, ns, "failing", "SyncFailed")
+	})
+
+	t.Run("a CRD and its custom resource in one app", func(t *testing.T) {
+		ns := newNamespace(t)
+		repo := srv.newRepo(t, "crd")
+		group := "e2e-" + ns + ".argolite.dev"
+		crd := fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.%[1]s
+spec:
+  group: %[1]s
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer}
+`, group)
+		rev := repo.commit("crd", map[string]string{
+			"crd.yaml":    crd,
+			"widget.yaml": fmt.Sprintf("apiVersion: %s/v1\nkind: Widget\nmetadata:\n  name: w1\nspec:\n  size: 3\n", group),
+		})
+		t.Cleanup(func() {
+			_ = c.Delete(context.Background(), &metav1.PartialObjectMetadata{
+				TypeMeta:   metav1.TypeMeta{APIVersion: "apiextensions.k8s.io/v1", Kind: "CustomResourceDefinition"},
+				ObjectMeta: metav1.ObjectMeta{Name: "widgets." + group},
+			})
+		})
+		newApp(t, c, ns, "crd", argov1.ApplicationSpec{
+			Source:     &argov1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "master"},
+			SyncPolicy: automated(true, false),
+		})
+		waitApp(t, c, ns, "crd", "Synced and Healthy", 2*time.Minute, syncedHealthy(rev))
+	})
+
+	t.Run("bad input is reported and changes nothing", func(t *testing.T) {
+		ns := newNamespace(t)
+		repo := srv.newRepo(t, "bad")
+		repo.commit("bad", map[string]string{
+			"invalid/cm.yaml":    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n",
+			"unknown/thing.yaml": "apiVersion: nowhere.argolite.dev/v1\nkind: Thing\nmetadata:\n  name: t\n",
+			"good/cm.yaml":       configMap("good", "1", ""),
+		})
+		authSrv := startGitServer(t, "robot", "right-password")
+		private := authSrv.newRepo(t, "private")
+		private.commit("private", map[string]string{"cm.yaml": configMap("private", "1", "")})
+		creds := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "repo-creds", Labels: map[string]string{"argocd.argoproj.io/secret-type": "repository"}},
+			Data:       map[string][]byte{"url": []byte(private.URL), "username": []byte("robot"), "password": []byte("wrong-password")},
+		}
+		if err := c.Create(ctx, creds); err != nil {
+			t.Fatal(err)
+		}
+		cases := []struct {
+			name   string
+			source argov1.ApplicationSource
+			reason string
+			parts  []string
+		}{
+			{"unreachable", argov1.ApplicationSource{RepoURL: "http://" + nodeIP(t) + ":1/nothing.git"}, "GitOperationFailed", []string{"nothing.git"}},
+			{"bad-credentials", argov1.ApplicationSource{RepoURL: private.URL}, "AuthenticationFailed", []string{"private.git"}},
+			{"missing-path", argov1.ApplicationSource{RepoURL: repo.URL, Path: "does/not/exist"}, "RenderFailed", []string{"does/not/exist"}},
+			{"invalid-yaml", argov1.ApplicationSource{RepoURL: repo.URL, Path: "invalid"}, "RenderFailed", []string{"cm.yaml"}},
+			{"unknown-kind", argov1.ApplicationSource{RepoURL: repo.URL, Path: "unknown"}, "UnknownKind", []string{"Thing", "nowhere.argolite.dev/v1"}},
+			{"missing-revision", argov1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "no-such-branch", Path: "good"}, "RevisionNotFound", []string{"no-such-branch"}},
+		}
+		for _, tc := range cases {
+			newApp(t, c, ns, tc.name, argov1.ApplicationSpec{Source: &tc.source, SyncPolicy: automated(true, true)})
+		}
+		for _, tc := range cases {
+			waitApp(t, c, ns, tc.name, "Ready=False "+tc.reason, time.Minute, readyFalse(tc.reason, tc.parts...))
+			waitEvent(t, ns, tc.name, tc.reason)
+		}
+		var cms corev1.ConfigMapList
+		if err := c.List(ctx, &cms, client.InNamespace(ns), client.HasLabels{argov1.LabelAppName}); err != nil {
+			t.Fatal(err)
+		}
+		if len(cms.Items) != 0 {
+			t.Errorf("failed apps applied %d ConfigMaps", len(cms.Items))
+		}
+		// A destination in another cluster is refused with the way forward.
+		newApp(t, c, ns, "elsewhere", argov1.ApplicationSpec{
+			Source:      &argov1.ApplicationSource{RepoURL: repo.URL, Path: "good"},
+			Destination: argov1.ApplicationDestination{Server: "https://other-cluster.example:6443", Namespace: ns},
+		})
+		waitApp(t, c, ns, "elsewhere", "Ready=False InvalidSpec", time.Minute, readyFalse("InvalidSpec", "spec.destination.server", "fleet"))
+	})
+}

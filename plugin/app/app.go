@@ -1,0 +1,260 @@
+// Package app owns `kubectl argo app`: creating, listing, inspecting,
+// syncing, waiting for, rolling back, refreshing and deleting Applications.
+//
+// There is no API server between the plugin and the agent: every command
+// reads and writes the Application through the Kubernetes API. A sync or a
+// rollback sets the Application's top-level operation field, which the agent
+// clears when it starts and reports in status.operationState; a refresh and
+// a non-cascading delete are annotations the agent acts on.
+//
+// Each subcommand lives in a file of its own with an options struct
+// (Complete, Validate, Run) that embeds Common. A new subcommand (diff,
+// manifests) adds its file and one line in NewCmd.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/argolite/argolite/plugin/cli"
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+)
+
+// Resource is how kubectl names Applications: application.argolite.dev.
+var Resource = "application." + argov1.GroupVersion.Group
+
+// DefaultUser initiates operations when the kubeconfig names no user.
+const DefaultUser = "kubectl-argo"
+
+// pollInterval is how often waits read the Application.
+const pollInterval = 500 * time.Millisecond
+
+// errTimeout is the cause of the context that --timeout ends.
+var errTimeout = errors.New("timed out")
+
+// NewCmd returns `app` with its subcommands.
+func NewCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	return newCmd(flags, streams, nil)
+}
+
+// newCmd builds the command tree; setup, when set, adjusts every
+// subcommand's Common (tests put fake clients and a fixed clock there).
+func newCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, setup func(*Common)) *cobra.Command {
+	common := func() Common {
+		c := Common{ConfigFlags: flags, IOStreams: streams, now: time.Now, interval: pollInterval}
+		if setup != nil {
+			setup(&c)
+		}
+		return c
+	}
+	cmd := &cobra.Command{
+		Use:     "app",
+		Aliases: []string{"apps", "application", "applications"},
+		Short:   "Deliver manifests from Git: create, sync and inspect Applications",
+		Long: `Manage Applications: sets of manifests in Git (plain YAML, Kustomize or Helm)
+that the argolite agent applies to this cluster and keeps in sync.
+
+Applications follow Argo CD's field names, and app create -f accepts Argo CD's
+argoproj.io/v1alpha1 Application files. Each Application lives in the namespace
+you create it in (-n, or your kubeconfig's namespace), not in a central argocd
+namespace, and deploys to the cluster whose agent reads it.
+
+The plugin talks only to the Kubernetes API: sync and rollback set the
+Application's operation field, which the agent picks up; refresh and delete
+leave annotations the agent acts on.`,
+		Example: `  # Deliver a directory of manifests and keep it in sync
+  kubectl argo app create guestbook --repo https://github.com/argoproj/argocd-example-apps \
+      --path guestbook --dest-namespace guestbook --sync-policy auto
+  kubectl argo app wait guestbook
+
+  # See what an Application manages and how its last sync went
+  kubectl argo app get guestbook`,
+	}
+	cmd.AddCommand(
+		newCreateCmd(&CreateOptions{Common: common()}),
+		newListCmd(NewListOptions(common())),
+		newGetCmd(NewGetOptions(common())),
+		newSyncCmd(NewSyncOptions(common())),
+		newWaitCmd(NewWaitOptions(common())),
+		newHistoryCmd(NewHistoryOptions(common())),
+		newRollbackCmd(NewRollbackOptions(common())),
+		newRefreshCmd(NewRefreshOptions(common())),
+		newDeleteCmd(NewDeleteOptions(common())),
+	)
+	return cmd
+}
+
+// Common is what every app subcommand shares: the kubeconfig flags, the
+// streams, the clients and the namespace the Applications live in.
+type Common struct {
+	ConfigFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+
+	// Clients are built from ConfigFlags in Complete unless set (tests set fakes).
+	Clients *cli.Clients
+	// Namespace is -n, or the namespace of the kubeconfig's context.
+	Namespace string
+	// ExplicitNamespace is true when -n set Namespace.
+	ExplicitNamespace bool
+	// User is who syncs and rollbacks are initiated by: the kubeconfig user.
+	User string
+
+	now      func() time.Time
+	interval time.Duration
+}
+
+// Complete builds the clients and resolves the namespace and user.
+func (c *Common) Complete() error {
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.interval <= 0 {
+		c.interval = pollInterval
+	}
+	if err := cli.EnsureClients(&c.Clients, c.ConfigFlags, c.IOStreams); err != nil {
+		return err
+	}
+	if c.Namespace == "" {
+		ns, explicit, err := c.ConfigFlags.ToRawKubeConfigLoader().Namespace()
+		if err != nil {
+			return &cli.Error{Problem: "cannot read the namespace from the kubeconfig: " + err.Error(),
+				Fix: "pass -n NAMESPACE", Err: err}
+		}
+		c.Namespace, c.ExplicitNamespace = ns, explicit
+	}
+	if c.User == "" {
+		c.User = kubeconfigUser(c.ConfigFlags)
+	}
+	return nil
+}
+
+// kubeconfigUser is the user --as impersonates, or the kubeconfig user of
+// the selected context, or DefaultUser when there is none.
+func kubeconfigUser(flags *genericclioptions.ConfigFlags) string {
+	if flags.Impersonate != nil && *flags.Impersonate != "" {
+		return *flags.Impersonate
+	}
+	if flags.AuthInfoName != nil && *flags.AuthInfoName != "" {
+		return *flags.AuthInfoName
+	}
+	raw, err := flags.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return DefaultUser
+	}
+	name := raw.CurrentContext
+	if flags.Context != nil && *flags.Context != "" {
+		name = *flags.Context
+	}
+	if ctx, ok := raw.Contexts[name]; ok && ctx.AuthInfo != "" {
+		return ctx.AuthInfo
+	}
+	return DefaultUser
+}
+
+// explain turns err into a readable error: no cluster, no rights, no CRD.
+func (c *Common) explain(err error) error {
+	return c.Clients.Explain(err, c.forbiddenFix())
+}
+
+func (c *Common) forbiddenFix() string {
+	return fmt.Sprintf("ask a cluster administrator for access to applications.%s in namespace %s, or use another --context or -n",
+		argov1.GroupVersion.Group, c.Namespace)
+}
+
+// ref names an Application in messages: namespace/name.
+func (c *Common) ref(name string) string { return c.Namespace + "/" + name }
+
+// getApp reads the Application name in the namespace, explaining failures.
+func (c *Common) getApp(ctx context.Context, name string) (*argov1.Application, error) {
+	app := &argov1.Application{}
+	err := c.Clients.Client.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: name}, app)
+	if apierrors.IsNotFound(err) {
+		return nil, c.notFound(name, err)
+	}
+	if err != nil {
+		return nil, c.explain(fmt.Errorf("reading application %s: %w", c.ref(name), err))
+	}
+	return app, nil
+}
+
+func (c *Common) notFound(name string, err error) error {
+	return &cli.Error{
+		Problem: fmt.Sprintf("application %q not found in namespace %s", name, c.Namespace),
+		Fix:     "list the applications with kubectl argo app list (-A for every namespace), or pick the namespace with -n",
+		Err:     err,
+	}
+}
+
+// withTimeout returns ctx ended by timeout, with errTimeout as its cause.
+func withTimeout(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, timeout, errTimeout)
+}
+
+// waitTimeout is the error of a wait for what that ctx ended: when --timeout
+// ran out, it says so with fix; on Ctrl-C it says what was left.
+func waitTimeout(ctx context.Context, timeout time.Duration, what, fix string) error {
+	if !errors.Is(context.Cause(ctx), errTimeout) {
+		return fmt.Errorf("stopped waiting for %s: %w", what, ctx.Err())
+	}
+	return &cli.Error{
+		Problem: fmt.Sprintf("timed out after %s waiting for %s", timeout, what),
+		Fix:     fix,
+		Err:     context.Cause(ctx),
+	}
+}
+
+// validateTimeout rejects a --timeout that cannot be waited for.
+func validateTimeout(flag string, d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("--%s %s: must be positive", flag, d)
+	}
+	return nil
+}
+
+// completeNames completes Application names from the cluster. With many,
+// each argument is a name (names already given are left out); otherwise
+// only the first is.
+func completeNames(c *Common, many bool) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if !many && len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		apps, err := c.listForCompletion(cmd.Context())
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError | cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []cobra.Completion
+		for _, app := range apps {
+			if !strings.HasPrefix(app.Name, toComplete) || slices.Contains(args, app.Name) {
+				continue
+			}
+			names = append(names, cobra.CompletionWithDesc(app.Name, statusWords(&app)))
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// listForCompletion lists the Applications in the namespace.
+func (c *Common) listForCompletion(ctx context.Context) ([]argov1.Application, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := c.Complete(); err != nil {
+		return nil, err
+	}
+	list := &argov1.ApplicationList{}
+	if err := c.Clients.Client.List(ctx, list, client.InNamespace(c.Namespace)); err != nil {
+		return nil, err
+	}
+	return list.Items, nil
+}

@@ -1,0 +1,3 @@
+{{- define "app.labels" -}}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
