@@ -450,7 +450,7 @@ type InventoryEntry struct {
 type OperationState struct {
 	// Operation is the operation this state is about.
 	// +optional
-	Operation Operation `json:"operation,omitempty"`
+	Operation Operation      `json:"operation,omitempty"`
 	Phase     OperationPhase `json:"phase"`
 	// +optional
 	Message   string      `json:"message,omitempty"`
