@@ -184,7 +184,7 @@ func (r *Reconciler) compareOne(ctx context.Context, app *argov1.Application, ob
 	e := memoEntry{resourceVersion: live.GetResourceVersion(), desiredHash: hash, health: checker.Check(live)}
 
 	merged := obj.DeepCopy()
-	err := r.Client.Patch(ctx, merged, client.Apply, client.DryRunAll, client.ForceOwnership, client.FieldOwner(agentmeta.FieldManager))
+	err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(merged), client.DryRunAll, client.ForceOwnership, client.FieldOwner(agentmeta.FieldManager))
 	switch {
 	case err != nil:
 		// The dry-run says what a sync would hit (an immutable field, a

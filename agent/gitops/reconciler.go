@@ -149,34 +149,34 @@ func refreshRequested(app *argov1.Application) (refresh, hard bool) {
 func validate(app *argov1.Application) error {
 	d := app.Spec.Destination
 	if d.Server != "" && strings.TrimSuffix(d.Server, "/") != argov1.InClusterServer {
-		return fmt.Errorf("Application %s/%s: spec.destination.server %q: argolite deploys only to the cluster its agent runs in; set it to %s (or leave it empty), and install the agent in that other cluster to deploy there (multi-cluster views arrive with the fleet roadmap item)",
+		return fmt.Errorf("application %s/%s: spec.destination.server %q: argolite deploys only to the cluster its agent runs in; set it to %s (or leave it empty), and install the agent in that other cluster to deploy there (multi-cluster views arrive with the fleet roadmap item)",
 			app.Namespace, app.Name, d.Server, argov1.InClusterServer)
 	}
 	if d.Name != "" && d.Name != "in-cluster" {
-		return fmt.Errorf("Application %s/%s: spec.destination.name %q: only in-cluster is supported; the agent deploys to its own cluster", app.Namespace, app.Name, d.Name)
+		return fmt.Errorf("application %s/%s: spec.destination.name %q: only in-cluster is supported; the agent deploys to its own cluster", app.Namespace, app.Name, d.Name)
 	}
 	if app.Spec.Source != nil && len(app.Spec.Sources) > 0 {
-		return fmt.Errorf("Application %s/%s: set spec.source or spec.sources, not both", app.Namespace, app.Name)
+		return fmt.Errorf("application %s/%s: set spec.source or spec.sources, not both", app.Namespace, app.Name)
 	}
 	if app.Spec.Source == nil && len(app.Spec.Sources) == 0 {
-		return fmt.Errorf("Application %s/%s: spec.source is missing: name the Git repository, revision and path", app.Namespace, app.Name)
+		return fmt.Errorf("application %s/%s: spec.source is missing: name the Git repository, revision and path", app.Namespace, app.Name)
 	}
 	if sp := app.Spec.SyncPolicy; sp != nil {
 		for name := range parseSyncOptions(sp.SyncOptions) {
 			if !supportedSyncOptions[name] {
-				return fmt.Errorf("Application %s/%s: spec.syncPolicy.syncOptions: unknown option %q; supported: CreateNamespace, PruneLast, ApplyOutOfSyncOnly, Replace, ServerSideApply, RespectIgnoreDifferences, PrunePropagationPolicy", app.Namespace, app.Name, name)
+				return fmt.Errorf("application %s/%s: spec.syncPolicy.syncOptions: unknown option %q; supported: CreateNamespace, PruneLast, ApplyOutOfSyncOnly, Replace, ServerSideApply, RespectIgnoreDifferences, PrunePropagationPolicy", app.Namespace, app.Name, name)
 			}
 		}
 		if sp.Retry != nil && sp.Retry.Backoff != nil {
 			for field, v := range map[string]string{"duration": sp.Retry.Backoff.Duration, "maxDuration": sp.Retry.Backoff.MaxDuration} {
 				if _, err := parseDuration(v); v != "" && err != nil {
-					return fmt.Errorf("Application %s/%s: spec.syncPolicy.retry.backoff.%s %q: use a duration such as 5s or 3m", app.Namespace, app.Name, field, v)
+					return fmt.Errorf("application %s/%s: spec.syncPolicy.retry.backoff.%s %q: use a duration such as 5s or 3m", app.Namespace, app.Name, field, v)
 				}
 			}
 		}
 	}
 	if _, err := diff.NewIgnorer(app.Spec.IgnoreDifferences); err != nil {
-		return fmt.Errorf("Application %s/%s: spec.%w", app.Namespace, app.Name, err)
+		return fmt.Errorf("application %s/%s: spec.%w", app.Namespace, app.Name, err)
 	}
 	return nil
 }
@@ -414,7 +414,7 @@ func (r *Reconciler) createNamespace(ctx context.Context, app *argov1.Applicatio
 	obj.SetAPIVersion("v1")
 	obj.SetKind("Namespace")
 	obj.SetName(ns)
-	if err := r.Client.Patch(ctx, obj, client.Apply, client.FieldOwner(agentmeta.FieldManager)); err != nil {
+	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(agentmeta.FieldManager)); err != nil {
 		return fmt.Errorf("creating namespace %s (CreateNamespace=true): %w", ns, err)
 	}
 	return nil

@@ -149,7 +149,7 @@ func (r *Reconciler) credentials(ctx context.Context, app *argov1.Application, s
 		}
 		auth, _, err := git.AuthFromSecretData(s.Data)
 		if err != nil {
-			return nil, failed(ReasonAuthFailed, fmt.Errorf("Secret %s: %w", key, err))
+			return nil, failed(ReasonAuthFailed, fmt.Errorf("repository secret %s: %w", key, err))
 		}
 		return auth, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -132,7 +133,8 @@ type opContext struct {
 // syncID identifies one operation; hooks carry it so a restarted agent
 // adopts the hooks it created instead of creating them twice.
 func syncID(state *argov1.OperationState) string {
-	sum := sha256.Sum256([]byte(state.StartedAt.UTC().Format(time.RFC3339Nano) + "/" + state.SyncResult.Revision))
+	// startedAt is stored with second precision: use only what survives the round trip.
+	sum := sha256.Sum256([]byte(strconv.FormatInt(state.StartedAt.Unix(), 10) + "/" + state.SyncResult.Revision))
 	return hex.EncodeToString(sum[:])[:10]
 }
 
@@ -172,7 +174,7 @@ func (r *Reconciler) runOperation(ctx context.Context, oc *opContext) error {
 			}
 			return r.runSyncFail(ctx, oc, fmt.Sprintf("%s: %v", s, err))
 		}
-		done, msg, err := r.stepDone(ctx, oc, s, i == len(steps)-1)
+		done, msg, err := r.stepDone(ctx, oc, s, lastWithWork(steps, i))
 		if err != nil {
 			return r.runSyncFail(ctx, oc, fmt.Sprintf("%s: %v", s, err))
 		}
@@ -184,6 +186,17 @@ func (r *Reconciler) runOperation(ctx context.Context, oc *opContext) error {
 	}
 	r.finishOperation(ctx, oc, argov1.OperationSucceeded, successMessage(oc))
 	return nil
+}
+
+// lastWithWork reports whether no step after i applies or runs anything: the
+// health of step i's resources then gates nothing and is not waited for.
+func lastWithWork(steps []step, i int) bool {
+	for _, s := range steps[i+1:] {
+		if !s.prune && (len(s.resources) > 0 || len(s.hooks) > 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func successMessage(oc *opContext) string {

@@ -9,6 +9,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,7 +72,7 @@ func TestGitOps(t *testing.T) {
 			"apps/web/config.yaml": configMap("web-config", "v2", ""),
 			"apps/web/extra.yaml":  "",
 		})
-		app = waitApp(t, c, ns, "web", "synced to the second commit by polling", 2*gitopsPollInterval+30*time.Second, syncedHealthy(second))
+		waitApp(t, c, ns, "web", "synced to the second commit by polling", 2*gitopsPollInterval+30*time.Second, syncedHealthy(second))
 		cm, _ = clientset.CoreV1().ConfigMaps(ns).Get(ctx, "web-config", metav1.GetOptions{})
 		if cm.Data["value"] != "v2" {
 			t.Errorf("web-config value = %q after the second sync, want v2", cm.Data["value"])
@@ -113,7 +116,7 @@ func TestGitOps(t *testing.T) {
 
 		// Rollback to the first sync: re-applies that revision and turns automated sync off.
 		fixed := repo.commit("fix it", map[string]string{"apps/web/config.yaml": configMap("web-config", "v3", "")})
-		app = waitApp(t, c, ns, "web", "synced to the fixed commit", 2*gitopsPollInterval+30*time.Second, syncedHealthy(fixed))
+		waitApp(t, c, ns, "web", "synced to the fixed commit", 2*gitopsPollInterval+30*time.Second, syncedHealthy(fixed))
 		r := argo(t, "app", "rollback", "web", "1", "-n", ns, "--timeout", "2m")
 		if r.code != 0 {
 			t.Fatalf("app rollback exited %d: %s", r.code, r.stderr)
@@ -326,6 +329,195 @@ spec:
 			SyncPolicy: automated(true, false),
 		})
 		waitApp(t, c, ns, "crd", "Synced and Healthy", 2*time.Minute, syncedHealthy(rev))
+	})
+
+	t.Run("kustomize and helm apps run real Pods", func(t *testing.T) {
+		ns := newNamespace(t)
+		repo := srv.newRepo(t, "rendered")
+		rev := repo.commit("kustomize and helm", map[string]string{
+			"kustomize/base/kustomization.yaml":          "resources: [deployment.yaml]\n",
+			"kustomize/base/deployment.yaml":             busyboxDeployment("web", 1, "", 0),
+			"kustomize/overlays/prod/kustomization.yaml": "resources: [../../base]\nnamePrefix: prod-\n",
+			"chart/Chart.yaml":                           "apiVersion: v2\nname: demo\nversion: 0.1.0\n",
+			"chart/values.yaml":                          "message: from-values\nreplicas: 1\n",
+			"chart/values-prod.yaml":                     "replicas: 2\n",
+			"chart/templates/configmap.yaml":             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\ndata:\n  message: {{ .Values.message | quote }}\n",
+			"chart/templates/deployment.yaml":            strings.ReplaceAll(busyboxDeployment("{{ .Release.Name }}-web", 1, "", 0), "replicas: 1", "replicas: {{ .Values.replicas }}"),
+		})
+		newApp(t, c, ns, "kust", argov1.ApplicationSpec{
+			Source: &argov1.ApplicationSource{RepoURL: repo.URL, Path: "kustomize/overlays/prod",
+				Kustomize: &argov1.ApplicationSourceKustomize{NameSuffix: "-k", CommonLabels: map[string]string{"team": "e2e"}}},
+			SyncPolicy: automated(true, false),
+		})
+		newApp(t, c, ns, "helm", argov1.ApplicationSpec{
+			Source: &argov1.ApplicationSource{RepoURL: repo.URL, Path: "chart", Helm: &argov1.ApplicationSourceHelm{
+				ReleaseName: "rel", ValueFiles: []string{"values-prod.yaml"},
+				Parameters: []argov1.HelmParameter{{Name: "message", Value: "from-spec"}}}},
+			SyncPolicy: automated(true, false),
+		})
+		waitApp(t, c, ns, "kust", "Synced and Healthy", 2*time.Minute, syncedHealthy(rev))
+		waitApp(t, c, ns, "helm", "Synced and Healthy", 2*time.Minute, syncedHealthy(rev))
+		d, err := clientset.AppsV1().Deployments(ns).Get(ctx, "prod-web-k", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("kustomize overlay with the spec's nameSuffix: %v", err)
+		}
+		if d.Labels["team"] != "e2e" || d.Status.ReadyReplicas != 1 {
+			t.Errorf("prod-web-k: labels %v, ready %d; want team=e2e and 1 ready", d.Labels, d.Status.ReadyReplicas)
+		}
+		hd, err := clientset.AppsV1().Deployments(ns).Get(ctx, "rel-web", metav1.GetOptions{})
+		if err != nil || hd.Status.ReadyReplicas != 2 {
+			t.Errorf("helm release rel: Deployment rel-web should run 2 ready replicas from values-prod.yaml (err %v)", err)
+		}
+		cm, err := clientset.CoreV1().ConfigMaps(ns).Get(ctx, "rel-config", metav1.GetOptions{})
+		if err != nil || cm.Data["message"] != "from-spec" {
+			t.Errorf("helm parameter did not win over values.yaml: %v (err %v)", cm.Data, err)
+		}
+	})
+
+	t.Run("ignoreDifferences leaves an HPA's replicas alone", func(t *testing.T) {
+		ns := newNamespace(t)
+		repo := srv.newRepo(t, "hpa")
+		hpa := `apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: web
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 2
+  maxReplicas: 3
+  metrics:
+  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 80}}
+`
+		rev := repo.commit("hpa", map[string]string{
+			"deployment.yaml": busyboxDeployment("web", 1, "", 0),
+			"hpa.yaml":        hpa,
+			"config.yaml":     configMap("cfg", "1", ""),
+		})
+		newApp(t, c, ns, "hpa", argov1.ApplicationSpec{
+			Source:            &argov1.ApplicationSource{RepoURL: repo.URL},
+			SyncPolicy:        automated(true, true, "RespectIgnoreDifferences=true"),
+			IgnoreDifferences: []argov1.ResourceIgnoreDifferences{{Group: "apps", Kind: "Deployment", JSONPointers: []string{"/spec/replicas"}}},
+		})
+		synced := func(rev string) func(*argov1.Application) bool {
+			return func(a *argov1.Application) bool {
+				return a.Status.Sync.Status == argov1.SyncStatusSynced && a.Status.Sync.Revision == rev &&
+					a.Status.OperationState != nil && a.Status.OperationState.Phase == argov1.OperationSucceeded
+			}
+		}
+		waitApp(t, c, ns, "hpa", "Synced", 2*time.Minute, synced(rev))
+		waitFor(t, "the HPA to scale web to its minimum of 2", 2*time.Minute, func(ctx context.Context) (bool, error) {
+			d, err := clientset.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+			return err == nil && *d.Spec.Replicas == 2, err
+		})
+		waitApp(t, c, ns, "hpa", "still Synced with the HPA's replicas", time.Minute, synced(rev))
+		rev2 := repo.commit("touch config", map[string]string{"config.yaml": configMap("cfg", "2", "")})
+		waitApp(t, c, ns, "hpa", "Synced at the second commit", 2*gitopsPollInterval+time.Minute, synced(rev2))
+		d, err := clientset.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+		if err != nil || *d.Spec.Replicas != 2 {
+			t.Errorf("a sync with RespectIgnoreDifferences reset the HPA's replicas (err %v)", err)
+		}
+	})
+
+	t.Run("an agent restart mid-sync resumes without running a hook twice", func(t *testing.T) {
+		ns := newNamespace(t)
+		repo := srv.newRepo(t, "restart")
+		pre := strings.Replace(hookJob("", "PreSync", "", "sleep 6"), "  name: \n", "  generateName: pre-\n", 1)
+		rev := repo.commit("slow hook", map[string]string{
+			"pre.yaml":    pre,
+			"config.yaml": configMap("after-hook", "1", ""),
+		})
+		newApp(t, c, ns, "restart", argov1.ApplicationSpec{
+			Source:     &argov1.ApplicationSource{RepoURL: repo.URL},
+			SyncPolicy: automated(true, false),
+		})
+		waitFor(t, "the PreSync Job to start", 2*time.Minute, func(ctx context.Context) (bool, error) {
+			jobs, err := clientset.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+			return err == nil && len(jobs.Items) >= 1, err
+		})
+		pods, err := clientset.CoreV1().Pods(agentmeta.Namespace).List(ctx, metav1.ListOptions{LabelSelector: agentmeta.ComponentLabel + "=" + agentmeta.Name})
+		if err != nil || len(pods.Items) == 0 {
+			t.Fatalf("finding the agent Pod: %v", err)
+		}
+		if err := clientset.CoreV1().Pods(agentmeta.Namespace).Delete(ctx, pods.Items[0].Name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		app := waitApp(t, c, ns, "restart", "Synced and Healthy after the restart", 3*time.Minute, syncedHealthy(rev))
+		jobs, err := clientset.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(jobs.Items) != 1 {
+			t.Errorf("the PreSync hook ran %d times across the restart, want once", len(jobs.Items))
+		}
+		if _, err := clientset.CoreV1().ConfigMaps(ns).Get(ctx, "after-hook", metav1.GetOptions{}); err != nil {
+			t.Errorf("the sync did not continue past the hook: %v", err)
+		}
+		if app.Status.OperationState.Phase != argov1.OperationSucceeded {
+			t.Errorf("operation phase %s after the restart", app.Status.OperationState.Phase)
+		}
+	})
+
+	t.Run("the guestbook example", func(t *testing.T) {
+		ns := newNamespace(t)
+		dest := ns + "-gb"
+		t.Cleanup(func() { _ = clientset.CoreV1().Namespaces().Delete(context.Background(), dest, metav1.DeleteOptions{}) })
+		example := filepath.Join(e2e.repoRoot, "examples", "gitops-guestbook")
+		repo := srv.newRepo(t, "guestbook-example")
+		files := map[string]string{}
+		entries, err := os.ReadDir(filepath.Join(example, "manifests"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(example, "manifests", e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			files["manifests/"+e.Name()] = string(b)
+		}
+		rev := repo.commit("the example", files)
+		appYAML, err := os.ReadFile(filepath.Join(example, "application.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		appFile := filepath.Join(t.TempDir(), "application.yaml")
+		text := strings.ReplaceAll(strings.ReplaceAll(string(appYAML), "REPO_URL", repo.URL), "namespace: guestbook", "namespace: "+dest)
+		if err := os.WriteFile(appFile, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if r := argo(t, "app", "create", "-f", appFile, "-n", ns); r.code != 0 {
+			t.Fatalf("app create -f exited %d: %s", r.code, r.stderr)
+		}
+		if r := argo(t, "app", "wait", "guestbook", "-n", ns, "--timeout", "3m"); r.code != 0 {
+			t.Fatalf("app wait exited %d: %s", r.code, r.stderr)
+		}
+		app := waitApp(t, c, ns, "guestbook", "Synced and Healthy", time.Minute, syncedHealthy(rev))
+		if !slices.Contains(app.Finalizers, argov1.ResourcesFinalizer) {
+			t.Errorf("Argo CD's finalizer was not mapped: %v", app.Finalizers)
+		}
+		var smoke *argov1.ResourceResult
+		for i, r := range app.Status.OperationState.SyncResult.Resources {
+			if r.SyncPhase == "PostSync" {
+				smoke = &app.Status.OperationState.SyncResult.Resources[i]
+			}
+		}
+		if smoke == nil || smoke.HookPhase != "Succeeded" || !strings.HasPrefix(smoke.Name, "guestbook-smoke-") {
+			t.Errorf("the PostSync smoke test did not succeed: %+v", smoke)
+		}
+		r := argo(t, "app", "get", "guestbook", "-n", ns)
+		for _, want := range []string{"Synced", "Healthy", "Deployment", "guestbook-config", "PostSync"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("app get does not show %q:\n%s", want, r.stdout)
+			}
+		}
+		// Deleting the app deletes what it deployed (the mapped finalizer).
+		if r := argo(t, "app", "delete", "guestbook", "-n", ns, "--timeout", "2m"); r.code != 0 {
+			t.Fatalf("app delete exited %d: %s", r.code, r.stderr)
+		}
+		if _, err := clientset.AppsV1().Deployments(dest).Get(ctx, "guestbook", metav1.GetOptions{}); !isNotFound(err) {
+			t.Errorf("cascade delete left the Deployment (err %v)", err)
+		}
 	})
 
 	t.Run("bad input is reported and changes nothing", func(t *testing.T) {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"os"
@@ -137,7 +138,7 @@ func (r *testRepo) push() {
 	if r.srv.username != "" {
 		opts.Auth = &githttp.BasicAuth{Username: r.srv.username, Password: r.srv.password}
 	}
-	if err := r.repo.Push(opts); err != nil && err != gogit.NoErrAlreadyUpToDate {
+	if err := r.repo.Push(opts); err != nil && !errors.Is(err, gogit.NoErrAlreadyUpToDate) {
 		r.t.Fatalf("pushing to %s: %v", r.URL, err)
 	}
 }

@@ -1,0 +1,207 @@
+package gitops
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+)
+
+func obj(kind, name string, annotations map[string]string) *unstructured.Unstructured {
+	o := &unstructured.Unstructured{}
+	o.SetAPIVersion("v1")
+	o.SetKind(kind)
+	o.SetName(name)
+	o.SetAnnotations(annotations)
+	return o
+}
+
+func wave(n string) map[string]string { return map[string]string{"argocd.argoproj.io/sync-wave": n} }
+
+func TestPlanOrdersPhasesWavesAndPrune(t *testing.T) {
+	d := &desired{hooks: []*unstructured.Unstructured{
+		obj("Job", "post", map[string]string{"argocd.argoproj.io/hook": "PostSync"}),
+		obj("Job", "pre", map[string]string{"argocd.argoproj.io/hook": "PreSync"}),
+		obj("Job", "sync-hook", map[string]string{"argocd.argoproj.io/hook": "Sync", "argolite.dev/sync-wave": "2"}),
+		obj("Job", "fail", map[string]string{"argocd.argoproj.io/hook": "SyncFail"}),
+	}}
+	resources := []*unstructured.Unstructured{
+		obj("ConfigMap", "late", wave("5")),
+		obj("ConfigMap", "early", wave("-1")),
+		obj("ConfigMap", "default", nil),
+	}
+	cases := []struct {
+		name      string
+		hooks     bool
+		pruneLast bool
+		want      []string
+	}{
+		{"hooks and prune before PostSync", true, false, []string{"PreSync wave 0", "Sync wave -1", "Sync wave 0", "Sync wave 2", "Sync wave 5", "prune", "PostSync wave 0"}},
+		{"PruneLast", true, true, []string{"PreSync wave 0", "Sync wave -1", "Sync wave 0", "Sync wave 2", "Sync wave 5", "PostSync wave 0", "prune"}},
+		{"no hooks (dry run, partial sync)", false, false, []string{"Sync wave -1", "Sync wave 0", "Sync wave 5", "prune"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, s := range plan(d, resources, tc.hooks, tc.pruneLast) {
+				got = append(got, s.String())
+			}
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("plan = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if hooks := syncFailHooks(d); len(hooks) != 1 || hooks[0].GetName() != "fail" {
+		t.Errorf("syncFailHooks = %v", hooks)
+	}
+}
+
+func TestHookNameIsFixedPerOperation(t *testing.T) {
+	st := &argov1.OperationState{StartedAt: metav1.NewTime(time.Unix(1700000000, 5)), SyncResult: &argov1.SyncOperationResult{Revision: "abc"}}
+	h := obj("Job", "", nil)
+	h.SetGenerateName("migrate-")
+	// The status round trip keeps seconds only: the name must survive it.
+	roundTrip := st.DeepCopy()
+	roundTrip.StartedAt = metav1.NewTime(time.Unix(1700000000, 0))
+	a, b := hookName(st, h), hookName(roundTrip, h)
+	if a != b || !strings.HasPrefix(a, "migrate-") || len(a) != len("migrate-")+5 {
+		t.Errorf("hookName = %q and %q, want one stable migrate-xxxxx name", a, b)
+	}
+	other := st.DeepCopy()
+	other.StartedAt = metav1.NewTime(time.Unix(1700000001, 0))
+	if hookName(other, h) == a {
+		t.Error("two operations give a generateName hook the same name")
+	}
+	if got := hookName(st, obj("Job", "named", nil)); got != "named" {
+		t.Errorf("a named hook is renamed to %q", got)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	two := int64(3)
+	cases := []struct {
+		b    *argov1.Backoff
+		n    int64
+		want time.Duration
+	}{
+		{nil, 0, 5 * time.Second},
+		{nil, 2, 20 * time.Second},
+		{nil, 10, 3 * time.Minute},
+		{&argov1.Backoff{Duration: "2", Factor: &two, MaxDuration: "1m"}, 2, 18 * time.Second},
+		{&argov1.Backoff{Duration: "10s", MaxDuration: "15s"}, 3, 15 * time.Second},
+	}
+	for _, tc := range cases {
+		if got := backoff(tc.b, tc.n); got != tc.want {
+			t.Errorf("backoff(%+v, %d) = %s, want %s", tc.b, tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestValidateNamesTheFieldAndTheFix(t *testing.T) {
+	src := &argov1.ApplicationSource{RepoURL: "https://git.example.com/r.git"}
+	cases := []struct {
+		name string
+		spec argov1.ApplicationSpec
+		want string
+	}{
+		{"other cluster", argov1.ApplicationSpec{Source: src, Destination: argov1.ApplicationDestination{Server: "https://10.0.0.1:6443"}}, "spec.destination.server"},
+		{"other cluster by name", argov1.ApplicationSpec{Source: src, Destination: argov1.ApplicationDestination{Name: "prod"}}, "spec.destination.name"},
+		{"both sources", argov1.ApplicationSpec{Source: src, Sources: []argov1.ApplicationSource{*src}}, "not both"},
+		{"no source", argov1.ApplicationSpec{}, "spec.source is missing"},
+		{"unknown option", argov1.ApplicationSpec{Source: src, SyncPolicy: &argov1.SyncPolicy{SyncOptions: []string{"CreateNamspace=true"}}}, `unknown option "CreateNamspace"`},
+		{"bad backoff", argov1.ApplicationSpec{Source: src, SyncPolicy: &argov1.SyncPolicy{Retry: &argov1.RetryStrategy{Backoff: &argov1.Backoff{Duration: "soon"}}}}, "retry.backoff.duration"},
+		{"bad jq", argov1.ApplicationSpec{Source: src, IgnoreDifferences: []argov1.ResourceIgnoreDifferences{{Kind: "Deployment", JQPathExpressions: []string{".spec["}}}}, "jqPathExpressions"},
+		{"in-cluster is fine", argov1.ApplicationSpec{Source: src, Destination: argov1.ApplicationDestination{Server: argov1.InClusterServer + "/"}}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			app := &argov1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "app"}, Spec: tc.spec}
+			err := validate(app)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("validate: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("validate = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestAutoSyncDecisions(t *testing.T) {
+	outOfSync := &comparison{sync: argov1.SyncStatusOutOfSync, drifted: []string{"ConfigMap/ns/a"}}
+	onlyPrune := &comparison{sync: argov1.SyncStatusOutOfSync, extraneous: []*unstructured.Unstructured{obj("ConfigMap", "old", nil)}}
+	d := &desired{revision: "new", objects: []*unstructured.Unstructured{obj("ConfigMap", "a", nil)}}
+	synced := func(rev string, phase argov1.OperationPhase) *argov1.OperationState {
+		return &argov1.OperationState{Phase: phase, Operation: argov1.Operation{InitiatedBy: argov1.OperationInitiator{Automated: true}},
+			SyncResult: &argov1.SyncOperationResult{Revision: rev}}
+	}
+	cases := []struct {
+		name     string
+		auto     *argov1.SyncPolicyAutomated
+		last     *argov1.OperationState
+		cmp      *comparison
+		wantSync bool
+	}{
+		{"manual policy", nil, nil, outOfSync, false},
+		{"new revision", &argov1.SyncPolicyAutomated{}, synced("old", argov1.OperationSucceeded), outOfSync, true},
+		{"drift without selfHeal", &argov1.SyncPolicyAutomated{}, synced("new", argov1.OperationSucceeded), outOfSync, false},
+		{"drift with selfHeal", &argov1.SyncPolicyAutomated{SelfHeal: true}, synced("new", argov1.OperationSucceeded), outOfSync, true},
+		{"failed revision is not repeated", &argov1.SyncPolicyAutomated{SelfHeal: true}, synced("new", argov1.OperationFailed), outOfSync, false},
+		{"only pruning left, prune off", &argov1.SyncPolicyAutomated{SelfHeal: true}, synced("old", argov1.OperationSucceeded), onlyPrune, false},
+		{"only pruning left, prune on", &argov1.SyncPolicyAutomated{Prune: true}, synced("old", argov1.OperationSucceeded), onlyPrune, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			app := &argov1.Application{}
+			if tc.auto != nil {
+				app.Spec.SyncPolicy = &argov1.SyncPolicy{Automated: tc.auto}
+			}
+			app.Status.OperationState = tc.last
+			op := (&Reconciler{}).autoSync(app, d, tc.cmp)
+			if (op != nil) != tc.wantSync {
+				t.Fatalf("autoSync started a sync: %v, want %v", op != nil, tc.wantSync)
+			}
+			if op != nil && (!op.InitiatedBy.Automated || op.Sync.Revision != "new" || op.Sync.Prune != tc.auto.Prune) {
+				t.Errorf("automated operation = %+v", op)
+			}
+		})
+	}
+	empty := &desired{revision: "new"}
+	app := &argov1.Application{Spec: argov1.ApplicationSpec{SyncPolicy: &argov1.SyncPolicy{Automated: &argov1.SyncPolicyAutomated{Prune: true}}}}
+	if op := (&Reconciler{}).autoSync(app, empty, onlyPrune); op != nil {
+		t.Error("an empty render pruned everything without allowEmpty")
+	}
+	if len(app.Status.Conditions) != 1 || app.Status.Conditions[0].Reason != "EmptyRender" {
+		t.Errorf("no EmptyRender condition: %+v", app.Status.Conditions)
+	}
+}
+
+func TestSyncOptions(t *testing.T) {
+	o := parseSyncOptions([]string{"CreateNamespace=true", "PruneLast=true,Replace=false"}, []string{"Replace=true"})
+	if !o.on("CreateNamespace") || !o.on("PruneLast") || !o.on("Replace") || o.on("ApplyOutOfSyncOnly") {
+		t.Errorf("parsed options %v", o)
+	}
+	if !objectOptions(obj("ConfigMap", "x", map[string]string{"argocd.argoproj.io/sync-options": "Prune=false"})).off("Prune") {
+		t.Error("Prune=false on the object is not read")
+	}
+}
+
+func TestInventoryRoundTrip(t *testing.T) {
+	o := obj("ConfigMap", "web", nil)
+	o.SetNamespace("team")
+	entries := inventoryOf([]*unstructured.Unstructured{o})
+	if entries[0].ID != "team_web__ConfigMap" || entries[0].Version != "v1" {
+		t.Fatalf("inventory entry %+v", entries[0])
+	}
+	back, err := inventoryObject(entries[0])
+	if err != nil || objectID(back) != objectID(o) || back.GetAPIVersion() != "v1" {
+		t.Errorf("inventoryObject = %v (%v)", back, err)
+	}
+	if _, err := inventoryObject(argov1.InventoryEntry{ID: "bad", Version: "v1"}); err == nil {
+		t.Error("a malformed inventory id is accepted")
+	}
+}
