@@ -40,6 +40,7 @@ type Reconciler struct {
 
 	renders *renderCache
 	memo    *compareMemo
+	creds   credentialCache
 	config  *configSource
 	watcher *watcher
 }
@@ -59,6 +60,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			appInfo.DeletePartialMatch(map[string]string{"namespace": req.Namespace, "name": req.Name})
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if st := app.Status.OperationState; st != nil && st.Phase == argov1.OperationRunning {
+		// A running sync resumes from its recorded steps: read them from the
+		// API server, not from a cache that may not have seen the last patch
+		// (a stale step would look for a hook that step already deleted).
+		if err := r.APIReader.Get(ctx, req.NamespacedName, app); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
 	}
 	defer func() {
 		appReconcileSeconds.WithLabelValues(app.Namespace, app.Name).Observe(time.Since(start).Seconds())
@@ -232,6 +241,15 @@ func (r *Reconciler) reconcileState(ctx context.Context, app *argov1.Application
 
 	if mayAutoSync {
 		if op := r.autoSync(app, d, cmp); op != nil {
+			// Never start a sync from a stale view: the cache may not have
+			// seen the status of a sync that just started or finished.
+			fresh := &argov1.Application{}
+			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(app), fresh); err != nil {
+				return ctrl.Result{}, client.IgnoreNotFound(err)
+			}
+			if fresh.ResourceVersion != app.ResourceVersion {
+				return ctrl.Result{RequeueAfter: 200 * time.Millisecond}, nil
+			}
 			if err := r.startOperation(ctx, app, op); err != nil {
 				return r.stepFailed(ctx, app, err)
 			}

@@ -155,24 +155,61 @@ func (r *Reconciler) credentials(ctx context.Context, app *argov1.Application, s
 	}
 	var candidates []git.CredentialCandidate
 	for _, ns := range uniq(app.Namespace, r.Options.Namespace) {
-		for _, label := range credentialLabels {
-			var list corev1.SecretList
-			if err := r.APIReader.List(ctx, &list, client.InNamespace(ns), client.HasLabels{label}); err != nil {
-				if apierrors.IsForbidden(err) {
-					continue
-				}
-				return nil, fmt.Errorf("listing repository Secrets in %s: %w", ns, err)
-			}
-			for _, s := range list.Items {
-				if t := s.Labels[label]; t != "repository" && t != "repo-creds" {
-					continue
-				}
-				candidates = append(candidates, git.CredentialCandidate{URL: string(s.Data["url"]), Data: s.Data})
-			}
+		found, err := r.creds.list(ctx, r.APIReader, ns)
+		if err != nil {
+			return nil, err
 		}
+		candidates = append(candidates, found...)
 	}
 	auth, _ := git.MatchCredentials(src.RepoURL, candidates)
 	return auth, nil
+}
+
+// credentialCache keeps each namespace's labelled repository Secrets for a
+// short while, so a poll that finds nothing new costs one ls-remote and no
+// API requests. A fixed Secret is seen within credentialTTL.
+type credentialCache struct {
+	mu   sync.Mutex
+	byNS map[string]cachedCredentials
+}
+
+type cachedCredentials struct {
+	read       time.Time
+	candidates []git.CredentialCandidate
+}
+
+const credentialTTL = 30 * time.Second
+
+func (c *credentialCache) list(ctx context.Context, reader client.Reader, ns string) ([]git.CredentialCandidate, error) {
+	c.mu.Lock()
+	if e, ok := c.byNS[ns]; ok && time.Since(e.read) < credentialTTL {
+		c.mu.Unlock()
+		return e.candidates, nil
+	}
+	c.mu.Unlock()
+	var out []git.CredentialCandidate
+	for _, label := range credentialLabels {
+		var list corev1.SecretList
+		if err := reader.List(ctx, &list, client.InNamespace(ns), client.HasLabels{label}); err != nil {
+			if apierrors.IsForbidden(err) {
+				continue
+			}
+			return nil, fmt.Errorf("listing repository Secrets in %s: %w", ns, err)
+		}
+		for _, s := range list.Items {
+			if t := s.Labels[label]; t != "repository" && t != "repo-creds" {
+				continue
+			}
+			out = append(out, git.CredentialCandidate{URL: string(s.Data["url"]), Data: s.Data})
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byNS == nil {
+		c.byNS = map[string]cachedCredentials{}
+	}
+	c.byNS[ns] = cachedCredentials{read: time.Now(), candidates: out}
+	return out, nil
 }
 
 func uniq(items ...string) []string {
