@@ -68,6 +68,11 @@ test-e2e: build cluster-up image-import krew-tools dist ## End-to-end tests on t
 	  go test -count=1 -timeout $(E2E_TIMEOUT) ./integration/e2e/...
 	@cat $(ROOT)/.e2e/*.txt 2>/dev/null || true
 
+.PHONY: bench-gitops
+bench-gitops: build cluster-up image-import ## GitOps benchmark on the local cluster: kubectl vs the agent, memory (writes .bench/gitops.md).
+	KUBECONFIG=$(KUBECONFIG_LOCAL) ARGOLITE_E2E_IMAGE=$(IMAGE) ARGOLITE_BIN=$(BIN) ARGOLITE_K8S_BIN=$(K8S_BIN) \
+	  go run ./integration/bench/gitops -out $(ROOT)/.bench/gitops.md
+
 .PHONY: cluster-binaries
 cluster-binaries: ## Build Kubernetes and etcd from the Go module proxy (cached in bin/).
 	bash integration/cluster/build.sh

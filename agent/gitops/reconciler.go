@@ -342,7 +342,10 @@ func (r *Reconciler) startOperation(ctx context.Context, app *argov1.Application
 	}
 	op = op.DeepCopy()
 	op.Sync.Revision = d.revision
-	if op.Sync.Source == nil {
+	if op.Sync.Source == nil && app.Spec.Source != nil {
+		// Pin the source too, so an edit of the spec mid-sync does not change
+		// what this sync applies. Multiple sources keep their refs: only the
+		// rendered source's revision is pinned.
 		op.Sync.Source = d.source.DeepCopy()
 	}
 	app.Status.OperationState = &argov1.OperationState{

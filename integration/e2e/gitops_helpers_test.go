@@ -242,3 +242,14 @@ func deploymentAvailableAt(t *testing.T, ns, name string) time.Time {
 	t.Fatalf("Deployment %s/%s is not Available", ns, name)
 	return time.Time{}
 }
+
+// agentMetrics returns the leading agent's /metrics text.
+func agentMetrics(t *testing.T) string {
+	t.Helper()
+	holder := leaseHolderPod(t)
+	raw, err := clientset.CoreV1().Pods(agentmeta.Namespace).ProxyGet("http", holder, "8080", "/metrics", nil).DoRaw(context.Background())
+	if err != nil {
+		t.Fatalf("metrics of %s: %v", holder, err)
+	}
+	return string(raw)
+}

@@ -66,6 +66,17 @@ func TestGitOps(t *testing.T) {
 			t.Errorf("history after the first sync = %+v, want one entry at %s", app.Status.History, first)
 		}
 		waitEvent(t, ns, "web", "SyncSucceeded")
+		metrics := agentMetrics(t)
+		for _, want := range []string{
+			fmt.Sprintf(`argolite_app_info{health_status="Healthy",name="web",namespace="%s",repo="%s",sync_status="Synced"} 1`, ns, repo.URL),
+			fmt.Sprintf(`argolite_app_sync_total{name="web",namespace="%s",phase="Succeeded"}`, ns),
+			`argolite_git_request_seconds_count{op="ls-remote",result="success"}`,
+			`argolite_app_reconcile_seconds_count{name="web",namespace="` + ns + `"}`,
+		} {
+			if !strings.Contains(metrics, want) {
+				t.Errorf("agent metrics lack %s", want)
+			}
+		}
 
 		// A new commit is picked up by the poll, without any trigger.
 		second := repo.commit("change the config, drop extra", map[string]string{
@@ -364,6 +375,21 @@ spec:
 		if d.Labels["team"] != "e2e" || d.Status.ReadyReplicas != 1 {
 			t.Errorf("prod-web-k: labels %v, ready %d; want team=e2e and 1 ready", d.Labels, d.Status.ReadyReplicas)
 		}
+		// Value files from a second repository through a ref source.
+		values := srv.newRepo(t, "values")
+		values.commit("values", map[string]string{"prod/values.yaml": "message: from-the-values-repo\n"})
+		newApp(t, c, ns, "multi", argov1.ApplicationSpec{
+			Sources: []argov1.ApplicationSource{
+				{RepoURL: values.URL, Ref: "values"},
+				{RepoURL: repo.URL, Path: "chart", Helm: &argov1.ApplicationSourceHelm{
+					ReleaseName: "multi", ValueFiles: []string{"$values/prod/values.yaml"}}},
+			},
+			SyncPolicy: automated(true, false),
+		})
+		waitApp(t, c, ns, "multi", "Synced and Healthy", 2*time.Minute, syncedHealthy(rev))
+		if mcm, err := clientset.CoreV1().ConfigMaps(ns).Get(ctx, "multi-config", metav1.GetOptions{}); err != nil || mcm.Data["message"] != "from-the-values-repo" {
+			t.Errorf("the $values value file was not used: %v (err %v)", mcm, err)
+		}
 		hd, err := clientset.AppsV1().Deployments(ns).Get(ctx, "rel-web", metav1.GetOptions{})
 		if err != nil || hd.Status.ReadyReplicas != 2 {
 			t.Errorf("helm release rel: Deployment rel-web should run 2 ready replicas from values-prod.yaml (err %v)", err)
@@ -564,6 +590,22 @@ spec:
 		}
 		if len(cms.Items) != 0 {
 			t.Errorf("failed apps applied %d ConfigMaps", len(cms.Items))
+		}
+		// The same private repository with the right password in a secretRef syncs.
+		good := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "good-creds"},
+			Data:       map[string][]byte{"username": []byte("robot"), "password": []byte("right-password")},
+		}
+		if err := c.Create(ctx, good); err != nil {
+			t.Fatal(err)
+		}
+		newApp(t, c, ns, "good-credentials", argov1.ApplicationSpec{
+			Source:     &argov1.ApplicationSource{RepoURL: private.URL, SecretRef: &argov1.LocalSecretReference{Name: "good-creds"}},
+			SyncPolicy: automated(true, false),
+		})
+		waitApp(t, c, ns, "good-credentials", "Synced with the secretRef's credentials", time.Minute, syncedHealthy(""))
+		if _, err := clientset.CoreV1().ConfigMaps(ns).Get(ctx, "private", metav1.GetOptions{}); err != nil {
+			t.Errorf("the private repository's ConfigMap was not applied: %v", err)
 		}
 		// A destination in another cluster is refused with the way forward.
 		newApp(t, c, ns, "elsewhere", argov1.ApplicationSpec{

@@ -121,8 +121,14 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 		if wasAutomated {
 			app.Spec.SyncPolicy.Automated = nil
 		}
+		sync := &argov1.SyncOperation{Revision: e.Revision, Prune: o.Prune}
+		if len(app.Spec.Sources) == 0 {
+			// A single source rolls back whole; with several sources only the
+			// rendered one's revision goes back and the ref sources stay.
+			sync.Source = e.Source.DeepCopy()
+		}
 		return argov1.Operation{
-			Sync:        &argov1.SyncOperation{Revision: e.Revision, Source: e.Source.DeepCopy(), Prune: o.Prune},
+			Sync:        sync,
 			InitiatedBy: argov1.OperationInitiator{Username: o.User},
 		}, nil
 	})
