@@ -204,6 +204,17 @@ func (r *Reconciler) compareOne(ctx context.Context, app *argov1.Application, ob
 	return e, nil
 }
 
+// knownInSync reports, without API requests, whether obj was compared in
+// sync at the resourceVersion the watch cache shows now.
+func (r *Reconciler) knownInSync(ctx context.Context, app *argov1.Application, obj *unstructured.Unstructured) bool {
+	rv, ok := r.watcher.resourceVersion(ctx, obj.GroupVersionKind(), client.ObjectKeyFromObject(obj))
+	if !ok {
+		return false
+	}
+	e, ok := r.memo.get(app.UID, objectID(obj))
+	return ok && e.synced && e.resourceVersion == rv && e.desiredHash == hashObject(obj)
+}
+
 // extraneous returns the inventory's objects that are no longer in Git but
 // still exist and still carry this application's labels.
 func (r *Reconciler) extraneous(ctx context.Context, app *argov1.Application, d *desired) ([]*unstructured.Unstructured, error) {

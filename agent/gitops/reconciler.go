@@ -401,17 +401,10 @@ func (r *Reconciler) continueOperation(ctx context.Context, app *argov1.Applicat
 	}
 	oc.rm = ssa.NewResourceManager(writer, polling.NewStatusPoller(r.Client, r.Mapper, polling.Options{}), ssa.Owner{Field: agentmeta.FieldManager, Group: "argolite.dev"})
 	oc.rm.SetConcurrency(compareConcurrency)
-	if st.CompletedSteps == 0 && len(st.SyncResult.Resources) == 0 {
-		if oc.cmp, err = r.compare(ctx, app, d, ign, checker); err != nil {
-			return r.stepFailed(ctx, app, err)
+	if st.CompletedSteps == 0 && len(st.SyncResult.Resources) == 0 && oc.options.on("CreateNamespace") && !oc.dryRun {
+		if err := r.createNamespace(ctx, app); err != nil {
+			return r.stepFailed(ctx, app, failed(ReasonSyncFailed, err))
 		}
-		if oc.options.on("CreateNamespace") && !oc.dryRun {
-			if err := r.createNamespace(ctx, app); err != nil {
-				return r.stepFailed(ctx, app, failed(ReasonSyncFailed, err))
-			}
-		}
-	} else if oc.cmp, err = r.compare(ctx, app, d, ign, checker); err != nil {
-		return r.stepFailed(ctx, app, err)
 	}
 
 	r.setReady(app, metav1.ConditionUnknown, ReasonSyncRunning, "sync to "+short(d.revision)+" running")

@@ -14,6 +14,8 @@ import (
 
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/fluxcd/pkg/ssa/jsondiff"
+	ssautils "github.com/fluxcd/pkg/ssa/utils"
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -120,7 +122,6 @@ type opContext struct {
 	app     *argov1.Application
 	state   *argov1.OperationState
 	d       *desired
-	cmp     *comparison // of the operation's revision, for ApplyOutOfSyncOnly and prune
 	options syncOptions
 	ign     *diff.Ignorer
 	checker *health.Checker
@@ -153,14 +154,6 @@ func (r *Reconciler) runOperation(ctx context.Context, oc *opContext) error {
 	resources := oc.d.objects
 	if oc.partial {
 		resources = selectResources(resources, sel.Resources)
-	} else if oc.options.on("ApplyOutOfSyncOnly") && oc.cmp != nil {
-		var only []*unstructured.Unstructured
-		for _, o := range resources {
-			if oc.cmp.outOfSync[objectID(o)] {
-				only = append(only, o)
-			}
-		}
-		resources = only
 	}
 	steps := plan(oc.d, resources, !oc.dryRun && !oc.partial, oc.options.on("PruneLast"))
 	if deadline := st.StartedAt.Add(r.Options.SyncTimeout); time.Now().After(deadline) {
@@ -277,9 +270,20 @@ func (r *Reconciler) applyStep(ctx context.Context, oc *opContext, s step) error
 	}
 	var todo []*unstructured.Unstructured
 	for _, o := range s.resources {
-		if res := result(st, o, s.phase); res.Status == "" || res.Status == "SyncFailed" {
-			todo = append(todo, o)
+		res := result(st, o, s.phase)
+		if res.Status != "" && res.Status != "SyncFailed" {
+			continue
 		}
+		// An object compared in sync at its current resourceVersion would be
+		// left unchanged by server-side apply: skip the requests (this is
+		// what makes a no-change sync cheap). Objects with ignored fields are
+		// applied anyway unless RespectIgnoreDifferences, as Argo CD does.
+		if !oc.dryRun && r.knownInSync(ctx, oc.app, o) && (oc.options.on("RespectIgnoreDifferences") || len(oc.ign.Matches(o)) == 0) {
+			res.Status = "Synced"
+			res.Message = "unchanged"
+			continue
+		}
+		todo = append(todo, o)
 	}
 	if len(todo) > 0 {
 		if err := r.applyResources(ctx, oc, s, todo); err != nil {
@@ -345,31 +349,56 @@ func ignoreRules(in []argov1.ResourceIgnoreDifferences) []jsondiff.IgnoreRule {
 
 func (r *Reconciler) applyResources(ctx context.Context, oc *opContext, s step, objs []*unstructured.Unstructured) error {
 	st := oc.state
-	payload := make([]*unstructured.Unstructured, 0, len(objs))
-	var replace []*unstructured.Unstructured
-	for _, o := range objs {
-		c := o.DeepCopy()
-		// Annotations only the agent reads are not part of what it applies? They are:
-		// Argo CD applies them too, and kubectl users see where waves came from.
-		if oc.options.on("RespectIgnoreDifferences") && oc.ign != nil {
+	copies := make([]*unstructured.Unstructured, len(objs))
+	missing := make([]bool, len(objs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(compareConcurrency)
+	for i, o := range objs {
+		g.Go(func() error {
+			c := o.DeepCopy()
+			copies[i] = c
 			live := &unstructured.Unstructured{}
 			live.SetGroupVersionKind(c.GroupVersionKind())
-			if err := r.Client.Get(ctx, client.ObjectKeyFromObject(c), live); err == nil {
-				if err := oc.ign.Strip(c, live); err != nil {
-					return err
-				}
+			err := r.Client.Get(gctx, client.ObjectKeyFromObject(c), live)
+			switch {
+			case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+				missing[i] = true
+			case err != nil:
+				return fmt.Errorf("reading %s: %w", describe(c), err)
+			case oc.options.on("RespectIgnoreDifferences") && oc.ign != nil:
+				return oc.ign.Strip(c, live)
 			}
-		}
-		if objectOptions(o).on("Replace") {
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+
+	// New objects are created with one server-side apply each, in parallel;
+	// objects that exist go through ssa, which patches only what drifted,
+	// cleans up other appliers' fields and recreates on immutable changes
+	// only with Replace. Cluster definitions (CRDs, Namespaces) always go
+	// through ssa's staged apply, which waits for them before the rest.
+	var staged, replace, create []*unstructured.Unstructured
+	var createOrig []*unstructured.Unstructured
+	for i, c := range copies {
+		switch {
+		case ssautils.IsClusterDefinition(c):
+			staged = append(staged, c)
+		case objectOptions(objs[i]).on("Replace") && !missing[i]:
 			replace = append(replace, c)
-			continue
+		case missing[i]:
+			create = append(create, c)
+			createOrig = append(createOrig, objs[i])
+		default:
+			staged = append(staged, c)
 		}
-		payload = append(payload, c)
 	}
 	rm := oc.rm
 	var changes []ssa.ChangeSetEntry
-	if len(payload) > 0 {
-		cs, err := rm.ApplyAllStaged(ctx, payload, r.applyOptions(oc, payload))
+	if len(staged) > 0 {
+		cs, err := rm.ApplyAllStaged(ctx, staged, r.applyOptions(oc, staged))
 		if cs != nil {
 			changes = append(changes, cs.Entries...)
 		}
@@ -390,8 +419,56 @@ func (r *Reconciler) applyResources(ctx context.Context, oc *opContext, s step, 
 		changes = append(changes, *e)
 	}
 	recordApplied(st, s, objs, changes)
+	if err := r.createAll(ctx, oc, s, createOrig, create); err != nil {
+		return err
+	}
 	if !oc.dryRun {
 		r.addToInventory(oc.app, objs)
+	}
+	return nil
+}
+
+// createAll applies objects that do not exist yet, in parallel, and seeds
+// the comparison memo with what the API server returned: the next compare
+// then needs no requests for them.
+func (r *Reconciler) createAll(ctx context.Context, oc *opContext, s step, orig, objs []*unstructured.Unstructured) error {
+	opts := []client.ApplyOption{client.ForceOwnership, client.FieldOwner(agentmeta.FieldManager)}
+	if oc.dryRun {
+		opts = append(opts, client.DryRunAll)
+	}
+	errs := make([]error, len(objs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(compareConcurrency)
+	for i, c := range objs {
+		g.Go(func() error {
+			if err := r.Client.Apply(gctx, client.ApplyConfigurationFromUnstructured(c), opts...); err != nil {
+				errs[i] = fmt.Errorf("%s apply failed: %w", describe(c), err)
+				return nil
+			}
+			if !oc.dryRun {
+				r.memo.put(oc.app.UID, objectID(orig[i]), memoEntry{
+					resourceVersion: c.GetResourceVersion(), desiredHash: hashObject(orig[i]),
+					synced: true, health: oc.checker.Check(c),
+				})
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	var first error
+	for i, o := range orig {
+		res := result(oc.state, o, s.phase)
+		if errs[i] != nil {
+			res.Status, res.Message = "SyncFailed", errs[i].Error()
+			if first == nil {
+				first = errs[i]
+			}
+			continue
+		}
+		res.Status, res.Message = "Synced", "created"
+	}
+	if first != nil {
+		return fmt.Errorf("apply: %w", first)
 	}
 	return nil
 }
@@ -610,12 +687,16 @@ func (r *Reconciler) deleteHook(ctx context.Context, live *unstructured.Unstruct
 // pruneStep deletes the inventory's objects that left Git, unless prune is
 // off for this sync or for the object (Prune=false).
 func (r *Reconciler) pruneStep(ctx context.Context, oc *opContext) error {
-	if oc.partial || oc.cmp == nil {
+	if oc.partial {
 		return nil
+	}
+	extraneous, err := r.extraneous(ctx, oc.app, oc.d)
+	if err != nil {
+		return err
 	}
 	st := oc.state
 	var kept []*unstructured.Unstructured
-	for _, o := range oc.cmp.extraneous {
+	for _, o := range extraneous {
 		res := result(st, o, hookSync)
 		if res.Status != "" {
 			continue
