@@ -607,6 +607,21 @@ spec:
 		if _, err := clientset.CoreV1().ConfigMaps(ns).Get(ctx, "private", metav1.GetOptions{}); err != nil {
 			t.Errorf("the private repository's ConfigMap was not applied: %v", err)
 		}
+		// A namespace the agent may not write (an admission policy refuses
+		// it): the sync fails naming the object and the refusal.
+		denied := newNamespace(t)
+		denyAgentWrites(t, denied)
+		newApp(t, c, ns, "forbidden-namespace", argov1.ApplicationSpec{
+			Source:      &argov1.ApplicationSource{RepoURL: repo.URL, Path: "good"},
+			Destination: argov1.ApplicationDestination{Namespace: denied},
+			SyncPolicy:  automated(true, false),
+		})
+		waitApp(t, c, ns, "forbidden-namespace", "Ready=False SyncFailed", time.Minute,
+			readyFalse("SyncFailed", "ConfigMap/"+denied+"/good", "may not write"))
+		waitEvent(t, ns, "forbidden-namespace", "SyncFailed")
+		if _, err := clientset.CoreV1().ConfigMaps(denied).Get(ctx, "good", metav1.GetOptions{}); !isNotFound(err) {
+			t.Errorf("the refused ConfigMap exists in %s (err %v)", denied, err)
+		}
 		// A destination in another cluster is refused with the way forward.
 		newApp(t, c, ns, "elsewhere", argov1.ApplicationSpec{
 			Source:      &argov1.ApplicationSource{RepoURL: repo.URL, Path: "good"},

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -345,4 +346,33 @@ func (b *bench) deleteApps(ctx context.Context, ns string, timeout time.Duration
 		left = len(list.Items)
 		return left == 0, nil
 	})
+}
+
+// reconcileStat is one Application's argolite_app_reconcile_seconds sum and count.
+type reconcileStat struct{ sum, count float64 }
+
+// reconcileSeconds reads the agent's reconcile histogram for one Application
+// from its /metrics, through the API server's Pod proxy.
+func (b *bench) reconcileSeconds(ctx context.Context, pod *corev1.Pod, ns, name string) (reconcileStat, error) {
+	raw, err := b.cs.CoreV1().Pods(pod.Namespace).ProxyGet("http", pod.Name, "8080", "/metrics", nil).DoRaw(ctx)
+	if err != nil {
+		return reconcileStat{}, fmt.Errorf("metrics of %s: %w", pod.Name, err)
+	}
+	labels := fmt.Sprintf(`{name=%q,namespace=%q}`, name, ns)
+	var st reconcileStat
+	for _, line := range strings.Split(string(raw), "\n") {
+		for prefix, into := range map[string]*float64{
+			"argolite_app_reconcile_seconds_sum" + labels + " ":   &st.sum,
+			"argolite_app_reconcile_seconds_count" + labels + " ": &st.count,
+		} {
+			if v, ok := strings.CutPrefix(line, prefix); ok {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil {
+					return reconcileStat{}, fmt.Errorf("metric line %q: %w", line, err)
+				}
+				*into = f
+			}
+		}
+	}
+	return st, nil
 }
