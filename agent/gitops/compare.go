@@ -15,12 +15,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/argolite/argolite/shared/agentmeta"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/appsource"
 	"github.com/argolite/argolite/shared/diff"
 	"github.com/argolite/argolite/shared/health"
 )
@@ -129,8 +129,8 @@ func (r *Reconciler) compare(ctx context.Context, app *argov1.Application, d *de
 	var statuses []health.ResourceHealth
 	for i, obj := range d.objects {
 		if !synced[i] {
-			c.outOfSync[objectID(obj)] = true
-			c.drifted = append(c.drifted, describe(obj)+messages[i])
+			c.outOfSync[appsource.ObjectID(obj)] = true
+			c.drifted = append(c.drifted, appsource.Describe(obj)+messages[i])
 		}
 		statuses = append(statuses, health.ResourceHealth{Kind: obj.GetKind(), Name: obj.GetName(),
 			Status: health.Status{Code: results[i].Health.Status, Message: results[i].Health.Message}})
@@ -161,7 +161,7 @@ func (r *Reconciler) compare(ctx context.Context, app *argov1.Application, d *de
 // compareOne compares one object, reusing the memo when the watch cache shows
 // it unchanged since.
 func (r *Reconciler) compareOne(ctx context.Context, app *argov1.Application, obj *unstructured.Unstructured, ign *diff.Ignorer, checker *health.Checker) (memoEntry, error) {
-	id := objectID(obj)
+	id := appsource.ObjectID(obj)
 	gvk := obj.GroupVersionKind()
 	key := client.ObjectKeyFromObject(obj)
 	hash := hashObject(obj)
@@ -179,7 +179,7 @@ func (r *Reconciler) compareOne(ctx context.Context, app *argov1.Application, ob
 			r.memo.drop(app.UID, id)
 			return memoEntry{health: health.Status{Code: argov1.HealthMissing}, message: ": missing"}, nil
 		}
-		return memoEntry{}, failed(ReasonCompareFailed, fmt.Errorf("reading %s: %w", describe(obj), err))
+		return memoEntry{}, failed(ReasonCompareFailed, fmt.Errorf("reading %s: %w", appsource.Describe(obj), err))
 	}
 	e := memoEntry{resourceVersion: live.GetResourceVersion(), desiredHash: hash, health: checker.Check(live)}
 
@@ -193,7 +193,7 @@ func (r *Reconciler) compareOne(ctx context.Context, app *argov1.Application, ob
 	default:
 		res, cerr := diff.Compare(live, merged, ign)
 		if cerr != nil {
-			return memoEntry{}, failed(ReasonCompareFailed, fmt.Errorf("%s: %w", describe(obj), cerr))
+			return memoEntry{}, failed(ReasonCompareFailed, fmt.Errorf("%s: %w", appsource.Describe(obj), cerr))
 		}
 		e.synced = !res.Modified
 		if res.Modified && len(res.Paths) > 0 {
@@ -211,7 +211,7 @@ func (r *Reconciler) knownInSync(ctx context.Context, app *argov1.Application, o
 	if !ok {
 		return false
 	}
-	e, ok := r.memo.get(app.UID, objectID(obj))
+	e, ok := r.memo.get(app.UID, appsource.ObjectID(obj))
 	return ok && e.synced && e.resourceVersion == rv && e.desiredHash == hashObject(obj)
 }
 
@@ -223,14 +223,14 @@ func (r *Reconciler) extraneous(ctx context.Context, app *argov1.Application, d 
 	}
 	want := map[string]bool{}
 	for _, o := range d.objects {
-		want[objectID(o)] = true
+		want[appsource.ObjectID(o)] = true
 	}
 	var out []*unstructured.Unstructured
 	for _, e := range app.Status.Inventory.Entries {
 		if want[e.ID] {
 			continue
 		}
-		o, err := inventoryObject(e)
+		o, err := appsource.InventoryObject(e)
 		if err != nil {
 			continue
 		}
@@ -240,7 +240,7 @@ func (r *Reconciler) extraneous(ctx context.Context, app *argov1.Application, d 
 			if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
 				continue
 			}
-			return nil, failed(ReasonCompareFailed, fmt.Errorf("reading %s: %w", describe(o), err))
+			return nil, failed(ReasonCompareFailed, fmt.Errorf("reading %s: %w", appsource.Describe(o), err))
 		}
 		if m.GetLabels()[argov1.LabelAppName] != app.Name || m.GetLabels()[argov1.LabelAppNamespace] != app.Namespace {
 			continue // adopted by someone else since
@@ -249,29 +249,6 @@ func (r *Reconciler) extraneous(ctx context.Context, app *argov1.Application, d 
 		o.SetAnnotations(m.GetAnnotations())
 		out = append(out, o)
 	}
-	sort.Slice(out, func(i, j int) bool { return objectID(out[i]) < objectID(out[j]) })
+	sort.Slice(out, func(i, j int) bool { return appsource.ObjectID(out[i]) < appsource.ObjectID(out[j]) })
 	return out, nil
-}
-
-// inventoryObject turns an inventory entry back into an object reference.
-func inventoryObject(e argov1.InventoryEntry) (*unstructured.Unstructured, error) {
-	parts := strings.Split(e.ID, "_")
-	if len(parts) != 4 {
-		return nil, fmt.Errorf("inventory id %q is not namespace_name_group_kind", e.ID)
-	}
-	o := &unstructured.Unstructured{}
-	o.SetGroupVersionKind(schema.GroupVersionKind{Group: parts[2], Version: e.Version, Kind: parts[3]})
-	o.SetNamespace(parts[0])
-	o.SetName(parts[1])
-	return o, nil
-}
-
-// inventoryOf builds the inventory entries of objects.
-func inventoryOf(objs []*unstructured.Unstructured) []argov1.InventoryEntry {
-	out := make([]argov1.InventoryEntry, 0, len(objs))
-	for _, o := range objs {
-		out = append(out, argov1.InventoryEntry{ID: objectID(o), Version: o.GroupVersionKind().Version})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
 }

@@ -189,19 +189,3 @@ func TestSyncOptions(t *testing.T) {
 		t.Error("Prune=false on the object is not read")
 	}
 }
-
-func TestInventoryRoundTrip(t *testing.T) {
-	o := obj("ConfigMap", "web", nil)
-	o.SetNamespace("team")
-	entries := inventoryOf([]*unstructured.Unstructured{o})
-	if entries[0].ID != "team_web__ConfigMap" || entries[0].Version != "v1" {
-		t.Fatalf("inventory entry %+v", entries[0])
-	}
-	back, err := inventoryObject(entries[0])
-	if err != nil || objectID(back) != objectID(o) || back.GetAPIVersion() != "v1" {
-		t.Errorf("inventoryObject = %v (%v)", back, err)
-	}
-	if _, err := inventoryObject(argov1.InventoryEntry{ID: "bad", Version: "v1"}); err == nil {
-		t.Error("a malformed inventory id is accepted")
-	}
-}

@@ -27,32 +27,6 @@ const (
 	annotationHookOriginal = argov1.Prefix + "hook-name"
 )
 
-// hookOf returns an object's hook type (the first one when several are
-// listed, comma separated) and whether it is a hook at all.
-func hookOf(o *unstructured.Unstructured) (string, bool) {
-	v, ok := argov1.Annotation(o.GetAnnotations(), argov1.AnnotationHook)
-	if !ok || strings.TrimSpace(v) == "" {
-		return "", false
-	}
-	types := hookTypes(o)
-	if len(types) == 0 {
-		return "", false
-	}
-	return types[0], true
-}
-
-// hookTypes lists every phase an object is a hook for.
-func hookTypes(o *unstructured.Unstructured) []string {
-	v, _ := argov1.Annotation(o.GetAnnotations(), argov1.AnnotationHook)
-	var out []string
-	for _, t := range strings.Split(v, ",") {
-		if t = strings.TrimSpace(t); t != "" {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
 // deletePolicies lists an object's hook-delete-policy; Argo CD assumes
 // BeforeHookCreation when none is given.
 func deletePolicies(o *unstructured.Unstructured) []string {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/argolite/argolite/shared/agentmeta"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/appsource"
 	"github.com/argolite/argolite/shared/diff"
 	"github.com/argolite/argolite/shared/git"
 )
@@ -141,7 +142,7 @@ func repoOf(app *argov1.Application) string {
 		return app.Spec.Source.RepoURL
 	}
 	for _, s := range app.Spec.Sources {
-		if !refOnly(s) {
+		if !appsource.RefOnly(s) {
 			return s.RepoURL
 		}
 	}
@@ -278,7 +279,7 @@ func summarize(cmp *comparison) string {
 	var parts []string
 	parts = append(parts, cmp.drifted...)
 	for _, o := range cmp.extraneous {
-		parts = append(parts, describe(o)+" requires pruning")
+		parts = append(parts, appsource.Describe(o)+" requires pruning")
 	}
 	if len(parts) > 5 {
 		parts = append(parts[:5], fmt.Sprintf("and %d more", len(parts)-5))
@@ -423,7 +424,7 @@ func (r *Reconciler) continueOperation(ctx context.Context, app *argov1.Applicat
 
 // createNamespace applies the destination namespace (CreateNamespace=true).
 func (r *Reconciler) createNamespace(ctx context.Context, app *argov1.Application) error {
-	ns := destNamespace(app)
+	ns := appsource.DestNamespace(app)
 	obj := &unstructured.Unstructured{}
 	obj.SetAPIVersion("v1")
 	obj.SetKind("Namespace")
@@ -492,7 +493,7 @@ func (r *Reconciler) finalize(ctx context.Context, app *argov1.Application) (ctr
 	if app.Annotations[argov1.AnnotationCascade] != "false" && app.Status.Inventory != nil {
 		var remaining []string
 		for _, e := range app.Status.Inventory.Entries {
-			o, err := inventoryObject(e)
+			o, err := appsource.InventoryObject(e)
 			if err != nil {
 				continue
 			}
@@ -502,7 +503,7 @@ func (r *Reconciler) finalize(ctx context.Context, app *argov1.Application) (ctr
 				if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
 					continue
 				}
-				return ctrl.Result{}, fmt.Errorf("reading %s: %w", describe(o), err)
+				return ctrl.Result{}, fmt.Errorf("reading %s: %w", appsource.Describe(o), err)
 			}
 			if live.Labels[argov1.LabelAppName] != app.Name || live.Labels[argov1.LabelAppNamespace] != app.Namespace {
 				continue
@@ -512,10 +513,10 @@ func (r *Reconciler) finalize(ctx context.Context, app *argov1.Application) (ctr
 			}
 			if live.DeletionTimestamp == nil {
 				if err := r.Client.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
-					return ctrl.Result{}, fmt.Errorf("deleting %s of Application %s/%s: %w", describe(o), app.Namespace, app.Name, err)
+					return ctrl.Result{}, fmt.Errorf("deleting %s of Application %s/%s: %w", appsource.Describe(o), app.Namespace, app.Name, err)
 				}
 			}
-			remaining = append(remaining, describe(o))
+			remaining = append(remaining, appsource.Describe(o))
 		}
 		if len(remaining) > 0 {
 			logFrom(ctx).Info("waiting for the application's objects to be deleted", "remaining", len(remaining))

@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/appsource"
 	"github.com/argolite/argolite/shared/git"
 	"github.com/argolite/argolite/shared/health"
 	"github.com/argolite/argolite/shared/render"
@@ -105,35 +104,6 @@ func (c *renderCache) forget(uid types.UID) {
 	defer c.mu.Unlock()
 	delete(c.byApp, uid)
 }
-
-// sources returns the sources to render: an operation's source (rollback)
-// replaces the spec's, and an operation's revision replaces the first
-// rendered source's targetRevision.
-func sources(app *argov1.Application, op *argov1.SyncOperation) []argov1.ApplicationSource {
-	var out []argov1.ApplicationSource
-	switch {
-	case op != nil && op.Source != nil:
-		out = []argov1.ApplicationSource{*op.Source.DeepCopy()}
-	case app.Spec.Source != nil:
-		out = []argov1.ApplicationSource{*app.Spec.Source.DeepCopy()}
-	default:
-		for _, s := range app.Spec.Sources {
-			out = append(out, *s.DeepCopy())
-		}
-	}
-	if op != nil && op.Revision != "" {
-		for i := range out {
-			if !refOnly(out[i]) {
-				out[i].TargetRevision = op.Revision
-				break
-			}
-		}
-	}
-	return out
-}
-
-// refOnly is a source that only lends Helm value files to the others.
-func refOnly(s argov1.ApplicationSource) bool { return s.Ref != "" && s.Path == "" }
 
 // credentials finds the auth for a repository: the source's secretRef, else
 // labelled repository Secrets in the application's and the agent's namespace.
@@ -247,7 +217,7 @@ func gitFailure(err error) error {
 // them, reusing the last render when neither the revisions nor the sources
 // changed.
 func (r *Reconciler) loadDesired(ctx context.Context, app *argov1.Application, op *argov1.SyncOperation, hard bool) (*desired, error) {
-	srcs := sources(app, op)
+	srcs := appsource.Sources(app, op)
 	if len(srcs) == 0 {
 		return nil, failed(ReasonInvalidSpec, errors.New("spec.source: set source (or sources) to a Git repository"))
 	}
@@ -293,7 +263,7 @@ func (r *Reconciler) loadDesired(ctx context.Context, app *argov1.Application, o
 	}
 	var objects []*unstructured.Unstructured
 	for i, src := range srcs {
-		if refOnly(src) {
+		if appsource.RefOnly(src) {
 			continue
 		}
 		objs, err := render.Render(ctx, render.Input{
@@ -301,7 +271,7 @@ func (r *Reconciler) loadDesired(ctx context.Context, app *argov1.Application, o
 			Source:    src,
 			Refs:      refs,
 			AppName:   app.Name,
-			Namespace: destNamespace(app),
+			Namespace: appsource.DestNamespace(app),
 		})
 		if err != nil {
 			return nil, failed(ReasonRenderFailed, fmt.Errorf("revision %s: %w", short(shas[i]), err))
@@ -310,7 +280,7 @@ func (r *Reconciler) loadDesired(ctx context.Context, app *argov1.Application, o
 	}
 	d := &desired{key: key, revisions: shas}
 	for i, src := range srcs {
-		if !refOnly(src) && d.revision == "" {
+		if !appsource.RefOnly(src) && d.revision == "" {
 			d.revision = shas[i]
 			d.source = srcs[i].DeepCopy()
 		}
@@ -325,69 +295,21 @@ func (r *Reconciler) loadDesired(ctx context.Context, app *argov1.Application, o
 	return d, nil
 }
 
-// destNamespace is where namespaced objects without a namespace go.
-func destNamespace(app *argov1.Application) string {
-	if app.Spec.Destination.Namespace != "" {
-		return app.Spec.Destination.Namespace
-	}
-	return app.Namespace
-}
-
-// prepare labels the rendered objects as the application's, fills in
-// namespaces by scope, splits hooks from resources and rejects duplicates and
-// kinds the cluster does not know.
+// prepare labels, namespaces and splits the rendered objects as
+// shared/appsource does, mapping its errors to Ready reasons.
 func (r *Reconciler) prepare(app *argov1.Application, d *desired, objects []*unstructured.Unstructured) error {
-	// CRDs in the same render make their kinds known before they are installed.
-	crdScopes := map[string]bool{} // group/Kind -> namespaced
-	for _, o := range objects {
-		if o.GetKind() == "CustomResourceDefinition" && o.GroupVersionKind().Group == "apiextensions.k8s.io" {
-			group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
-			kind, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
-			scope, _, _ := unstructured.NestedString(o.Object, "spec", "scope")
-			crdScopes[group+"/"+kind] = scope != "Cluster"
-		}
+	out, err := appsource.Prepare(app, objects, r.Mapper)
+	var unknown *appsource.UnknownKindError
+	var dup *appsource.DuplicateError
+	switch {
+	case errors.As(err, &unknown):
+		return failed(ReasonUnknownKind, err)
+	case errors.As(err, &dup):
+		return failed(ReasonRenderFailed, err)
+	case err != nil:
+		return failed(ReasonCompareFailed, err)
 	}
-	seen := map[string]bool{}
-	ns := destNamespace(app)
-	for _, o := range objects {
-		gvk := o.GroupVersionKind()
-		namespaced, ok := crdScopes[gvk.Group+"/"+gvk.Kind]
-		if !ok {
-			mapping, err := r.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-			if err != nil {
-				return failed(ReasonUnknownKind, fmt.Errorf("%s %s: the cluster does not know kind %s in %s: install its CRD first, or add the CRD to this application (%w)",
-					gvk.Kind, o.GetName(), gvk.Kind, gvk.GroupVersion(), err))
-			}
-			namespaced = mapping.Scope.Name() == "namespace"
-		}
-		if namespaced && o.GetNamespace() == "" {
-			o.SetNamespace(ns)
-		}
-		if !namespaced {
-			o.SetNamespace("")
-		}
-		id := objectID(o)
-		if o.GetName() != "" && seen[id] {
-			return failed(ReasonRenderFailed, fmt.Errorf("%s appears twice in the rendered manifests: remove one", describe(o)))
-		}
-		seen[id] = true
-		l := o.GetLabels()
-		if l == nil {
-			l = map[string]string{}
-		}
-		l[argov1.LabelAppName] = app.Name
-		l[argov1.LabelAppNamespace] = app.Namespace
-		o.SetLabels(l)
-		hook, isHook := hookOf(o)
-		switch {
-		case isHook && hook == hookSkip:
-		case isHook:
-			d.hooks = append(d.hooks, o)
-		default:
-			d.objects = append(d.objects, o)
-		}
-	}
-	sort.SliceStable(d.objects, func(i, j int) bool { return objectID(d.objects[i]) < objectID(d.objects[j]) })
+	d.objects, d.hooks = out.Objects, out.Hooks
 	return nil
 }
 
@@ -439,18 +361,4 @@ func short(sha string) string {
 		return sha[:7]
 	}
 	return sha
-}
-
-// objectID is Flux's inventory id: namespace_name_group_kind.
-func objectID(o *unstructured.Unstructured) string {
-	gvk := o.GroupVersionKind()
-	return strings.Join([]string{o.GetNamespace(), o.GetName(), gvk.Group, gvk.Kind}, "_")
-}
-
-// describe names an object as users read it: Kind/namespace/name.
-func describe(o *unstructured.Unstructured) string {
-	if o.GetNamespace() != "" {
-		return fmt.Sprintf("%s/%s/%s", o.GetKind(), o.GetNamespace(), o.GetName())
-	}
-	return fmt.Sprintf("%s/%s", o.GetKind(), o.GetName())
 }

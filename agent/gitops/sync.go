@@ -21,11 +21,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/argolite/argolite/shared/agentmeta"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/appsource"
 	"github.com/argolite/argolite/shared/diff"
 	"github.com/argolite/argolite/shared/health"
 )
@@ -71,7 +71,7 @@ func plan(d *desired, resources []*unstructured.Unstructured, runHooks, pruneLas
 	}
 	if runHooks {
 		for _, h := range d.hooks {
-			for _, t := range hookTypes(h) {
+			for _, t := range appsource.HookTypes(h) {
 				if _, ok := phaseOrder[t]; ok {
 					s := add(t, waveOf(h))
 					s.hooks = append(s.hooks, h)
@@ -108,7 +108,7 @@ func plan(d *desired, resources []*unstructured.Unstructured, runHooks, pruneLas
 func syncFailHooks(d *desired) []*unstructured.Unstructured {
 	var out []*unstructured.Unstructured
 	for _, h := range d.hooks {
-		for _, t := range hookTypes(h) {
+		for _, t := range appsource.HookTypes(h) {
 			if t == hookSyncFail {
 				out = append(out, h)
 			}
@@ -364,7 +364,7 @@ func (r *Reconciler) applyResources(ctx context.Context, oc *opContext, s step, 
 			case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
 				missing[i] = true
 			case err != nil:
-				return fmt.Errorf("reading %s: %w", describe(c), err)
+				return fmt.Errorf("reading %s: %w", appsource.Describe(c), err)
 			case oc.options.on("RespectIgnoreDifferences") && oc.ign != nil:
 				return oc.ign.Strip(c, live)
 			}
@@ -442,11 +442,11 @@ func (r *Reconciler) createAll(ctx context.Context, oc *opContext, s step, orig,
 	for i, c := range objs {
 		g.Go(func() error {
 			if err := r.Client.Apply(gctx, client.ApplyConfigurationFromUnstructured(c), opts...); err != nil {
-				errs[i] = fmt.Errorf("%s apply failed: %w", describe(c), err)
+				errs[i] = fmt.Errorf("%s apply failed: %w", appsource.Describe(c), err)
 				return nil
 			}
 			if !oc.dryRun {
-				r.memo.put(oc.app.UID, objectID(orig[i]), memoEntry{
+				r.memo.put(oc.app.UID, appsource.ObjectID(orig[i]), memoEntry{
 					resourceVersion: c.GetResourceVersion(), desiredHash: hashObject(orig[i]),
 					synced: true, health: oc.checker.Check(c),
 				})
@@ -480,7 +480,7 @@ func recordApplied(st *argov1.OperationState, s step, objs []*unstructured.Unstr
 		byID[c.ObjMetadata.Namespace+"_"+c.ObjMetadata.Name+"_"+c.ObjMetadata.GroupKind.Group+"_"+c.ObjMetadata.GroupKind.Kind] = c
 	}
 	for _, o := range objs {
-		c, ok := byID[objectID(o)]
+		c, ok := byID[appsource.ObjectID(o)]
 		if !ok {
 			continue
 		}
@@ -498,7 +498,7 @@ func markFailed(st *argov1.OperationState, s step, objs []*unstructured.Unstruct
 	}
 	msg := err.Error()
 	for _, o := range objs {
-		if done[objectID(o)] {
+		if done[appsource.ObjectID(o)] {
 			continue
 		}
 		res := result(st, o, s.phase)
@@ -517,7 +517,7 @@ func (r *Reconciler) addToInventory(app *argov1.Application, objs []*unstructure
 	for _, e := range app.Status.Inventory.Entries {
 		have[e.ID] = true
 	}
-	for _, e := range inventoryOf(objs) {
+	for _, e := range appsource.Inventory(objs) {
 		if !have[e.ID] {
 			app.Status.Inventory.Entries = append(app.Status.Inventory.Entries, e)
 		}
@@ -557,13 +557,13 @@ func (r *Reconciler) createHook(ctx context.Context, oc *opContext, h *unstructu
 	case err == nil:
 		if existing.GetDeletionTimestamp() == nil {
 			if err := r.Client.Delete(ctx, existing, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
-				return fmt.Errorf("deleting the previous hook %s: %w", describe(existing), err)
+				return fmt.Errorf("deleting the previous hook %s: %w", appsource.Describe(existing), err)
 			}
 		}
-		st.Message = fmt.Sprintf("%s: waiting for the previous hook %s to be deleted", phase, describe(existing))
+		st.Message = fmt.Sprintf("%s: waiting for the previous hook %s to be deleted", phase, appsource.Describe(existing))
 		return errWaiting
 	case !apierrors.IsNotFound(err):
-		return fmt.Errorf("reading hook %s: %w", describe(obj), err)
+		return fmt.Errorf("reading hook %s: %w", appsource.Describe(obj), err)
 	}
 	if err := r.Client.Create(ctx, obj, client.FieldOwner(agentmeta.FieldManager)); err != nil {
 		if apierrors.IsAlreadyExists(err) {
@@ -572,13 +572,13 @@ func (r *Reconciler) createHook(ctx context.Context, oc *opContext, h *unstructu
 		res.Status = "SyncFailed"
 		res.HookPhase = string(argov1.OperationFailed)
 		res.Message = err.Error()
-		return fmt.Errorf("creating hook %s: %w", describe(obj), err)
+		return fmt.Errorf("creating hook %s: %w", appsource.Describe(obj), err)
 	}
 	r.watcher.ensure(ctx, obj.GroupVersionKind())
 	res.HookPhase = string(argov1.OperationRunning)
 	res.Status = "Synced"
 	res.Message = "hook created"
-	r.event(oc.app, corev1.EventTypeNormal, "HookCreated", "create", "%s hook %s created", phase, describe(obj))
+	r.event(oc.app, corev1.EventTypeNormal, "HookCreated", "create", "%s hook %s created", phase, appsource.Describe(obj))
 	return nil
 }
 
@@ -600,7 +600,7 @@ func (r *Reconciler) stepDone(ctx context.Context, oc *opContext, s step, last b
 	for _, h := range s.hooks {
 		res := hookResult(st, h, s.phase)
 		if res == nil {
-			return false, "", fmt.Errorf("hook %s has no result", describe(h))
+			return false, "", fmt.Errorf("hook %s has no result", appsource.Describe(h))
 		}
 		if res.HookPhase == string(argov1.OperationSucceeded) {
 			continue
@@ -627,9 +627,9 @@ func (r *Reconciler) stepDone(ctx context.Context, oc *opContext, s step, last b
 			if hasPolicy(h, deleteOnFailure) {
 				r.deleteHook(ctx, live)
 			}
-			return false, "", fmt.Errorf("hook %s failed: %s", describe(live), msg)
+			return false, "", fmt.Errorf("hook %s failed: %s", appsource.Describe(live), msg)
 		default:
-			waiting = append(waiting, fmt.Sprintf("hook %s: %s", describe(live), orDefault(msg, "running")))
+			waiting = append(waiting, fmt.Sprintf("hook %s: %s", appsource.Describe(live), orDefault(msg, "running")))
 		}
 	}
 	if len(waiting) > 0 {
@@ -646,7 +646,7 @@ func (r *Reconciler) stepDone(ctx context.Context, oc *opContext, s step, last b
 		live.SetGroupVersionKind(o.GroupVersionKind())
 		if err := r.Client.Get(ctx, client.ObjectKeyFromObject(o), live); err != nil {
 			if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
-				return false, fmt.Sprintf("waiting for %s to appear", describe(o)), nil
+				return false, fmt.Sprintf("waiting for %s to appear", appsource.Describe(o)), nil
 			}
 			return false, "", err
 		}
@@ -654,9 +654,9 @@ func (r *Reconciler) stepDone(ctx context.Context, oc *opContext, s step, last b
 		switch h.Code {
 		case argov1.HealthHealthy, argov1.HealthSuspended:
 		case argov1.HealthDegraded:
-			return false, "", fmt.Errorf("%s is Degraded: %s", describe(o), h.Message)
+			return false, "", fmt.Errorf("%s is Degraded: %s", appsource.Describe(o), h.Message)
 		default:
-			return false, fmt.Sprintf("waiting for %s to be healthy: %s", describe(o), orDefault(h.Message, string(h.Code))), nil
+			return false, fmt.Sprintf("waiting for %s to be healthy: %s", appsource.Describe(o), orDefault(h.Message, string(h.Code))), nil
 		}
 	}
 	return true, "", nil
@@ -680,7 +680,7 @@ func hasPolicy(h *unstructured.Unstructured, policy string) bool {
 
 func (r *Reconciler) deleteHook(ctx context.Context, live *unstructured.Unstructured) {
 	if err := r.Client.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
-		logFrom(ctx).Error(err, "deleting hook", "hook", describe(live))
+		logFrom(ctx).Error(err, "deleting hook", "hook", appsource.Describe(live))
 	}
 }
 
@@ -723,13 +723,13 @@ func (r *Reconciler) pruneStep(ctx context.Context, oc *opContext) error {
 			if err := r.Client.Delete(ctx, o, client.PropagationPolicy(policy)); err != nil && !apierrors.IsNotFound(err) {
 				res.Status = "SyncFailed"
 				res.Message = err.Error()
-				return fmt.Errorf("pruning %s: %w", describe(o), err)
+				return fmt.Errorf("pruning %s: %w", appsource.Describe(o), err)
 			}
 			res.Status = "Pruned"
 			res.Message = "pruned"
 			r.dropFromInventory(oc.app, o)
-			r.memo.drop(oc.app.UID, objectID(o))
-			r.event(oc.app, corev1.EventTypeNormal, "Pruned", "prune", "pruned %s: it left Git", describe(o))
+			r.memo.drop(oc.app.UID, appsource.ObjectID(o))
+			r.event(oc.app, corev1.EventTypeNormal, "Pruned", "prune", "pruned %s: it left Git", appsource.Describe(o))
 		}
 	}
 	_ = kept
@@ -740,7 +740,7 @@ func (r *Reconciler) dropFromInventory(app *argov1.Application, o *unstructured.
 	if app.Status.Inventory == nil {
 		return
 	}
-	id := objectID(o)
+	id := appsource.ObjectID(o)
 	entries := app.Status.Inventory.Entries[:0]
 	for _, e := range app.Status.Inventory.Entries {
 		if e.ID != id {
@@ -885,5 +885,3 @@ func (r *Reconciler) finishOperation(_ context.Context, oc *opContext, phase arg
 		oc.app.Status.History = oc.app.Status.History[extra:]
 	}
 }
-
-var _ = schema.GroupVersionKind{}

@@ -84,12 +84,14 @@ leave annotations the agent acts on.`,
 		newCreateCmd(&CreateOptions{Common: common()}),
 		newListCmd(NewListOptions(common())),
 		newGetCmd(NewGetOptions(common())),
+		newDiffCmd(NewDiffOptions(common())),
 		newSyncCmd(NewSyncOptions(common())),
 		newWaitCmd(NewWaitOptions(common())),
 		newHistoryCmd(NewHistoryOptions(common())),
 		newRollbackCmd(NewRollbackOptions(common())),
 		newRefreshCmd(NewRefreshOptions(common())),
 		newDeleteCmd(NewDeleteOptions(common())),
+		newManifestsCmd(NewManifestsOptions(common())),
 	)
 	return cmd
 }

@@ -165,3 +165,23 @@ func explainConfig(err error) error {
 		Err:     err,
 	}
 }
+
+// ExitError ends kubectl-argo with Code instead of 1, as `kubectl diff` exits 1 for differences and 2 for errors. A Silent one prints
+// nothing, because the command's output already said it (app diff's
+// differences); otherwise Err is printed as any error is.
+type ExitError struct {
+	Code   int
+	Err    error
+	Silent bool
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// ExitCode is the process exit code.
+func (e *ExitError) ExitCode() int { return e.Code }

@@ -36,6 +36,13 @@ func Run(ctx context.Context, streams genericiooptions.IOStreams, args []string)
 	cmd := NewCmd(streams)
 	cmd.SetArgs(args)
 	if err := cmd.ExecuteContext(ctx); err != nil {
+		var exit *cli.ExitError
+		if errors.As(err, &exit) {
+			if !exit.Silent {
+				PrintError(streams.ErrOut, err)
+			}
+			return exit.Code
+		}
 		PrintError(streams.ErrOut, err)
 		return 1
 	}
