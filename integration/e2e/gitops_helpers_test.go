@@ -14,7 +14,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/argolite/argolite/shared/agentmeta"
@@ -297,5 +299,15 @@ func denyAgentWrites(t *testing.T, ns string) {
 	t.Cleanup(func() {
 		_ = api.ValidatingAdmissionPolicyBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
 		_ = api.ValidatingAdmissionPolicies().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
+	// The API server loads policies asynchronously: probe as the agent with
+	// a dry-run until the policy refuses it.
+	asAgent := rest.CopyConfig(cfg)
+	asAgent.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + agentmeta.Namespace + ":" + agentmeta.Name}
+	agentClient := kubernetes.NewForConfigOrDie(asAgent)
+	probe := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "policy-probe", Namespace: ns}}
+	waitFor(t, "the admission policy to refuse the agent in "+ns, time.Minute, func(ctx context.Context) (bool, error) {
+		_, err := agentClient.CoreV1().ConfigMaps(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return err != nil && strings.Contains(err.Error(), "may not write"), nil
 	})
 }
