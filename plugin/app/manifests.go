@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -277,9 +278,11 @@ func (c *Common) render(ctx context.Context, app *argov1.Application, req render
 		}
 		if cache == nil {
 			var err error
-			if cache, err = newGitCache(req.cacheDir); err != nil {
+			var unlock func()
+			if cache, unlock, err = newGitCache(req.cacheDir); err != nil {
 				return nil, err
 			}
+			defer unlock()
 		}
 		auth, err := creds.find(ctx, src)
 		if err != nil {
@@ -351,16 +354,56 @@ func orDot(p string) string {
 }
 
 // newGitCache opens the Git cache in dir, or in the user's cache directory.
-func newGitCache(dir string) (*git.Cache, error) {
+func newGitCache(dir string) (*git.Cache, func(), error) {
 	if dir == "" {
 		base, err := os.UserCacheDir()
 		if err != nil {
-			return nil, &cli.Error{Problem: "cannot find a cache directory for Git: " + err.Error(),
+			return nil, nil, &cli.Error{Problem: "cannot find a cache directory for Git: " + err.Error(),
 				Fix: "set XDG_CACHE_HOME or HOME", Err: err}
 		}
 		dir = filepath.Join(base, "argolite", "git")
 	}
-	return git.NewCache(git.Options{Dir: dir})
+	// A cache directory serves one process at a time. When another
+	// kubectl argo holds it, this one fetches into a private directory.
+	unlock, ok := lockDir(dir)
+	if !ok {
+		private, err := os.MkdirTemp("", "argolite-git-")
+		if err != nil {
+			return nil, nil, fmt.Errorf("creating a private Git cache: %w", err)
+		}
+		dir = private
+		unlock = func() { _ = os.RemoveAll(private) }
+	}
+	cache, err := git.NewCache(git.Options{Dir: dir})
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return cache, unlock, nil
+}
+
+// staleLock is how old a cache lock may get before a crashed holder is assumed.
+const staleLock = 15 * time.Minute
+
+// lockDir takes dir's lock file, portably (O_EXCL), and returns its release.
+func lockDir(dir string) (func(), bool) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, false
+	}
+	lock := filepath.Join(dir, ".lock")
+	for range 2 {
+		f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			_ = f.Close()
+			return func() { _ = os.Remove(lock) }, true
+		}
+		st, serr := os.Stat(lock)
+		if serr != nil || time.Since(st.ModTime()) < staleLock {
+			return nil, false
+		}
+		_ = os.Remove(lock)
+	}
+	return nil, false
 }
 
 // localRoot maps --local DIR, the directory spec.source.path names, to the

@@ -607,3 +607,36 @@ func objectsByID(objs []*unstructured.Unstructured) map[string]*unstructured.Uns
 	}
 	return m
 }
+
+func TestGitCacheLockFallsBackToAPrivateDirectory(t *testing.T) {
+	dir := t.TempDir()
+	first, unlockFirst, err := newGitCache(dir)
+	if err != nil || first == nil {
+		t.Fatalf("first cache: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".lock")); err != nil {
+		t.Fatalf("the first process holds no lock: %v", err)
+	}
+	second, unlockSecond, err := newGitCache(dir)
+	if err != nil || second == nil {
+		t.Fatalf("second cache while the first holds the lock: %v", err)
+	}
+	unlockSecond()
+	unlockFirst()
+	if _, err := os.Stat(filepath.Join(dir, ".lock")); !os.IsNotExist(err) {
+		t.Errorf("the lock outlived its holder: %v", err)
+	}
+	// A lock left by a crashed process is taken over once it is stale.
+	if err := os.WriteFile(filepath.Join(dir, ".lock"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * staleLock)
+	if err := os.Chtimes(filepath.Join(dir, ".lock"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	if unlock, ok := lockDir(dir); !ok {
+		t.Error("a stale lock was not taken over")
+	} else {
+		unlock()
+	}
+}
