@@ -695,7 +695,6 @@ func (r *Reconciler) pruneStep(ctx context.Context, oc *opContext) error {
 		return err
 	}
 	st := oc.state
-	var kept []*unstructured.Unstructured
 	for _, o := range extraneous {
 		res := result(st, o, hookSync)
 		if res.Status != "" {
@@ -705,11 +704,9 @@ func (r *Reconciler) pruneStep(ctx context.Context, oc *opContext) error {
 		case !oc.prune:
 			res.Status = "PruneSkipped"
 			res.Message = "ignored (requires pruning)"
-			kept = append(kept, o)
 		case objectOptions(o).off("Prune"):
 			res.Status = "PruneSkipped"
 			res.Message = "ignored (Prune=false)"
-			kept = append(kept, o)
 		case oc.dryRun:
 			res.Status = "Pruned"
 			res.Message = "pruned (dry run)"
@@ -732,7 +729,6 @@ func (r *Reconciler) pruneStep(ctx context.Context, oc *opContext) error {
 			r.event(oc.app, corev1.EventTypeNormal, "Pruned", "prune", "pruned %s: it left Git", appsource.Describe(o))
 		}
 	}
-	_ = kept
 	return nil
 }
 
