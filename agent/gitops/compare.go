@@ -79,7 +79,6 @@ type comparison struct {
 	extraneous []*unstructured.Unstructured // inventory objects that left Git and still exist
 	sync       argov1.SyncStatusCode
 	health     argov1.HealthStatus
-	outOfSync  map[string]bool // object ids that need applying
 }
 
 func hashObject(o *unstructured.Unstructured) string {
@@ -102,7 +101,7 @@ func (r *Reconciler) compare(ctx context.Context, app *argov1.Application, d *de
 	g.SetLimit(compareConcurrency)
 	for i, obj := range d.objects {
 		g.Go(func() error {
-			e, err := r.compareOne(gctx, app, obj, ign, checker)
+			e, err := r.compareOne(gctx, app, obj, d.hash(obj), ign, checker)
 			if err != nil {
 				return err
 			}
@@ -125,11 +124,10 @@ func (r *Reconciler) compare(ctx context.Context, app *argov1.Application, d *de
 		return nil, err
 	}
 
-	c := &comparison{sync: argov1.SyncStatusSynced, outOfSync: map[string]bool{}}
+	c := &comparison{sync: argov1.SyncStatusSynced}
 	var statuses []health.ResourceHealth
 	for i, obj := range d.objects {
 		if !synced[i] {
-			c.outOfSync[appsource.ObjectID(obj)] = true
 			c.drifted = append(c.drifted, appsource.Describe(obj)+messages[i])
 		}
 		statuses = append(statuses, health.ResourceHealth{Kind: obj.GetKind(), Name: obj.GetName(),
@@ -160,11 +158,10 @@ func (r *Reconciler) compare(ctx context.Context, app *argov1.Application, d *de
 
 // compareOne compares one object, reusing the memo when the watch cache shows
 // it unchanged since.
-func (r *Reconciler) compareOne(ctx context.Context, app *argov1.Application, obj *unstructured.Unstructured, ign *diff.Ignorer, checker *health.Checker) (memoEntry, error) {
+func (r *Reconciler) compareOne(ctx context.Context, app *argov1.Application, obj *unstructured.Unstructured, hash string, ign *diff.Ignorer, checker *health.Checker) (memoEntry, error) {
 	id := appsource.ObjectID(obj)
 	gvk := obj.GroupVersionKind()
 	key := client.ObjectKeyFromObject(obj)
-	hash := hashObject(obj)
 	r.watcher.ensure(ctx, gvk)
 	if rv, ok := r.watcher.resourceVersion(ctx, gvk, key); ok {
 		if e, ok := r.memo.get(app.UID, id); ok && e.resourceVersion == rv && e.desiredHash == hash {
@@ -206,13 +203,13 @@ func (r *Reconciler) compareOne(ctx context.Context, app *argov1.Application, ob
 
 // knownInSync reports, without API requests, whether obj was compared in
 // sync at the resourceVersion the watch cache shows now.
-func (r *Reconciler) knownInSync(ctx context.Context, app *argov1.Application, obj *unstructured.Unstructured) bool {
+func (r *Reconciler) knownInSync(ctx context.Context, app *argov1.Application, obj *unstructured.Unstructured, hash string) bool {
 	rv, ok := r.watcher.resourceVersion(ctx, obj.GroupVersionKind(), client.ObjectKeyFromObject(obj))
 	if !ok {
 		return false
 	}
 	e, ok := r.memo.get(app.UID, appsource.ObjectID(obj))
-	return ok && e.synced && e.resourceVersion == rv && e.desiredHash == hashObject(obj)
+	return ok && e.synced && e.resourceVersion == rv && e.desiredHash == hash
 }
 
 // extraneous returns the inventory's objects that are no longer in Git but

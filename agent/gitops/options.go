@@ -91,5 +91,5 @@ func objectOptions(o *unstructured.Unstructured) syncOptions {
 var supportedSyncOptions = map[string]bool{
 	"CreateNamespace": true, "PruneLast": true, "ApplyOutOfSyncOnly": true, "Replace": true,
 	"ServerSideApply": true, "RespectIgnoreDifferences": true, "Prune": true, "Validate": true,
-	"PrunePropagationPolicy": true, "FailOnSharedResource": true, "Delete": true,
+	"PrunePropagationPolicy": true,
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -174,7 +173,7 @@ func validate(app *argov1.Application) error {
 	if sp := app.Spec.SyncPolicy; sp != nil {
 		for name := range parseSyncOptions(sp.SyncOptions) {
 			if !supportedSyncOptions[name] {
-				return fmt.Errorf("application %s/%s: spec.syncPolicy.syncOptions: unknown option %q; supported: CreateNamespace, PruneLast, ApplyOutOfSyncOnly, Replace, ServerSideApply, RespectIgnoreDifferences, PrunePropagationPolicy", app.Namespace, app.Name, name)
+				return fmt.Errorf("application %s/%s: spec.syncPolicy.syncOptions: unknown option %q; supported: CreateNamespace, PruneLast, ApplyOutOfSyncOnly, Replace, ServerSideApply, RespectIgnoreDifferences, PrunePropagationPolicy, Validate; remove it or fix its spelling", app.Namespace, app.Name, name)
 			}
 		}
 		if sp.Retry != nil && sp.Retry.Backoff != nil {
@@ -201,8 +200,6 @@ func parseDuration(s string) (time.Duration, error) {
 	}
 	return time.ParseDuration(s)
 }
-
-func regexpQuote(s string) string { return regexp.QuoteMeta(s) }
 
 // options merges the spec's sync options with an operation's.
 func options(app *argov1.Application, op *argov1.SyncOperation) syncOptions {

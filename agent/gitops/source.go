@@ -27,9 +27,6 @@ import (
 // custom health rules (resource.customizations.health.<group>_<Kind>).
 const ConfigMapName = "argolite-config"
 
-// Secret labels that mark repository credentials, Argo CD's and ours.
-var credentialLabels = []string{"argocd.argoproj.io/secret-type", argov1.Prefix + "secret-type"}
-
 // Condition reasons set on the Ready condition.
 const (
 	ReasonReconciled      = "Reconciled"
@@ -54,6 +51,17 @@ type desired struct {
 	source    *argov1.ApplicationSource
 	objects   []*unstructured.Unstructured // plain resources, with owner labels and namespaces set
 	hooks     []*unstructured.Unstructured // hook objects
+	// hashes holds each object's content hash by ObjectID, computed once per
+	// render: the compare memo is keyed by it on every reconcile.
+	hashes map[string]string
+}
+
+// hash is the content hash of one of d's objects.
+func (d *desired) hash(o *unstructured.Unstructured) string {
+	if h, ok := d.hashes[appsource.ObjectID(o)]; ok {
+		return h
+	}
+	return hashObject(o)
 }
 
 // stepError is a failed reconcile step with the Ready reason it sets.
@@ -158,7 +166,7 @@ func (c *credentialCache) list(ctx context.Context, reader client.Reader, ns str
 	}
 	c.mu.Unlock()
 	var out []git.CredentialCandidate
-	for _, label := range credentialLabels {
+	for _, label := range git.CredentialLabels {
 		var list corev1.SecretList
 		if err := reader.List(ctx, &list, client.InNamespace(ns), client.HasLabels{label}); err != nil {
 			if apierrors.IsForbidden(err) {
@@ -166,12 +174,7 @@ func (c *credentialCache) list(ctx context.Context, reader client.Reader, ns str
 			}
 			return nil, fmt.Errorf("listing repository Secrets in %s: %w", ns, err)
 		}
-		for _, s := range list.Items {
-			if t := s.Labels[label]; t != "repository" && t != "repo-creds" {
-				continue
-			}
-			out = append(out, git.CredentialCandidate{URL: string(s.Data["url"]), Data: s.Data})
-		}
+		out = append(out, git.CredentialCandidates(label, list.Items)...)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -310,6 +313,10 @@ func (r *Reconciler) prepare(app *argov1.Application, d *desired, objects []*uns
 		return failed(ReasonCompareFailed, err)
 	}
 	d.objects, d.hooks = out.Objects, out.Hooks
+	d.hashes = make(map[string]string, len(d.objects))
+	for _, o := range d.objects {
+		d.hashes[appsource.ObjectID(o)] = hashObject(o)
+	}
 	return nil
 }
 

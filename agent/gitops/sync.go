@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -278,7 +279,7 @@ func (r *Reconciler) applyStep(ctx context.Context, oc *opContext, s step) error
 		// left unchanged by server-side apply: skip the requests (this is
 		// what makes a no-change sync cheap). Objects with ignored fields are
 		// applied anyway unless RespectIgnoreDifferences, as Argo CD does.
-		if !oc.dryRun && r.knownInSync(ctx, oc.app, o) && (oc.options.on("RespectIgnoreDifferences") || len(oc.ign.Matches(o)) == 0) {
+		if !oc.dryRun && r.knownInSync(ctx, oc.app, o, oc.d.hash(o)) && (oc.options.on("RespectIgnoreDifferences") || len(oc.ign.Matches(o)) == 0) {
 			res.Status = "Synced"
 			res.Message = "unchanged"
 			continue
@@ -331,7 +332,7 @@ func ignoreRules(in []argov1.ResourceIgnoreDifferences) []jsondiff.IgnoreRule {
 		if s == "" {
 			return ""
 		}
-		return "^" + regexpQuote(s) + "$"
+		return "^" + regexp.QuoteMeta(s) + "$"
 	}
 	for _, d := range in {
 		if len(d.JSONPointers) == 0 {
@@ -447,7 +448,7 @@ func (r *Reconciler) createAll(ctx context.Context, oc *opContext, s step, orig,
 			}
 			if !oc.dryRun {
 				r.memo.put(oc.app.UID, appsource.ObjectID(orig[i]), memoEntry{
-					resourceVersion: c.GetResourceVersion(), desiredHash: hashObject(orig[i]),
+					resourceVersion: c.GetResourceVersion(), desiredHash: oc.d.hash(orig[i]),
 					synced: true, health: oc.checker.Check(c),
 				})
 			}

@@ -476,9 +476,9 @@ func (f *credentialFinder) list(ctx context.Context) error {
 		namespaces = append(namespaces, agentmeta.Namespace)
 	}
 	for _, ns := range namespaces {
-		var found []corev1.Secret
+		var found []git.CredentialCandidate
 		forbidden := false
-		for _, label := range []string{git.SecretTypeLabel, git.LiteSecretTypeLabel} {
+		for _, label := range git.CredentialLabels {
 			var list corev1.SecretList
 			err := c.Clients.Client.List(ctx, &list, client.InNamespace(ns), client.HasLabels{label})
 			switch {
@@ -488,19 +488,13 @@ func (f *credentialFinder) list(ctx context.Context) error {
 			case err != nil:
 				return c.Clients.Explain(fmt.Errorf("listing repository Secrets in namespace %s: %w", ns, err), "")
 			}
-			for _, s := range list.Items {
-				if t := s.Labels[label]; t == git.SecretTypeRepository || t == git.SecretTypeRepoCreds {
-					found = append(found, s)
-				}
-			}
+			sort.SliceStable(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
+			found = append(found, git.CredentialCandidates(label, list.Items)...)
 		}
 		if forbidden {
 			fmt.Fprintf(c.ErrOut, "note: you may not list Secrets in namespace %s: fetching without the repository credentials there\n", ns)
 		}
-		sort.SliceStable(found, func(i, j int) bool { return found[i].Name < found[j].Name })
-		for _, s := range found {
-			f.listed = append(f.listed, git.CredentialCandidate{URL: string(s.Data["url"]), Data: s.Data})
-		}
+		f.listed = append(f.listed, found...)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // Secret labels that mark a Secret as repository credentials. Argo CD's label
@@ -188,4 +189,20 @@ func MatchCredentials(repoURL string, candidates []CredentialCandidate) (*Auth, 
 		best, bestLen = a, len(k)
 	}
 	return best, best != nil
+}
+
+// CredentialLabels are the labels a repository Secret may carry, Argo CD's
+// first; list Secrets by each.
+var CredentialLabels = []string{SecretTypeLabel, LiteSecretTypeLabel}
+
+// CredentialCandidates keeps the Secrets listed by label whose value marks
+// them as repository credentials and turns them into match candidates.
+func CredentialCandidates(label string, secrets []corev1.Secret) []CredentialCandidate {
+	var out []CredentialCandidate
+	for _, s := range secrets {
+		if t := s.Labels[label]; t == SecretTypeRepository || t == SecretTypeRepoCreds {
+			out = append(out, CredentialCandidate{URL: string(s.Data["url"]), Data: s.Data})
+		}
+	}
+	return out
 }
