@@ -270,11 +270,13 @@ func TestSyncConflict(t *testing.T) {
 	}
 }
 
+// TestSyncTimeout gives each wait a timeout long enough for the first read
+// on a loaded machine: the message must come from what that read saw.
 func TestSyncTimeout(t *testing.T) {
 	t.Run("no agent", func(t *testing.T) {
 		// The previous operation must not pass for this one.
-		r := run(t, clitest.NewClients(t, application("web", finishedBefore)), "sync", "web", "--timeout", "20ms")
-		wantErr(t, r.err, "timed out after 20ms waiting for the agent to start the sync of team/web: check that the agent runs with kubectl argo status")
+		r := run(t, clitest.NewClients(t, application("web", finishedBefore)), "sync", "web", "--timeout", "1s")
+		wantErr(t, r.err, "timed out after 1s waiting for the agent to start the sync of team/web: check that the agent runs with kubectl argo status")
 	})
 	t.Run("taken, not started", func(t *testing.T) {
 		// The agent took the request but cannot act on the spec.
@@ -283,14 +285,16 @@ func TestSyncTimeout(t *testing.T) {
 			a.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: metav1.ConditionFalse, Reason: "InvalidSpec",
 				Message: "spec.syncPolicy.syncOptions: unknown option \"Foo\""}}
 		}}}
-		r := run(t, clitest.NewClientsWith(t, agent.funcs(), application("web", finishedBefore)), "sync", "web", "--timeout", "20ms")
-		wantErr(t, r.err, `timed out after 20ms waiting for the agent to start the sync of team/web (Ready=False (InvalidSpec): `+
+		r := run(t, clitest.NewClientsWith(t, agent.funcs(), application("web", finishedBefore)), "sync", "web", "--timeout", "1s")
+		wantErr(t, r.err, `timed out after 1s waiting for the agent to start the sync of team/web (Ready=False (InvalidSpec): `+
 			`spec.syncPolicy.syncOptions: unknown option "Foo"): check that the agent runs`)
 	})
 	t.Run("stuck wave", func(t *testing.T) {
-		agent := &fakeAgent{name: "web", steps: []func(*argov1.Application){startSync, progressSync}}
-		r := run(t, clitest.NewClientsWith(t, agent.funcs(), application("web")), "sync", "web", "--timeout", "20ms")
-		wantErr(t, r.err, "timed out after 20ms waiting for the sync of team/web: wave 1: waiting for Deployment/web: Waiting for rollout to finish: "+
+		// One agent step, so that the first read after the request already
+		// sees the stuck wave, however few reads fit in the timeout.
+		agent := &fakeAgent{name: "web", steps: []func(*argov1.Application){func(a *argov1.Application) { startSync(a); progressSync(a) }}}
+		r := run(t, clitest.NewClientsWith(t, agent.funcs(), application("web")), "sync", "web", "--timeout", "1s")
+		wantErr(t, r.err, "timed out after 1s waiting for the sync of team/web: wave 1: waiting for Deployment/web: Waiting for rollout to finish: "+
 			"0 of 2 updated replicas are available: the sync goes on in the cluster: follow it with kubectl argo app wait web --operation")
 	})
 }
