@@ -54,11 +54,11 @@ lint: lint-tools ## go vet, gofmt and golangci-lint (.golangci.yml).
 	$(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION) run ./...
 
 .PHONY: test
-test: lint verify test-unit test-e2e ## Everything CI runs.
+test: lint verify test-unit test-e2e test-conformance ## Everything CI runs.
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no cluster needed).
-	go test -count=1 $$(go list ./... | grep -v /integration/e2e)
+	go test -count=1 $$(go list ./... | grep -v -e /integration/e2e -e /integration/conformance)
 
 .PHONY: test-e2e
 test-e2e: build cluster-up image-import krew-tools dist ## End-to-end tests on the local cluster.
@@ -67,6 +67,14 @@ test-e2e: build cluster-up image-import krew-tools dist ## End-to-end tests on t
 	  ARGOLITE_DIST=$(ROOT)/dist ARGOLITE_K8S_BIN=$(K8S_BIN) ARGOLITE_E2E_REPORT_DIR=$(ROOT)/.e2e \
 	  go test -count=1 -timeout $(E2E_TIMEOUT) ./integration/e2e/...
 	@cat $(ROOT)/.e2e/*.txt 2>/dev/null || true
+
+.PHONY: test-conformance
+test-conformance: build cluster-up image-import ## Argo's own workflow examples on the local cluster: prints "N passed, M failed".
+	mkdir -p $(ROOT)/.e2e
+	rm -f $(ROOT)/.e2e/conformance.txt
+	status=0; KUBECONFIG=$(KUBECONFIG_LOCAL) ARGOLITE_E2E=1 ARGOLITE_E2E_IMAGE=$(IMAGE) ARGOLITE_BIN=$(BIN) \
+	  ARGOLITE_E2E_REPORT_DIR=$(ROOT)/.e2e go test -count=1 -timeout 40m ./integration/conformance/ || status=$$?; \
+	  cat $(ROOT)/.e2e/conformance.txt 2>/dev/null || true; exit $$status
 
 .PHONY: bench-gitops
 bench-gitops: build cluster-up image-import ## GitOps benchmark on the local cluster: kubectl vs the agent, memory (writes .bench/gitops.md).
@@ -86,8 +94,8 @@ cluster-down: ## Stop the local cluster and clean up its mounts, bridge and rule
 	bash integration/cluster/down.sh
 
 .PHONY: images
-images: ## Build the busybox and pause images for the local cluster.
-	go run ./integration/images -out $(BIN)/images busybox pause
+images: ## Build the local cluster's images: busybox, pause and the workflow suite's alpine and python.
+	go run ./integration/images -out $(BIN)/images busybox pause alpine python
 
 .PHONY: image
 image: ## Build the agent image (no Docker) as bin/images/argolite-agent.tar.

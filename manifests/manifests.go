@@ -80,6 +80,10 @@ func Objects(opts Options) ([]*unstructured.Unstructured, error) {
 	return objects, nil
 }
 
+// ExecutorImageEnv is the agent's environment variable naming the image whose
+// binary wraps workflow steps: the agent's own image.
+const ExecutorImageEnv = "ARGOLITE_EXECUTOR_IMAGE"
+
 func customiseAgent(deploy *unstructured.Unstructured, opts Options) error {
 	if opts.Replicas > 0 {
 		if err := unstructured.SetNestedField(deploy.Object, int64(opts.Replicas), "spec", "replicas"); err != nil {
@@ -95,6 +99,15 @@ func customiseAgent(deploy *unstructured.Unstructured, opts Options) error {
 	}
 	c := containers[0].(map[string]any)
 	c["image"] = opts.Image
+	env, _, _ := unstructured.NestedSlice(c, "env")
+	for i := range env {
+		if e, ok := env[i].(map[string]any); ok && e["name"] == ExecutorImageEnv {
+			e["value"] = opts.Image
+		}
+	}
+	if err := unstructured.SetNestedSlice(c, env, "env"); err != nil {
+		return err
+	}
 	return unstructured.SetNestedSlice(deploy.Object, containers, "spec", "template", "spec", "containers")
 }
 

@@ -14,17 +14,22 @@ import (
 
 	"github.com/go-logr/logr"
 	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	crzap "sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	stepexec "github.com/argolite/argolite/agent/exec"
+	"github.com/argolite/argolite/agent/workflow"
 	"github.com/argolite/argolite/shared/agentmeta"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/version"
@@ -40,6 +45,9 @@ type Agent struct {
 
 // Main runs the agent until SIGTERM or SIGINT and returns the exit code.
 func Main(args []string) int {
+	if len(args) > 0 && args[0] == "exec" { // the step wrapper inside workflow Pods
+		return stepexec.Main(args[1:])
+	}
 	var o Options
 	if err := o.parse(args, os.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -107,6 +115,11 @@ func Run(ctx context.Context, o Options) error {
 		RenewDeadline:                 &o.RenewDeadline,
 		RetryPeriod:                   &o.RetryPeriod,
 		GracefulShutdownTimeout:       &o.GracefulShutdownPeriod,
+		// Pods are cached only when they are workflow steps, so the agent's
+		// memory does not grow with the cluster's Pods.
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&corev1.Pod{}: {Label: workflow.PodSelector()},
+		}},
 	})
 	if err != nil {
 		return fmt.Errorf("creating the controller manager: %w", err)

@@ -3,6 +3,7 @@ package boot
 import (
 	"flag"
 	"fmt"
+	"github.com/argolite/argolite/shared/version"
 	"os"
 	"strings"
 	"time"
@@ -37,6 +38,9 @@ type Options struct {
 	GitopsConcurrency int
 	SyncTimeout       time.Duration
 	WebhookSecretName string
+
+	ExecutorImage       string
+	WorkflowConcurrency int
 }
 
 // bindFlags registers every option on fs with its default.
@@ -62,6 +66,8 @@ func (o *Options) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.GitCacheDir, "git-cache-dir", "/tmp/argolite/git", "Directory of cached clones and checked-out trees.")
 	fs.IntVar(&o.GitopsConcurrency, "gitops-concurrency", 4, "How many Applications are reconciled at once.")
 	fs.DurationVar(&o.SyncTimeout, "sync-timeout", 15*time.Minute, "How long a sync may wait for a wave to turn healthy or a hook to finish before it fails.")
+	fs.StringVar(&o.ExecutorImage, "executor-image", version.AgentImage(), "Image whose agent binary wraps workflow steps (install sets it to the agent's own image).")
+	fs.IntVar(&o.WorkflowConcurrency, "workflow-concurrency", 8, "How many Workflows are operated on at once.")
 	fs.StringVar(&o.WebhookSecretName, "webhook-secret", "argolite-webhook", "Secret in the agent's namespace whose key \"secret\" signs Git push webhooks; absent: pushes are accepted unsigned.")
 }
 

@@ -8,6 +8,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/argolite/argolite/agent/gitops"
+	"github.com/argolite/argolite/agent/workflow"
 )
 
 // Role is one of argolite's jobs. When a role is switched on, its Setup adds
@@ -24,7 +25,7 @@ type Role struct {
 // its Setup here as it arrives.
 var roles = []Role{
 	{Name: "gitops", Summary: "Applications: sync from Git with server-side apply, prune, drift, health", Setup: setupGitops},
-	{Name: "workflow", Summary: "Workflows, WorkflowTemplates and CronWorkflows run as Pods"},
+	{Name: "workflow", Summary: "Workflows, WorkflowTemplates and CronWorkflows run as Pods", Setup: setupWorkflow},
 	{Name: "rollout", Summary: "Rollouts: blue/green and canary gated by analysis"},
 	{Name: "events", Summary: "EventSources and Sensors: webhooks, schedules and cluster changes into actions"},
 	{Name: "notify", Summary: "Notifications to Slack, webhooks and email"},
@@ -103,5 +104,14 @@ func setupGitops(a *Agent) error {
 		Concurrency:       o.GitopsConcurrency,
 		SyncTimeout:       o.SyncTimeout,
 		WebhookSecretName: o.WebhookSecretName,
+	})
+}
+
+func setupWorkflow(a *Agent) error {
+	o := a.Options
+	return workflow.Setup(a.Manager, workflow.Options{
+		Namespace:     o.Namespace(),
+		ExecutorImage: o.ExecutorImage,
+		Concurrency:   o.WorkflowConcurrency,
 	})
 }

@@ -18,8 +18,29 @@ ETCD_BIN="$(dirname "$K8S_BIN")/$(cd "$(dirname "$K8S_BIN")" && ls -d etcd-* | s
 IMAGES_DIR="${IMAGES_DIR:-$root/bin/images}"
 kubectl=("$K8S_BIN/kubectl" --kubeconfig "$CLUSTER_DIR/admin.kubeconfig")
 
+# No registry: the images come from the tarballs `make images` writes. pause is
+# the sandbox image; busybox.tar carries docker.io/library/busybox:latest and
+# argolite.local/library/busybox:1.36; alpine.tar and python.tar are the
+# workflow suite's argolite.local/library/alpine:3.23 and python:alpine3.23.
+# import_images [--changed]: imports them all, or with --changed only those
+# rebuilt since their last import (a reused cluster keeps its images).
+import_images() {
+  local changed="${1:-}" name img stamp
+  [[ -n "$changed" || -f "$IMAGES_DIR/pause.tar" ]] || die "$IMAGES_DIR/pause.tar missing: run 'make images' first"
+  mkdir -p "$CLUSTER_DIR/imported"
+  for name in pause busybox alpine python; do
+    img="$IMAGES_DIR/$name.tar" stamp="$CLUSTER_DIR/imported/$name"
+    if [[ ! -f "$img" ]]; then say "warning: $img missing, pods using it will not start: run 'make images'"; continue; fi
+    [[ -n "$changed" && -f "$stamp" && ! "$img" -nt "$stamp" ]] && continue
+    [[ -n "$changed" ]] && say "importing $img"
+    ctr_ images import "$img" >/dev/null || die "importing $img into containerd failed"
+    touch "$stamp"
+  done
+}
+
 if pid_alive kube-apiserver && pid_alive kubelet && "${kubectl[@]}" get --raw /readyz >/dev/null 2>&1; then
   say "already running; reusing it"
+  import_images --changed
   echo "$CLUSTER_DIR/admin.kubeconfig"
   exit 0
 fi
@@ -245,11 +266,8 @@ EOF2
 say "starting kube-proxy"
 start kube-proxy "$K8S_BIN/kube-proxy" --config "$CLUSTER_DIR/kube-proxy.yaml"
 
-# No registry: the sandbox image and busybox come from local tarballs.
-[[ -f "$IMAGES_DIR/pause.tar" ]] || die "$IMAGES_DIR/pause.tar missing: run 'make images' first"
-for img in "$IMAGES_DIR"/pause.tar "$IMAGES_DIR"/busybox.tar; do
-  if [[ -f "$img" ]]; then ctr_ images import "$img" >/dev/null; fi
-done
+# No registry: the sandbox image, busybox and the workflow images come from local tarballs.
+import_images
 
 say "waiting for node $NODE to be Ready"
 wait_for "node $NODE Ready" 120 "${kubectl[@]}" wait --for=condition=Ready "node/$NODE" --timeout=2s || {

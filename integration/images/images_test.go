@@ -3,6 +3,7 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"debug/elf"
 	"errors"
 	"io"
 	"os"
@@ -30,7 +31,7 @@ func roundTrip(t *testing.T, ref string, img v1.Image) (v1.Image, string) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "img.tar")
-	if err := writeImage(out, tag, img); err != nil {
+	if err := writeImage(out, img, tag); err != nil {
 		t.Fatal(err)
 	}
 	m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(out) })
@@ -300,34 +301,38 @@ func TestUpToDate(t *testing.T) {
 	ref, _ := name.NewTag("example.com/x:v1")
 	other, _ := name.NewTag("example.com/x:v2")
 
-	if ok, err := upToDate(out, ref, []string{in}); ok || err != nil {
+	refs := []name.Tag{ref}
+	if ok, err := upToDate(out, refs, []string{in}); ok || err != nil {
 		t.Fatalf("missing output: upToDate = %v, %v", ok, err)
 	}
 	img, err := pauseImage([]byte("p"), "amd64")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeImage(out, ref, img); err != nil {
+	if err := writeImage(out, img, ref); err != nil {
 		t.Fatal(err)
 	}
 	old := time.Now().Add(-time.Hour)
 	if err := os.Chtimes(in, old, old); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := upToDate(out, ref, []string{in}); !ok || err != nil {
+	if ok, err := upToDate(out, refs, []string{in}); !ok || err != nil {
 		t.Errorf("fresh output: upToDate = %v, %v", ok, err)
 	}
-	if ok, _ := upToDate(out, other, []string{in}); ok {
+	if ok, _ := upToDate(out, []name.Tag{other}, []string{in}); ok {
 		t.Error("an archive with another tag counted as up to date")
+	}
+	if ok, _ := upToDate(out, []name.Tag{ref, other}, []string{in}); ok {
+		t.Error("an archive lacking a wanted tag counted as up to date")
 	}
 	future := time.Now().Add(time.Hour)
 	if err := os.Chtimes(in, future, future); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := upToDate(out, ref, []string{in}); ok {
+	if ok, _ := upToDate(out, refs, []string{in}); ok {
 		t.Error("an input newer than the output counted as up to date")
 	}
-	if _, err := upToDate(out, ref, []string{filepath.Join(dir, "gone")}); err == nil {
+	if _, err := upToDate(out, refs, []string{filepath.Join(dir, "gone")}); err == nil {
 		t.Error("a missing input was not an error")
 	}
 }
@@ -342,6 +347,9 @@ func TestRunErrors(t *testing.T) {
 		{[]string{"-out", dir}, "name at least one image"},
 		{[]string{"-out", dir, "nginx"}, `unknown image "nginx"`},
 		{[]string{"-out", dir, "agent"}, "agent needs -agent-binary"},
+		{[]string{"-out", dir, "-alpine-image", "Not A Ref", "alpine"}, "-alpine-image"},
+		{[]string{"-out", dir, "-python-image", "", "python"}, "-python-image"},
+		{[]string{"-out", dir, "-busybox-path", filepath.Join(dir, "nope"), "python"}, "apt-get install busybox-static"},
 		{[]string{"-out", dir, "-busybox-path", filepath.Join(dir, "nope"), "busybox"}, "apt-get install busybox-static"},
 		{[]string{"-out", dir, "-agent-binary", filepath.Join(dir, "nope"), "-agent-image", "x:v1", "agent"}, "CGO_ENABLED=0"},
 	} {
@@ -402,5 +410,521 @@ func TestPause(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "up to date") {
 		t.Errorf("second run rebuilt: %q", stdout.String())
+	}
+}
+
+func TestBusyboxArchiveCarriesBothTags(t *testing.T) {
+	img, err := busyboxImage([]byte("x"), []string{"bin/sh"}, "amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest, _ := name.NewTag("docker.io/library/busybox:latest")
+	wf, _ := name.NewTag("argolite.local/library/busybox:1.36")
+	out := filepath.Join(t.TempDir(), "busybox.tar")
+	if err := writeImage(out, img, latest, wf); err != nil {
+		t.Fatal(err)
+	}
+	m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(out) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != 1 {
+		t.Fatalf("%d images in the archive, want one image with two tags", len(m))
+	}
+	got := append([]string(nil), m[0].RepoTags...)
+	sort.Strings(got)
+	want := []string{"argolite.local/library/busybox:1.36", "docker.io/library/busybox:latest"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("RepoTags = %v, want %v", got, want)
+	}
+	if ok, err := upToDate(out, []name.Tag{wf, latest}, nil); !ok || err != nil {
+		t.Errorf("upToDate(both tags, any order) = %v, %v", ok, err)
+	}
+	if ok, _ := upToDate(out, []name.Tag{latest}, nil); ok {
+		t.Error("an archive with an extra tag counted as up to date")
+	}
+}
+
+func TestAlpineImage(t *testing.T) {
+	bin := []byte("\x7fELF fake busybox")
+	img, err := alpineImage(bin, []string{"bin/sh", "usr/bin/env"}, "amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, _ := roundTrip(t, "argolite.local/library/alpine:3.23", img)
+	cf := configOf(t, back)
+	if !reflect.DeepEqual(cf.Config.Cmd, []string{"/bin/sh"}) {
+		t.Errorf("Cmd = %q, want [/bin/sh]", cf.Config.Cmd)
+	}
+	if !reflect.DeepEqual(cf.Config.Env, []string{defaultPath}) {
+		t.Errorf("Env = %q", cf.Config.Env)
+	}
+	fs := files(t, back)
+	if got := string(fs["etc/alpine-release"].data); got != "3.23.0\n" {
+		t.Errorf("/etc/alpine-release = %q", got)
+	}
+	osr := string(fs["etc/os-release"].data)
+	for _, want := range []string{"VERSION_ID=3.23.0", "Alpine Linux v3.23", "busybox-static", "argolite"} {
+		if !strings.Contains(osr, want) {
+			t.Errorf("/etc/os-release lacks %q:\n%s", want, osr)
+		}
+	}
+	if e := fs["bin/sh"]; e.hdr == nil || e.hdr.Linkname != "/bin/busybox" {
+		t.Errorf("/bin/sh: %+v", e.hdr)
+	}
+	if e := fs["tmp"]; e.hdr == nil || e.hdr.Mode != 0o1777 {
+		t.Errorf("/tmp: %+v", e.hdr)
+	}
+	if _, ok := fs["root"]; !ok {
+		t.Error("no /root")
+	}
+	if !strings.Contains(string(fs["etc/passwd"].data), "root:x:0:0:root:/root:/bin/sh") {
+		t.Errorf("/etc/passwd:\n%s", fs["etc/passwd"].data)
+	}
+}
+
+func TestDropDebPath(t *testing.T) {
+	for p, want := range map[string]bool{
+		"usr/share/doc":                                                            true,
+		"usr/share/doc/libc6/copyright":                                            true,
+		"usr/share/man/man1/python3.11.1.gz":                                       true,
+		"usr/share/locale/de/LC_MESSAGES/x.mo":                                     true,
+		"usr/lib/x86_64-linux-gnu/gconv/BIG5.so":                                   true,
+		"usr/lib/python3.11/test/support/__init__.py":                              true,
+		"usr/lib/python3.11/lib-dynload/_testcapi.cpython-311-x86_64-linux-gnu.so": true,
+		"usr/lib/python3.11/lib-dynload/nis.cpython-311-x86_64-linux-gnu.so":       true,
+		"usr/lib/python3.11/json/__pycache__/x.pyc":                                true,
+		"usr/share":                           false,
+		"usr/share/documents":                 false,
+		"usr/lib/x86_64-linux-gnu/libc.so.6":  false,
+		"usr/lib/python3.11/json/__init__.py": false,
+		"usr/lib/python3.11/unittest/test.py": false,
+		"usr/lib/python3.11/lib-dynload/_json.cpython-311-x86_64-linux-gnu.so": false,
+	} {
+		if got := dropDebPath(p); got != want {
+			t.Errorf("dropDebPath(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
+
+func TestDebVersions(t *testing.T) {
+	if v := debVersionFromFile("/c/libcrypt1_1%3a4.4.33-2_amd64.deb"); v != "1:4.4.33-2" {
+		t.Errorf("debVersionFromFile = %q", v)
+	}
+	for in, want := range map[string]string{"3.11.2-6+deb12u9": "3.11.2", "1:1.2.13.dfsg-1": "1.2.13.dfsg", "10.0.0": "10.0.0"} {
+		if got := upstreamVersion(in); got != want {
+			t.Errorf("upstreamVersion(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if _, err := debArch("mips"); err == nil {
+		t.Error("debArch(mips) succeeded")
+	}
+}
+
+func TestCachedDebPicksTheNewest(t *testing.T) {
+	if _, err := exec.LookPath("dpkg"); err != nil {
+		t.Skip("needs dpkg")
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"zlib1g_1%3a1.2.13.dfsg-1_amd64.deb", "zlib1g_1.3-1_amd64.deb", "zlib1g-dev_1%3a9_amd64.deb", "zlib1g_1%3a1.2.13.dfsg-1~bpo_amd64.deb"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := cachedDeb(dir, "zlib1g", "amd64")
+	if err != nil || filepath.Base(got) != "zlib1g_1%3a1.2.13.dfsg-1_amd64.deb" {
+		t.Errorf("cachedDeb = %q, %v; want the epoch-1 version", got, err)
+	}
+	if got, err := cachedDeb(dir, "libc6", "amd64"); got != "" || err != nil {
+		t.Errorf("cachedDeb(absent) = %q, %v", got, err)
+	}
+}
+
+// TestCheckSharedLibs feeds a real dynamic host binary to the check: it must
+// name the missing loader and libraries, and pass once they are in a
+// directory the loader searches.
+func TestCheckSharedLibs(t *testing.T) {
+	const bin = "/usr/bin/dpkg-deb"
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Skipf("needs a dynamic host binary: %v", err)
+	}
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	needed, err := f.ImportedLibraries()
+	if err != nil || len(needed) == 0 {
+		t.Skipf("%s needs no libraries (%v)", bin, err)
+	}
+	var interp string
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			b, _ := io.ReadAll(p.Open())
+			interp = strings.TrimPrefix(strings.TrimRight(string(b), "\x00"), "/")
+		}
+	}
+	entries := []entry{file("usr/bin/tool", 0o755, data), file("usr/share/x/"+needed[0], 0o644, nil)}
+	err = checkSharedLibs(entries)
+	if err == nil || !strings.Contains(err.Error(), "usr/bin/tool needs "+needed[0]) || (interp != "" && !strings.Contains(err.Error(), "loader /"+interp)) {
+		t.Fatalf("checkSharedLibs = %v, want the missing %s and loader %s named", err, needed[0], interp)
+	}
+	for i, lib := range needed {
+		d := "lib/x86_64-linux-gnu"
+		if i%2 == 1 {
+			d = "usr/lib"
+		}
+		entries = append(entries, symlink(d+"/"+lib, "elsewhere"))
+	}
+	if interp != "" {
+		entries = append(entries, symlink(interp, "/lib/ld.so"))
+	}
+	if err := checkSharedLibs(entries); err != nil {
+		t.Errorf("with every library present: %v", err)
+	}
+}
+
+// pythonDebs returns the .deb files of the python image: from the cache
+// make images fills (bin/debs) when it is complete, else downloaded into a
+// temporary directory. It skips when neither can work.
+func pythonDebs(t *testing.T) string {
+	t.Helper()
+	if testing.Short() || runtime.GOOS != "linux" {
+		t.Skip("needs Debian's python packages; linux only, not in -short")
+	}
+	arch, err := debArch(runtime.GOARCH)
+	if err != nil {
+		t.Skip(err)
+	}
+	if _, err := exec.LookPath("dpkg-deb"); err != nil {
+		t.Skip("needs dpkg-deb (Debian)")
+	}
+	repoCache := filepath.Join("..", "..", "bin", "debs")
+	complete := true
+	for _, p := range pythonPackages {
+		if f, err := cachedDeb(repoCache, p, arch); err != nil || f == "" {
+			complete = false
+			break
+		}
+	}
+	if complete {
+		return repoCache
+	}
+	if _, err := exec.LookPath("apt-get"); err != nil {
+		t.Skip("needs apt-get to fetch the python packages (or a filled bin/debs: make images)")
+	}
+	if !aptListsPresent() {
+		t.Skip("apt has no package lists: run apt-get update (or make images to fill bin/debs)")
+	}
+	return t.TempDir()
+}
+
+// extractTo writes the flattened file system fs below dir.
+func extractTo(t *testing.T, fs map[string]fsEntry, dir string) {
+	t.Helper()
+	paths := make([]string, 0, len(fs))
+	for p := range fs {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		e, dst := fs[p], filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		switch e.hdr.Typeflag {
+		case tar.TypeDir:
+			err := os.MkdirAll(dst, 0o755)
+			if err != nil {
+				t.Fatal(err)
+			}
+		case tar.TypeReg:
+			if err := os.WriteFile(dst, e.data, os.FileMode(e.hdr.Mode)&os.ModePerm|0o200); err != nil {
+				t.Fatal(err)
+			}
+		case tar.TypeSymlink:
+			if err := os.Symlink(e.hdr.Linkname, dst); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// pythonModules are the modules the workflow suite's scripts import.
+var pythonModules = []string{"random", "json", "sys", "os", "time", "math", "subprocess", "collections", "re", "datetime", "base64", "hashlib"}
+
+// TestPythonImage builds the alpine and python images from the real Debian
+// packages through run, checks their configs and files, runs the layer's
+// Python, and checks a second run is a no-op and a forced one gives the same
+// digests.
+func TestPythonImage(t *testing.T) {
+	cache := pythonDebs(t)
+	out := t.TempDir()
+	args := []string{"-out", out, "-deb-cache", cache, "-arch", runtime.GOARCH, "alpine", "python"}
+	var stdout bytes.Buffer
+	if err := run(args, &stdout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "wrote argolite.local/library/python:alpine3.23") {
+		t.Errorf("output %q", stdout.String())
+	}
+
+	img, err := tarball.ImageFromPath(filepath.Join(out, "python.tar"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alpine, err := tarball.ImageFromPath(filepath.Join(out, "alpine.tar"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cf.Config.Cmd, []string{"python3"}) {
+		t.Errorf("Cmd = %q, want [python3]", cf.Config.Cmd)
+	}
+	if len(cf.Config.Env) < 2 || cf.Config.Env[0] != defaultPath || cf.Config.Env[1] != "LANG=C.UTF-8" {
+		t.Errorf("Env = %q", cf.Config.Env)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	alpineLayers, err := alpine.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(layers) != 2 || len(alpineLayers) != 1 {
+		t.Fatalf("python has %d layers, alpine %d; want 2 and 1", len(layers), len(alpineLayers))
+	}
+	base, _ := layers[0].Digest()
+	alpineBase, _ := alpineLayers[0].Digest()
+	if base != alpineBase {
+		t.Errorf("python's base layer %s is not alpine's %s", base, alpineBase)
+	}
+
+	// The python layer alone holds Python.
+	pyLayer := map[string]*tar.Header{}
+	rc, err := layers[1].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		pyLayer[strings.Trim(h.Name, "/")] = h
+		if !h.ModTime.Equal(epoch) {
+			t.Errorf("%s: mtime %v", h.Name, h.ModTime)
+		}
+	}
+	rc.Close()
+	lib := "usr/lib/python" + pythonMinor
+	for _, p := range []string{"usr/bin/python3", "usr/bin/python", "usr/bin/python" + pythonMinor, lib + "/os.py", "etc/mime.types"} {
+		if pyLayer[p] == nil {
+			t.Errorf("the python layer lacks %s", p)
+		}
+	}
+	if h := pyLayer["usr/bin/python3"]; h != nil && (h.Typeflag != tar.TypeSymlink || h.Linkname != "python"+pythonMinor) {
+		t.Errorf("usr/bin/python3: %+v", h)
+	}
+	builtin := map[string]bool{"sys": true, "time": true, "math": true}
+	for _, m := range pythonModules {
+		if builtin[m] {
+			continue
+		}
+		if pyLayer[lib+"/"+m+".py"] == nil && pyLayer[lib+"/"+m+"/__init__.py"] == nil {
+			t.Errorf("the python layer lacks the module %s", m)
+		}
+	}
+	for _, m := range []string{"_json", "_hashlib"} {
+		found := false
+		for p := range pyLayer {
+			if strings.HasPrefix(p, lib+"/lib-dynload/"+m+".cpython-") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("the python layer lacks the extension module %s", m)
+		}
+	}
+	for p := range pyLayer {
+		if dropDebPath(p) {
+			t.Errorf("the python layer holds %s, which should be dropped", p)
+		}
+	}
+
+	fs := files(t, img)
+	if _, ok := fs["etc/alpine-release"]; !ok {
+		t.Error("python lacks alpine's /etc/alpine-release")
+	}
+	root := t.TempDir()
+	extractTo(t, fs, root)
+	runPython(t, root)
+
+	stdout.Reset()
+	if err := run(args, &stdout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(stdout.String(), "up to date") != 2 {
+		t.Errorf("second run rebuilt: %q", stdout.String())
+	}
+	before, _ := img.Digest()
+	if err := run(append([]string{"-force"}, args...), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	again, err := tarball.ImageFromPath(filepath.Join(out, "python.tar"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := again.Digest(); after != before {
+		t.Errorf("rebuilding from the same packages changed the digest: %s, then %s", before, after)
+	}
+}
+
+// runPython runs the extracted image's Python: through the layer's own
+// dynamic loader with the layer's libraries (works unprivileged), and, as
+// root, chrooted into root through /bin/sh and PATH as a Pod would.
+func runPython(t *testing.T, root string) {
+	t.Helper()
+	script := "import " + strings.Join(pythonModules, ", ") + "\n" +
+		"print(json.dumps(random.randint(1, 1)), base64.b64encode(hashlib.sha256(b'x').digest()[:3]).decode(), " +
+		"subprocess.run(['sh', '-c', 'echo ok'], capture_output=True, text=True).stdout.strip(), " +
+		"collections.Counter('aa')['a'], re.sub('a', 'b', 'a'), datetime.date(2024, 1, 2).isoformat(), math.floor(1.5), os.sep, sys.version_info[0], int(time.time()) > 0)\n"
+	const want = "1 LXEW ok 2 b 2024-01-02 1 / 3 True"
+
+	python := filepath.Join(root, "usr/bin/python"+pythonMinor)
+	pf, err := elf.Open(python)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var interp string
+	for _, p := range pf.Progs {
+		if p.Type == elf.PT_INTERP {
+			b, _ := io.ReadAll(p.Open())
+			interp = strings.TrimRight(string(b), "\x00")
+		}
+	}
+	pf.Close()
+	loader := filepath.Join(root, interp)
+	if target, err := os.Readlink(loader); err == nil && filepath.IsAbs(target) { // /lib64/ld-linux-x86-64.so.2 -> /lib/...
+		loader = filepath.Join(root, target)
+	}
+	var libPath []string
+	for _, d := range []string{"lib", "usr/lib"} {
+		matches, _ := filepath.Glob(filepath.Join(root, d, "*-linux-*"))
+		libPath = append(libPath, matches...)
+		libPath = append(libPath, filepath.Join(root, d))
+	}
+	cmd := exec.Command(loader, "--library-path", strings.Join(libPath, ":"), python, "-B", "-c", script)
+	cmd.Env = []string{"PYTHONHOME=" + filepath.Join(root, "usr"), "PATH=" + os.Getenv("PATH"), "LANG=C.UTF-8"}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", loader, python, err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != want {
+		t.Errorf("python printed %q, want %q", got, want)
+	}
+	cmd = exec.Command(loader, "--library-path", strings.Join(libPath, ":"), python, "-c", "import random,json; print(json.dumps(random.randint(1,1)))")
+	cmd.Env = []string{"PYTHONHOME=" + filepath.Join(root, "usr")}
+	if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "1" {
+		t.Errorf("python -c 'import random,json; ...': %v\n%s", err, out)
+	}
+
+	if os.Geteuid() != 0 {
+		t.Log("not root: skipping the chrooted run")
+		return
+	}
+	if err := os.WriteFile(filepath.Join(root, "tmp", "t.py"), []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command("/bin/sh", "-c", "python3 /tmp/t.py && python -c 'import sys; print(sys.executable)'")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
+	cmd.Dir = "/"
+	cmd.Env = []string{defaultPath, "LANG=C.UTF-8", "HOME=/root"}
+	out, err = cmd.CombinedOutput()
+	if errors.Is(err, syscall.EPERM) {
+		t.Logf("chroot not permitted here (%v): skipping the chrooted run", err)
+		return
+	}
+	if err != nil {
+		t.Fatalf("chroot %s sh -c python3 ...: %v\n%s", root, err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 2 || lines[0] != want || !strings.HasSuffix(lines[1], "/python") {
+		t.Errorf("chrooted python printed %q, want %q and the executable", out, want)
+	}
+}
+
+func TestFetchDebsExplainsWhatIsMissing(t *testing.T) {
+	cache := t.TempDir()
+	bin := t.TempDir()
+	t.Setenv("PATH", bin)
+	_, err := fetchDebs(cache, "amd64", []string{"libc6"}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "apt-get not found") || !strings.Contains(err.Error(), cache) {
+		t.Errorf("without apt-get: %v", err)
+	}
+
+	// An apt-get that knows no package lists, as before the first apt-get update.
+	if err := os.WriteFile(filepath.Join(bin, "apt-get"), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err = fetchDebs(cache, "amd64", []string{"libc6"}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "apt-get update") {
+		t.Errorf("without package lists: %v, want an error naming apt-get update", err)
+	}
+
+	// A complete cache needs no apt at all.
+	if err := os.WriteFile(filepath.Join(cache, "libc6_2.36-9_amd64.deb"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := fetchDebs(cache, "amd64", []string{"libc6"}, io.Discard)
+	if err != nil || len(got) != 1 || filepath.Base(got[0]) != "libc6_2.36-9_amd64.deb" {
+		t.Errorf("from the cache: %v, %v", got, err)
+	}
+}
+
+// TestPythonImageConfig checks the python image's shape without Debian's
+// packages: alpine's layer below a python layer, python3 as the command.
+func TestPythonImageConfig(t *testing.T) {
+	py := &pythonLayer{version: "3.11.2", packages: []string{"python3.11-minimal=3.11.2-6"}, entries: []entry{
+		file("usr/bin/python3.11", 0o755, []byte("py")),
+		symlink("usr/bin/python3", "python3.11"),
+	}}
+	img, err := pythonImage([]byte("bb"), []string{"bin/sh"}, py, "amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, _ := roundTrip(t, "argolite.local/library/python:alpine3.23", img)
+	cf := configOf(t, back)
+	if !reflect.DeepEqual(cf.Config.Cmd, []string{"python3"}) {
+		t.Errorf("Cmd = %q", cf.Config.Cmd)
+	}
+	if want := []string{defaultPath, "LANG=C.UTF-8", "PYTHON_VERSION=3.11.2"}; !reflect.DeepEqual(cf.Config.Env, want) {
+		t.Errorf("Env = %q, want %q", cf.Config.Env, want)
+	}
+	if len(cf.History) != 2 || !strings.Contains(cf.History[1].CreatedBy, "python3.11-minimal=3.11.2-6") {
+		t.Errorf("History = %+v", cf.History)
+	}
+	alpine, err := alpineImage([]byte("bb"), []string{"bin/sh"}, "amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, _ := back.Layers()
+	al, _ := alpine.Layers()
+	d1, _ := pl[0].Digest()
+	d2, _ := al[0].Digest()
+	if d1 != d2 {
+		t.Errorf("python's base layer %s differs from alpine's %s", d1, d2)
+	}
+	fs := files(t, back)
+	if fs["usr/bin/python3"].hdr == nil || fs["etc/alpine-release"].hdr == nil || fs["bin/busybox"].hdr == nil {
+		t.Error("python lacks its own files or alpine's")
 	}
 }

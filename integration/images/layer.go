@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -116,19 +117,20 @@ func layerTar(entries []entry) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// buildImage returns a one-layer linux image for arch holding entries, with
-// cfg as its runtime config. what describes the layer in the image history.
-func buildImage(arch, what string, entries []entry, cfg v1.Config) (v1.Image, error) {
-	b, err := layerTar(entries)
-	if err != nil {
-		return nil, err
-	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(b)), nil
-	}, tarball.WithCompressedCaching)
-	if err != nil {
-		return nil, fmt.Errorf("compressing layer: %w", err)
-	}
+// layerSpec is one layer of an image: its entries and how the image
+// history describes it.
+type layerSpec struct {
+	what    string
+	entries []entry
+}
+
+// layerOf is a layerSpec.
+func layerOf(what string, entries []entry) layerSpec { return layerSpec{what, entries} }
+
+// buildImage returns a linux image for arch made of layers, bottom first,
+// with cfg as its runtime config. Equal layers give equal blobs, so images
+// sharing a base layer share it in containerd's content store too.
+func buildImage(arch string, cfg v1.Config, layers ...layerSpec) (v1.Image, error) {
 	img, err := mutate.ConfigFile(empty.Image, &v1.ConfigFile{
 		Architecture: arch,
 		OS:           "linux",
@@ -139,22 +141,46 @@ func buildImage(arch, what string, entries []entry, cfg v1.Config) (v1.Image, er
 	if err != nil {
 		return nil, err
 	}
-	return mutate.Append(img, mutate.Addendum{
-		Layer: layer,
-		History: v1.History{
-			Created:   v1.Time{Time: epoch},
-			CreatedBy: "argolite integration/images: " + what,
-			Comment:   "built without Docker by go run ./integration/images",
-		},
-	})
+	for _, ls := range layers {
+		b, err := layerTar(ls.entries)
+		if err != nil {
+			return nil, err
+		}
+		layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+			return io.NopCloser(bytes.NewReader(b)), nil
+		}, tarball.WithCompressedCaching)
+		if err != nil {
+			return nil, fmt.Errorf("compressing layer: %w", err)
+		}
+		img, err = mutate.Append(img, mutate.Addendum{
+			Layer: layer,
+			History: v1.History{
+				Created:   v1.Time{Time: epoch},
+				CreatedBy: "argolite integration/images: " + ls.what,
+				Comment:   "built without Docker by go run ./integration/images",
+			},
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return img, nil
 }
 
-// writeImage writes img as a docker-archive tarball tagged ref, through a
-// temporary file so an interrupted run never leaves a fresh-looking,
-// truncated archive behind.
-func writeImage(out string, ref name.Tag, img v1.Image) error {
+// writeImage writes img as a docker-archive tarball carrying every tag in
+// refs (`ctr images import` records one image per tag), through a temporary
+// file so an interrupted run never leaves a fresh-looking, truncated archive
+// behind.
+func writeImage(out string, img v1.Image, refs ...name.Tag) error {
+	if len(refs) == 0 {
+		return fmt.Errorf("writing %s: no image reference", out)
+	}
+	m := map[name.Reference]v1.Image{}
+	for _, r := range refs {
+		m[r] = img
+	}
 	tmp := out + ".tmp"
-	if err := tarball.WriteToFile(tmp, ref, img); err != nil {
+	if err := tarball.MultiRefWriteToFile(tmp, m); err != nil {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("writing %s: %w", out, err)
 	}
@@ -174,10 +200,20 @@ func repoTag(ref name.Tag) string {
 	return s
 }
 
+// repoTags is the sorted, de-duplicated RepoTags of refs.
+func repoTags(refs []name.Tag) []string {
+	var out []string
+	for _, r := range refs {
+		out = append(out, repoTag(r))
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
 // upToDate reports whether out exists, is newer than every input and holds
-// exactly one image tagged ref (a changed tag means a rebuild). An input
-// that cannot be read is an error.
-func upToDate(out string, ref name.Tag, inputs []string) (bool, error) {
+// exactly one image tagged exactly refs (a changed tag means a rebuild). An
+// input that cannot be read is an error.
+func upToDate(out string, refs []name.Tag, inputs []string) (bool, error) {
 	o, err := os.Stat(out)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
@@ -194,10 +230,12 @@ func upToDate(out string, ref name.Tag, inputs []string) (bool, error) {
 		}
 	}
 	m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(out) })
-	if err != nil {
-		return false, nil // unreadable: rebuild it
+	if err != nil || len(m) != 1 {
+		return false, nil // unreadable or not ours: rebuild it
 	}
-	return len(m) == 1 && len(m[0].RepoTags) == 1 && m[0].RepoTags[0] == repoTag(ref), nil
+	got := slices.Clone(m[0].RepoTags)
+	sort.Strings(got)
+	return slices.Equal(got, repoTags(refs)), nil
 }
 
 // elfMachines maps GOARCH to the ELF machine its binaries declare.

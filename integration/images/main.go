@@ -1,12 +1,18 @@
 // Command images owns the container images of the local test cluster, built
 // without Docker or a registry: busybox (from Debian's busybox-static), the
-// sandbox image pause (the tiny Go program in ./pause) and the argolite-agent
-// image. Each is written as a docker-archive tarball carrying its repo tag,
-// for `ctr -n k8s.io images import`. Layers are deterministic (sorted entries,
-// fixed times, root-owned unless stated), so the same inputs give the same
-// digest, and an archive newer than its inputs is not rebuilt.
+// sandbox image pause (the tiny Go program in ./pause), the argolite-agent
+// image, and the stand-ins the workflow conformance suite runs its steps in:
+// alpine (the busybox userland with Alpine's release files) and python
+// (alpine plus Python from Debian's packages, fetched with apt-get download
+// into -deb-cache). Each is written as a docker-archive tarball carrying its
+// repo tags, for `ctr -n k8s.io images import`. The workflow images are
+// tagged under argolite.local/library with non-latest tags, so the kubelet's
+// default pull policy (IfNotPresent) never tries a registry. Layers are
+// deterministic (sorted entries, fixed times, root-owned unless stated), so
+// the same inputs give the same digest, and an archive newer than its inputs
+// is not rebuilt.
 //
-//	go run ./integration/images -out DIR [flags] busybox|pause|agent...
+//	go run ./integration/images -out DIR [flags] busybox|pause|alpine|python|agent...
 package main
 
 import (
@@ -17,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -27,8 +34,12 @@ type options struct {
 	arch  string
 	force bool
 
-	busyboxPath  string
-	busyboxImage string
+	busyboxPath          string
+	busyboxImage         string
+	workflowBusyboxImage string
+	alpineImage          string
+	pythonImage          string
+	debCache             string
 
 	pausePkg   string
 	pauseImage string
@@ -39,16 +50,16 @@ type options struct {
 	caBundle     string
 }
 
-// target is one image to write: where, under which tag, which files decide
+// target is one image to write: where, under which tags, which files decide
 // whether it is stale, and how to build it.
 type target struct {
 	file   string
-	ref    name.Tag
+	refs   []name.Tag
 	inputs []string
 	build  func() (v1.Image, error)
 }
 
-var imageNames = []string{"busybox", "pause", "agent"}
+var imageNames = []string{"busybox", "pause", "alpine", "python", "agent"}
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -65,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./integration/images -out DIR [flags] IMAGE...")
-		fmt.Fprintln(stderr, "IMAGE is busybox, pause or agent (agent needs -agent-binary and -agent-image).")
+		fmt.Fprintln(stderr, "IMAGE is busybox, pause, alpine, python or agent (agent needs -agent-binary and -agent-image).")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.out, "out", "", "directory to write the image tarballs to (required)")
@@ -73,6 +84,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.force, "force", false, "rebuild even when an archive is up to date")
 	fs.StringVar(&o.busyboxPath, "busybox-path", "/bin/busybox", "static busybox binary (Debian's busybox-static)")
 	fs.StringVar(&o.busyboxImage, "busybox-image", "docker.io/library/busybox:latest", "busybox image reference")
+	fs.StringVar(&o.workflowBusyboxImage, "workflow-busybox-image", "argolite.local/library/busybox:1.36", "second tag of the busybox image, for workflow steps (empty: none)")
+	fs.StringVar(&o.alpineImage, "alpine-image", "argolite.local/library/alpine:3.23", "alpine stand-in image reference")
+	fs.StringVar(&o.pythonImage, "python-image", "argolite.local/library/python:alpine3.23", "python stand-in image reference")
+	fs.StringVar(&o.debCache, "deb-cache", "", "directory of the .deb files the python image is built from (default: debs next to -out)")
 	fs.StringVar(&o.pausePkg, "pause-pkg", "github.com/argolite/argolite/integration/images/pause", "Go package of the pause binary")
 	fs.StringVar(&o.pauseImage, "pause-image", "registry.k8s.io/pause:3.6", "sandbox image reference (containerd's sandbox_image)")
 	fs.StringVar(&o.agentBinary, "agent-binary", "", "static linux argolite-agent binary")
@@ -90,6 +105,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("name at least one image: %v", imageNames)
 	}
+	if o.debCache == "" {
+		o.debCache = filepath.Join(filepath.Dir(filepath.Clean(o.out)), "debs")
+	}
 
 	// Check every request before building anything.
 	var targets []target
@@ -99,7 +117,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			continue
 		}
 		seen[n] = true
-		t, err := prepare(n, o)
+		t, err := prepare(n, o, stdout)
 		if err != nil {
 			return err
 		}
@@ -112,12 +130,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	for _, t := range targets {
 		out := filepath.Join(o.out, t.file)
 		if !o.force {
-			ok, err := upToDate(out, t.ref, t.inputs)
+			ok, err := upToDate(out, t.refs, t.inputs)
 			if err != nil {
 				return err
 			}
 			if ok {
-				fmt.Fprintf(stdout, "%s: %s is up to date\n", out, repoTag(t.ref))
+				fmt.Fprintf(stdout, "%s: %s is up to date\n", out, strings.Join(repoTags(t.refs), ", "))
 				continue
 			}
 		}
@@ -125,54 +143,125 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", t.file, err)
 		}
-		if err := writeImage(out, t.ref, img); err != nil {
+		if err := writeImage(out, img, t.refs...); err != nil {
 			return err
 		}
 		id, err := img.ConfigName() // the image ID crictl and ctr show
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%s: wrote %s (image id %s, linux/%s)\n", out, repoTag(t.ref), id, o.arch)
+		fmt.Fprintf(stdout, "%s: wrote %s (image id %s, linux/%s)\n", out, strings.Join(repoTags(t.refs), ", "), id, o.arch)
 	}
 	return nil
 }
 
-// prepare checks the inputs of image n and returns how to build it.
-func prepare(n string, o options) (target, error) {
-	switch n {
-	case "busybox":
-		ref, err := name.NewTag(o.busyboxImage)
+// parseTags parses image references given by flags, as pairs of flag name
+// and value. A value may be empty only for a flag in optional.
+func parseTags(optional map[string]bool, pairs ...string) ([]name.Tag, error) {
+	var out []name.Tag
+	for i := 0; i+1 < len(pairs); i += 2 {
+		flagName, ref := pairs[i], pairs[i+1]
+		if ref == "" && optional[flagName] {
+			continue
+		}
+		t, err := name.NewTag(ref)
 		if err != nil {
-			return target{}, fmt.Errorf("-busybox-image: %w", err)
+			return nil, fmt.Errorf("-%s: %w", flagName, err)
 		}
-		if _, err := os.Stat(o.busyboxPath); errors.Is(err, os.ErrNotExist) {
-			return target{}, fmt.Errorf("%s not found: apt-get install busybox-static (or pass -busybox-path)", o.busyboxPath)
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// busyboxInput checks the static busybox binary images are made from and
+// returns how to read it and its applet list.
+func busyboxInput(o options) (func() ([]byte, []string, error), error) {
+	if _, err := os.Stat(o.busyboxPath); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s not found: apt-get install busybox-static (or pass -busybox-path)", o.busyboxPath)
+	}
+	if err := checkStaticELF(o.busyboxPath, o.arch); err != nil {
+		return nil, fmt.Errorf("%w (Debian's busybox package is dynamic: apt-get install busybox-static)", err)
+	}
+	return func() ([]byte, []string, error) {
+		bin, err := os.ReadFile(o.busyboxPath)
+		if err != nil {
+			return nil, nil, err
 		}
-		if err := checkStaticELF(o.busyboxPath, o.arch); err != nil {
-			return target{}, fmt.Errorf("%w (Debian's busybox package is dynamic: apt-get install busybox-static)", err)
+		applets, err := busyboxApplets(o.busyboxPath)
+		if err != nil {
+			return nil, nil, err
 		}
-		return target{file: "busybox.tar", ref: ref, inputs: []string{o.busyboxPath}, build: func() (v1.Image, error) {
-			bin, err := os.ReadFile(o.busyboxPath)
+		return bin, applets, nil
+	}, nil
+}
+
+// prepare checks the inputs of image n (fetching the python image's .deb
+// files when the cache lacks them) and returns how to build it.
+func prepare(n string, o options, log io.Writer) (target, error) {
+	switch n {
+	case "busybox", "alpine":
+		refs, err := parseTags(map[string]bool{"workflow-busybox-image": true},
+			"busybox-image", o.busyboxImage, "workflow-busybox-image", o.workflowBusyboxImage)
+		if n == "alpine" {
+			refs, err = parseTags(nil, "alpine-image", o.alpineImage)
+		}
+		if err != nil {
+			return target{}, err
+		}
+		busybox, err := busyboxInput(o)
+		if err != nil {
+			return target{}, err
+		}
+		return target{file: n + ".tar", refs: refs, inputs: []string{o.busyboxPath}, build: func() (v1.Image, error) {
+			bin, applets, err := busybox()
 			if err != nil {
 				return nil, err
 			}
-			applets, err := busyboxApplets(o.busyboxPath)
-			if err != nil {
-				return nil, err
+			if n == "alpine" {
+				return alpineImage(bin, applets, o.arch)
 			}
 			return busyboxImage(bin, applets, o.arch)
 		}}, nil
 
-	case "pause":
-		ref, err := name.NewTag(o.pauseImage)
+	case "python":
+		refs, err := parseTags(nil, "python-image", o.pythonImage)
 		if err != nil {
-			return target{}, fmt.Errorf("-pause-image: %w", err)
+			return target{}, err
+		}
+		busybox, err := busyboxInput(o)
+		if err != nil {
+			return target{}, err
+		}
+		arch, err := debArch(o.arch)
+		if err != nil {
+			return target{}, err
+		}
+		debs, err := fetchDebs(o.debCache, arch, pythonPackages, log)
+		if err != nil {
+			return target{}, err
+		}
+		return target{file: "python.tar", refs: refs, inputs: append([]string{o.busyboxPath}, debs...), build: func() (v1.Image, error) {
+			bin, applets, err := busybox()
+			if err != nil {
+				return nil, err
+			}
+			py, err := readPythonLayer(debs)
+			if err != nil {
+				return nil, err
+			}
+			return pythonImage(bin, applets, py, o.arch)
+		}}, nil
+
+	case "pause":
+		refs, err := parseTags(nil, "pause-image", o.pauseImage)
+		if err != nil {
+			return target{}, err
 		}
 		srcs, err := pauseSources(o.pausePkg, o.arch)
 		if err != nil {
 			return target{}, err
 		}
-		return target{file: "pause.tar", ref: ref, inputs: srcs, build: func() (v1.Image, error) {
+		return target{file: "pause.tar", refs: refs, inputs: srcs, build: func() (v1.Image, error) {
 			tmp, err := os.MkdirTemp("", "argolite-pause-")
 			if err != nil {
 				return nil, err
@@ -193,10 +282,11 @@ func prepare(n string, o options) (target, error) {
 		if o.agentBinary == "" || o.agentImage == "" {
 			return target{}, errors.New("agent needs -agent-binary PATH (a static linux binary) and -agent-image REF")
 		}
-		ref, err := name.NewTag(o.agentImage)
+		refs, err := parseTags(nil, "agent-image", o.agentImage)
 		if err != nil {
-			return target{}, fmt.Errorf("-agent-image: %w", err)
+			return target{}, err
 		}
+		ref := refs[0]
 		if _, err := os.Stat(o.agentBinary); errors.Is(err, os.ErrNotExist) {
 			return target{}, fmt.Errorf("%s not found: build it with CGO_ENABLED=0 GOOS=linux GOARCH=%s go build -o %s ./agent (make image does)", o.agentBinary, o.arch, o.agentBinary)
 		}
@@ -214,7 +304,7 @@ func prepare(n string, o options) (target, error) {
 		if version == "" {
 			version = ref.TagStr()
 		}
-		return target{file: "argolite-agent.tar", ref: ref, inputs: inputs, build: func() (v1.Image, error) {
+		return target{file: "argolite-agent.tar", refs: refs, inputs: inputs, build: func() (v1.Image, error) {
 			bin, err := os.ReadFile(o.agentBinary)
 			if err != nil {
 				return nil, err

@@ -81,10 +81,9 @@ func busyboxApplets(p string) ([]string, error) {
 	return parseApplets(string(out))
 }
 
-// busyboxImage is docker.io/library/busybox:latest: the static binary at
-// /bin/busybox, every applet a symlink to it, the usual users, /tmp and
-// /root, and sh as the default command.
-func busyboxImage(binary []byte, applets []string, arch string) (v1.Image, error) {
+// busyboxEntries is the busybox userland: the static binary at /bin/busybox,
+// every applet a symlink to it, the usual users, /tmp and /root.
+func busyboxEntries(binary []byte, applets []string) []entry {
 	entries := []entry{
 		file("bin/busybox", 0o755, binary),
 		file("etc/passwd", 0o644, passwd(true, "/bin/sh")),
@@ -99,22 +98,71 @@ func busyboxImage(binary []byte, applets []string, arch string) (v1.Image, error
 		}
 		entries = append(entries, symlink(a, "/bin/busybox"))
 	}
-	return buildImage(arch, "busybox from Debian's busybox-static", entries, v1.Config{
+	return entries
+}
+
+// busyboxImage is docker.io/library/busybox:latest (and the workflow
+// suite's argolite.local/library/busybox:1.36): the busybox userland with sh
+// as the default command.
+func busyboxImage(binary []byte, applets []string, arch string) (v1.Image, error) {
+	return buildImage(arch, v1.Config{
 		Cmd: []string{"sh"},
 		Env: []string{defaultPath},
-	})
+	}, layerOf("busybox from Debian's busybox-static", busyboxEntries(binary, applets)))
+}
+
+// alpineRelease is the Alpine release the alpine image stands in for.
+const alpineRelease = "3.23.0"
+
+// alpineLayer is the alpine stand-in's file system: the busybox userland
+// plus /etc/alpine-release and an /etc/os-release that says what it is. The
+// python image reuses it as its base layer, as python:alpine is based on
+// alpine.
+func alpineLayer(binary []byte, applets []string) layerSpec {
+	minor := alpineRelease[:strings.LastIndex(alpineRelease, ".")]
+	osRelease := fmt.Sprintf(`NAME="argolite Alpine stand-in"
+ID=argolite-alpine
+ID_LIKE=alpine
+VERSION_ID=%s
+PRETTY_NAME="argolite stand-in for Alpine Linux v%s (busybox from Debian's busybox-static, no apk)"
+HOME_URL="https://github.com/argolite/argolite"
+`, alpineRelease, minor)
+	entries := append(busyboxEntries(binary, applets),
+		file("etc/alpine-release", 0o644, []byte(alpineRelease+"\n")),
+		file("etc/os-release", 0o644, []byte(osRelease)),
+	)
+	return layerOf("alpine "+alpineRelease+" stand-in: busybox from Debian's busybox-static", entries)
+}
+
+// alpineImage stands in for alpine:3.23 in the workflow conformance suite:
+// the busybox userland, alpine's release files, /bin/sh as the command.
+func alpineImage(binary []byte, applets []string, arch string) (v1.Image, error) {
+	return buildImage(arch, v1.Config{
+		Cmd: []string{"/bin/sh"},
+		Env: []string{defaultPath},
+	}, alpineLayer(binary, applets))
+}
+
+// pythonImage stands in for python:alpine3.23: the alpine layer, then a
+// layer with Python from Debian's packages (see debs.go). python3 is the
+// default command.
+func pythonImage(binary []byte, applets []string, py *pythonLayer, arch string) (v1.Image, error) {
+	return buildImage(arch, v1.Config{
+		Cmd: []string{"python3"},
+		Env: []string{defaultPath, "LANG=C.UTF-8", "PYTHON_VERSION=" + py.version},
+	}, alpineLayer(binary, applets), layerOf("python "+py.version+" from Debian packages: "+strings.Join(py.packages, " "), py.entries))
 }
 
 // pauseImage is the sandbox image: the pause binary (./pause) as /pause,
 // run as 65535:65535 like the upstream image.
 func pauseImage(binary []byte, arch string) (v1.Image, error) {
-	return buildImage(arch, "pause (integration/images/pause)", []entry{
-		file("pause", 0o755, binary),
-	}, v1.Config{
+	return buildImage(arch, v1.Config{
 		Entrypoint: []string{"/pause"},
 		User:       "65535:65535",
 		WorkingDir: "/",
-	})
+	}, layerOf("pause (integration/images/pause)", []entry{
+		file("pause", 0o755, binary),
+	}))
 }
 
 // agentImage is the argolite-agent image: the static agent binary as
@@ -131,7 +179,7 @@ func agentImage(binary, caBundle []byte, version, arch string) (v1.Image, error)
 	if caBundle != nil {
 		entries = append(entries, file("etc/ssl/certs/ca-certificates.crt", 0o644, caBundle))
 	}
-	return buildImage(arch, "argolite-agent "+version, entries, v1.Config{
+	return buildImage(arch, v1.Config{
 		Entrypoint: []string{"/argolite-agent"},
 		User:       fmt.Sprintf("%d:%d", nonrootUID, nonrootUID),
 		Env:        []string{defaultPath},
@@ -142,7 +190,7 @@ func agentImage(binary, caBundle []byte, version, arch string) (v1.Image, error)
 			"org.opencontainers.image.source":   "https://github.com/argolite/argolite",
 			"org.opencontainers.image.licenses": "Apache-2.0",
 		},
-	})
+	}, layerOf("argolite-agent "+version, entries))
 }
 
 // pauseSources lists the Go files of the pause package for GOOS=linux, so

@@ -1,0 +1,410 @@
+package workflow
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/argolite/argolite/agent/exec"
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/expr"
+)
+
+// Labels and annotations on step Pods.
+const (
+	// LabelWorkflow names the Workflow a step Pod belongs to.
+	LabelWorkflow = argov1.Prefix + "workflow"
+	// AnnotationNodeID is the node a Pod runs.
+	AnnotationNodeID = argov1.Prefix + "node-id"
+	// AnnotationNodeName is the node's full name.
+	AnnotationNodeName = argov1.Prefix + "node-name"
+)
+
+// executePod runs a container, script, container set or resource template
+// as one Pod, and folds the Pod's state into its node.
+func (o *operation) executePod(name string, t *argov1.Template, ref templateRef, opts execOpts) (*argov1.NodeStatus, error) {
+	n := o.node(name)
+	if n == nil {
+		n = o.initNode(name, argov1.NodeTypePod, ref, opts.boundaryID, argov1.NodePending, opts.flag, "")
+		if len(t.Inputs.Parameters) > 0 || len(t.Inputs.Artifacts) > 0 {
+			n.Inputs = t.Inputs.DeepCopy()
+			o.setNode(n)
+		}
+	}
+	if n.Phase.Fulfilled() {
+		return n, nil
+	}
+	o.visited[n.ID] = true
+	if pod := o.pods[n.ID]; pod != nil {
+		o.assessPod(n, pod, t)
+		return o.node(name), nil
+	}
+	if n.Phase == argov1.NodeRunning {
+		return o.markNode(name, argov1.NodeError, "pod deleted"), nil
+	}
+	if o.shutdown != "" {
+		return n, nil
+	}
+	if o.suspended() {
+		return n, nil
+	}
+	if p := o.spec.Parallelism; p != nil && int64(o.activePods) >= *p {
+		if n.Message == "" {
+			n.Message = "Waiting for parallelism"
+			o.setNode(n)
+		}
+		return n, nil
+	}
+	pod, err := o.buildPod(n, t)
+	if err != nil {
+		return o.markNode(name, argov1.NodeError, err.Error()), err
+	}
+	if err := o.r.Client.Create(o.ctx, pod); err != nil {
+		switch {
+		case apierrors.IsAlreadyExists(err):
+		case apierrors.IsInvalid(err), apierrors.IsForbidden(err), apierrors.IsBadRequest(err):
+			return o.markNode(name, argov1.NodeError, fmt.Sprintf("creating pod %s: %v", pod.Name, err)), nil
+		default:
+			return n, fmt.Errorf("creating pod %s for node %s: %w", pod.Name, name, err)
+		}
+	} else {
+		o.log.V(1).Info("pod created", "pod", pod.Name, "node", name)
+	}
+	o.activePods++
+	if n.Message == "Waiting for parallelism" {
+		n.Message = ""
+		o.setNode(n)
+	}
+	return n, nil
+}
+
+// suspended reports whether the whole workflow is suspended.
+func (o *operation) suspended() bool {
+	return o.wf.Spec.Suspend != nil && *o.wf.Spec.Suspend
+}
+
+// buildPod is the Pod for a node.
+func (o *operation) buildPod(n *argov1.NodeStatus, t *argov1.Template) (*corev1.Pod, error) {
+	spec := o.spec
+	wf := o.wf
+	es := exec.Spec{ResultCap: exec.DefaultResultCap}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        podName(wf, n.Name, t.Name),
+			Namespace:   wf.Namespace,
+			Labels:      map[string]string{},
+			Annotations: map[string]string{},
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: argov1.GroupVersion.String(), Kind: "Workflow", Name: wf.Name, UID: wf.UID,
+				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+			}},
+		},
+		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever},
+	}
+	if spec.PodMetadata != nil {
+		maps.Copy(pod.Labels, spec.PodMetadata.Labels)
+		maps.Copy(pod.Annotations, spec.PodMetadata.Annotations)
+	}
+	maps.Copy(pod.Labels, t.Metadata.Labels)
+	maps.Copy(pod.Annotations, t.Metadata.Annotations)
+	pod.Labels[LabelWorkflow] = wf.Name
+	pod.Annotations[AnnotationNodeID] = n.ID
+	pod.Annotations[AnnotationNodeName] = n.Name
+
+	ps := &pod.Spec
+	ps.ServiceAccountName = firstNonEmpty(t.ServiceAccountName, spec.ServiceAccountName)
+	// Step Pods get API credentials only when they ask for an account.
+	automount := ps.ServiceAccountName != ""
+	if t.Resource != nil {
+		automount = true
+	}
+	if spec.AutomountServiceAccountToken != nil {
+		automount = *spec.AutomountServiceAccountToken
+	}
+	if t.AutomountServiceAccountToken != nil {
+		automount = *t.AutomountServiceAccountToken
+	}
+	ps.AutomountServiceAccountToken = ptr.To(automount)
+	ps.NodeSelector = maps.Clone(spec.NodeSelector)
+	if t.NodeSelector != nil {
+		ps.NodeSelector = maps.Clone(t.NodeSelector)
+	}
+	ps.Affinity = spec.Affinity
+	if t.Affinity != nil {
+		ps.Affinity = t.Affinity
+	}
+	ps.Tolerations = append(append([]corev1.Toleration(nil), spec.Tolerations...), t.Tolerations...)
+	ps.SchedulerName = firstNonEmpty(t.SchedulerName, spec.SchedulerName)
+	ps.PriorityClassName = firstNonEmpty(t.PriorityClassName, spec.PodPriorityClassName)
+	ps.HostAliases = append(append([]corev1.HostAlias(nil), spec.HostAliases...), t.HostAliases...)
+	ps.SecurityContext = spec.SecurityContext
+	if t.SecurityContext != nil {
+		ps.SecurityContext = t.SecurityContext
+	}
+	if spec.DNSPolicy != nil {
+		ps.DNSPolicy = *spec.DNSPolicy
+	}
+	ps.DNSConfig = spec.DNSConfig
+	ps.ImagePullSecrets = spec.ImagePullSecrets
+	if spec.HostNetwork != nil {
+		ps.HostNetwork = *spec.HostNetwork
+	}
+	ps.Resources = spec.PodResources
+	if t.PodResources != nil {
+		ps.Resources = t.PodResources
+	}
+	if t.ActiveDeadlineSeconds != nil {
+		v, err := intOrStringValue(t.ActiveDeadlineSeconds, o.globals)
+		if err != nil {
+			return nil, specError("template %s: activeDeadlineSeconds: %v", t.Name, err)
+		}
+		ps.ActiveDeadlineSeconds = ptr.To(int64(v))
+	}
+
+	execMount := corev1.VolumeMount{Name: exec.VolumeName, MountPath: exec.Dir}
+	infoMount := corev1.VolumeMount{Name: exec.PodInfoVolumeName, MountPath: exec.PodInfoDir, ReadOnly: true}
+	ps.InitContainers = append(ps.InitContainers, corev1.Container{
+		Name:            exec.InitContainerName,
+		Image:           o.r.Options.ExecutorImage,
+		ImagePullPolicy: corev1.PullIfNotPresent,
+		Command:         []string{"/argolite-agent", "exec", "init"},
+		VolumeMounts:    []corev1.VolumeMount{execMount},
+		// No CPU request: an init container's request counts for the whole
+		// Pod's life and would keep a step asking for every CPU unschedulable.
+		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceMemory: resourceQuantity("32Mi")}},
+	})
+
+	var mains []corev1.Container
+	switch {
+	case t.Container != nil:
+		es.CaptureResult = o.resultReferenced(n.Name)
+		c := *t.Container.DeepCopy()
+		c.Name = exec.MainContainer
+		if err := o.wrap(&c, exec.RoleMain, t.Name); err != nil {
+			return nil, err
+		}
+		mains = append(mains, c)
+	case t.Script != nil:
+		c := *t.Script.Container.DeepCopy()
+		c.Name = exec.MainContainer
+		es.Script = &exec.Script{Source: t.Script.Source}
+		es.CaptureResult = true
+		if err := o.wrap(&c, exec.RoleMain, t.Name); err != nil {
+			return nil, err
+		}
+		mains = append(mains, c)
+	case t.ContainerSet != nil:
+		es.CaptureResult = true
+		es.Dependencies = map[string][]string{}
+		for _, cn := range t.ContainerSet.Containers {
+			c := *cn.Container.DeepCopy()
+			c.VolumeMounts = append(c.VolumeMounts, t.ContainerSet.VolumeMounts...)
+			es.Dependencies[c.Name] = cn.Dependencies
+			if err := o.wrap(&c, exec.RoleSet, t.Name); err != nil {
+				return nil, err
+			}
+			mains = append(mains, c)
+		}
+	case t.Resource != nil:
+		r := t.Resource
+		es.Resource = &exec.Resource{Action: r.Action, MergeStrategy: r.MergeStrategy, Manifest: r.Manifest, Flags: r.Flags,
+			SuccessCondition: r.SuccessCondition, FailureCondition: r.FailureCondition}
+		if r.SetOwnerReference {
+			es.Resource.Owner = &exec.Owner{APIVersion: argov1.GroupVersion.String(), Kind: "Workflow", Name: wf.Name, UID: string(wf.UID)}
+		}
+		for _, p := range t.Outputs.Parameters {
+			if p.ValueFrom == nil {
+				continue
+			}
+			rp := exec.ResourceParameter{Name: p.Name, JSONPath: p.ValueFrom.JSONPath, JQFilter: p.ValueFrom.JQFilter}
+			if p.ValueFrom.Default != nil {
+				rp.Default = ptr.To(p.ValueFrom.Default.String())
+			}
+			es.Resource.Parameters = append(es.Resource.Parameters, rp)
+		}
+		if ps.ServiceAccountName == "" {
+			ps.ServiceAccountName = "default"
+		}
+		mains = append(mains, corev1.Container{
+			Name:            exec.MainContainer,
+			Image:           o.r.Options.ExecutorImage,
+			ImagePullPolicy: corev1.PullIfNotPresent,
+			Command:         []string{"/argolite-agent", "exec", "resource"},
+			Env: []corev1.EnvVar{{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{
+				FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}}},
+		})
+	}
+	for _, p := range t.Outputs.Parameters {
+		if p.ValueFrom == nil || p.ValueFrom.Path == "" {
+			continue
+		}
+		op := exec.OutputParameter{Name: p.Name, Path: p.ValueFrom.Path}
+		if p.ValueFrom.Default != nil {
+			op.Default = ptr.To(p.ValueFrom.Default.String())
+		}
+		es.Outputs.Parameters = append(es.Outputs.Parameters, op)
+	}
+	if err := o.artifactSpec(t, &es, pod); err != nil {
+		return nil, err
+	}
+
+	// User init containers run as they are, with main's mounts when asked.
+	var mainMounts []corev1.VolumeMount
+	if len(mains) > 0 {
+		mainMounts = mains[0].VolumeMounts
+	}
+	for _, ic := range t.InitContainers {
+		c := *ic.Container.DeepCopy()
+		if ic.MirrorVolumeMounts != nil && *ic.MirrorVolumeMounts {
+			c.VolumeMounts = append(c.VolumeMounts, mainMounts...)
+		}
+		ps.InitContainers = append(ps.InitContainers, c)
+	}
+	for i := range mains {
+		mains[i].VolumeMounts = append(mains[i].VolumeMounts, execMount, infoMount)
+	}
+	ps.Containers = append(ps.Containers, mains...)
+	for _, sc := range t.Sidecars {
+		c := *sc.Container.DeepCopy()
+		if sc.MirrorVolumeMounts != nil && *sc.MirrorVolumeMounts {
+			c.VolumeMounts = append(c.VolumeMounts, mainMounts...)
+		}
+		if err := o.wrap(&c, exec.RoleSidecar, t.Name); err != nil {
+			return nil, err
+		}
+		c.VolumeMounts = append(c.VolumeMounts, execMount, infoMount)
+		ps.Containers = append(ps.Containers, c)
+	}
+
+	// Volumes: what the containers mount, from the template, the workflow and its claims.
+	available := map[string]corev1.Volume{}
+	for _, v := range o.wf.Status.PersistentVolumeClaims {
+		available[v.Name] = v
+	}
+	for _, v := range spec.Volumes {
+		available[v.Name] = v
+	}
+	for _, v := range t.Volumes {
+		available[v.Name] = v
+	}
+	used := map[string]bool{}
+	for _, cs := range [][]corev1.Container{ps.InitContainers, ps.Containers} {
+		for _, c := range cs {
+			for _, m := range c.VolumeMounts {
+				if m.Name == exec.VolumeName || m.Name == exec.PodInfoVolumeName || used[m.Name] {
+					continue
+				}
+				v, ok := available[m.Name]
+				if !ok {
+					return nil, specError("template %s: container %s mounts volume %q, which neither the template nor the workflow defines", t.Name, c.Name, m.Name)
+				}
+				used[m.Name] = true
+				ps.Volumes = append(ps.Volumes, v)
+			}
+		}
+	}
+	ps.Volumes = append(ps.Volumes,
+		corev1.Volume{Name: exec.VolumeName, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		corev1.Volume{Name: exec.PodInfoVolumeName, VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{
+			Items: []corev1.DownwardAPIVolumeFile{{Path: "spec", FieldRef: &corev1.ObjectFieldSelector{
+				FieldPath: "metadata.annotations['" + exec.AnnotationSpec + "']"}}},
+		}}},
+	)
+	es.MessageLimit = exec.MessageLimitFor(len(ps.InitContainers) + len(ps.Containers))
+	b, err := json.Marshal(es)
+	if err != nil {
+		return nil, err
+	}
+	pod.Annotations[exec.AnnotationSpec] = string(b)
+
+	for _, patch := range []struct{ where, p string }{{"spec.podSpecPatch", spec.PodSpecPatch}, {"templates." + t.Name + ".podSpecPatch", t.PodSpecPatch}} {
+		if strings.TrimSpace(patch.p) == "" {
+			continue
+		}
+		p, err := expr.Replace(patch.p, o.globals, expr.Options{AllowUnresolved: true})
+		if err != nil {
+			return nil, specError("%s: %v", patch.where, err)
+		}
+		if err := applyPodSpecPatch(ps, p); err != nil {
+			return nil, specError("%s: %v", patch.where, err)
+		}
+	}
+	return pod, nil
+}
+
+// applyPodSpecPatch applies a strategic merge patch (JSON or YAML) to a Pod spec.
+func applyPodSpecPatch(ps *corev1.PodSpec, patch string) error {
+	pj, err := yaml.YAMLToJSON([]byte(patch))
+	if err != nil {
+		return fmt.Errorf("not JSON or YAML: %w", err)
+	}
+	orig, err := json.Marshal(ps)
+	if err != nil {
+		return err
+	}
+	out, err := strategicpatch.StrategicMergePatch(orig, pj, corev1.PodSpec{})
+	if err != nil {
+		return fmt.Errorf("applying it to the Pod spec: %w", err)
+	}
+	var next corev1.PodSpec
+	if err := json.Unmarshal(out, &next); err != nil {
+		return err
+	}
+	*ps = next
+	return nil
+}
+
+// wrap makes a container run its command under the wrapper.
+func (o *operation) wrap(c *corev1.Container, role exec.Role, tmpl string) error {
+	cmd := c.Command
+	if len(cmd) == 0 {
+		if ep, ok := o.r.imageCommand(c.Image); ok {
+			cmd = ep
+		} else {
+			return specError("template %s: container %s (image %s) has no command: argolite runs the command under its wrapper and "+
+				"cannot read image metadata; set command, or add the image's entrypoint under images in the %s ConfigMap", tmpl, c.Name, c.Image, ConfigMapName)
+		}
+	}
+	c.Command = append([]string{exec.Binary, "exec", "run", "--role", string(role), "--container", c.Name, "--"}, cmd...)
+	return nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// resultReferenced reports whether anything in the workflow may read the
+// outputs.result of the step or task a node runs: Argo captures a
+// container's stdout only then, since it travels in the termination message.
+func (o *operation) resultReferenced(nodeName string) bool {
+	if nodeName == o.wf.Name {
+		return true
+	}
+	if o.specJSON == "" {
+		b, _ := json.Marshal(o.spec)
+		o.specJSON = string(b)
+	}
+	name := displayName(o.wf, nodeName)
+	if i := strings.Index(name, "("); i > 0 {
+		name = name[:i]
+	}
+	for _, form := range []string{name + ".outputs.result", "['" + name + "'].outputs.result", `[\"` + name + `\"].outputs.result`} {
+		if strings.Contains(o.specJSON, form) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,323 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+)
+
+// ConfigMapName is the agent's settings ConfigMap (shared with the other roles).
+const ConfigMapName = "argolite-config"
+
+// Reconciler runs Workflows.
+type Reconciler struct {
+	Client    client.Client
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Options   Options
+
+	// written remembers the resourceVersion of each workflow's last status
+	// write: a cached copy older than that is skipped (its update is coming).
+	written sync.Map
+	config  configCache
+}
+
+// Reconcile runs one operation of a Workflow.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	wf := &argov1.Workflow{}
+	if err := r.Client.Get(ctx, req.NamespacedName, wf); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.written.Delete(req.NamespacedName)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if r.stale(req.NamespacedName, wf.ResourceVersion) {
+		return ctrl.Result{}, nil
+	}
+	if !wf.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	if wf.Status.Phase.Completed() {
+		return r.afterCompletion(ctx, wf)
+	}
+	log := ctrl.LoggerFrom(ctx)
+	orig := wf.DeepCopy()
+	o := &operation{r: r, ctx: ctx, log: log, now: time.Now().UTC(), wf: wf, scopes: map[string]scope{}, visited: map[string]bool{}}
+	opErr := o.operate()
+	if !equalStatus(&orig.Status, &wf.Status) {
+		patch := client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})
+		if err := r.Client.Status().Patch(ctx, wf, patch); err != nil {
+			if apierrors.IsConflict(err) {
+				// Someone (a resume, a retry) changed it: look again.
+				return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+			}
+			return ctrl.Result{}, fmt.Errorf("writing the status of workflow %s/%s: %w", wf.Namespace, wf.Name, err)
+		}
+		r.written.Store(req.NamespacedName, wf.ResourceVersion)
+	}
+	if opErr != nil {
+		return ctrl.Result{}, opErr
+	}
+	if wf.Status.Phase.Completed() {
+		return r.afterCompletion(ctx, wf)
+	}
+	if o.requeue > 0 {
+		return ctrl.Result{RequeueAfter: o.requeue}, nil
+	}
+	return ctrl.Result{}, nil
+}
+
+// stale reports whether the cached workflow is older than our last write.
+func (r *Reconciler) stale(key types.NamespacedName, rv string) bool {
+	last, ok := r.written.Load(key)
+	if !ok {
+		return false
+	}
+	got, err1 := strconv.ParseUint(rv, 10, 64)
+	want, err2 := strconv.ParseUint(last.(string), 10, 64)
+	return err1 == nil && err2 == nil && got < want
+}
+
+func equalStatus(a, b *argov1.WorkflowStatus) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+// afterCompletion applies the TTL strategy of a finished workflow.
+func (r *Reconciler) afterCompletion(ctx context.Context, wf *argov1.Workflow) (ctrl.Result, error) {
+	ttl := wf.Spec.TTLStrategy
+	if wf.Status.StoredWorkflowSpec != nil && wf.Status.StoredWorkflowSpec.TTLStrategy != nil {
+		ttl = wf.Status.StoredWorkflowSpec.TTLStrategy
+	}
+	if ttl == nil || wf.Status.FinishedAt.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	secs := ttl.SecondsAfterCompletion
+	switch wf.Status.Phase {
+	case argov1.WorkflowSucceeded:
+		if ttl.SecondsAfterSuccess != nil {
+			secs = ttl.SecondsAfterSuccess
+		}
+	default:
+		if ttl.SecondsAfterFailure != nil {
+			secs = ttl.SecondsAfterFailure
+		}
+	}
+	if secs == nil {
+		return ctrl.Result{}, nil
+	}
+	left := time.Until(wf.Status.FinishedAt.Add(time.Duration(*secs) * time.Second))
+	if left > 0 {
+		return ctrl.Result{RequeueAfter: left}, nil
+	}
+	err := r.Client.Delete(ctx, wf, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	if err == nil {
+		ctrl.LoggerFrom(ctx).Info("workflow deleted by its TTL strategy")
+	}
+	return ctrl.Result{}, client.IgnoreNotFound(err)
+}
+
+// event records a Kubernetes Event on a workflow.
+func (r *Reconciler) event(obj client.Object, typ, reason, action, note string, args ...any) {
+	if r.Recorder == nil {
+		return
+	}
+	r.Recorder.Eventf(obj, nil, typ, reason, action, note, args...)
+}
+
+// validate checks what can be checked before any Pod starts.
+func (r *Reconciler) validate(ctx context.Context, wf *argov1.Workflow, spec *argov1.WorkflowSpec) error {
+	found := false
+	for _, t := range spec.Templates {
+		found = found || t.Name == spec.Entrypoint
+	}
+	if !found {
+		return specError("spec.entrypoint %q names no template of the workflow", spec.Entrypoint)
+	}
+	return nil
+}
+
+// imageCommand is an image's entrypoint from the images key of the
+// argolite-config ConfigMap (Argo's workflow-controller-configmap images).
+func (r *Reconciler) imageCommand(image string) ([]string, bool) {
+	imgs := r.config.images(r)
+	if e, ok := imgs[image]; ok {
+		return append(append([]string(nil), e.Entrypoint...), e.Cmd...), len(e.Entrypoint)+len(e.Cmd) > 0
+	}
+	return nil, false
+}
+
+type imageEntry struct {
+	Entrypoint []string `json:"entrypoint"`
+	Cmd        []string `json:"cmd"`
+}
+
+// artifactDriver is a plugin artifact driver of argolite-config.
+type artifactDriver struct {
+	Name string `json:"name"`
+	// Type is how the driver stores: s3 (the plugin's configuration is an S3 bucket).
+	Type string `json:"type"`
+}
+
+// configCache reads argolite-config at most every 30 seconds.
+type configCache struct {
+	mu      sync.Mutex
+	read    time.Time
+	imgs    map[string]imageEntry
+	repo    *argov1.ArtifactRepository
+	repoErr error
+	drv     map[string]artifactDriver
+}
+
+func (c *configCache) load(r *Reconciler) {
+	if time.Since(c.read) < 30*time.Second {
+		return
+	}
+	c.read = time.Now()
+	c.imgs, c.repo, c.repoErr, c.drv = nil, nil, nil, nil
+	cm := &corev1.ConfigMap{}
+	if err := r.APIReader.Get(context.Background(), client.ObjectKey{Namespace: r.Options.Namespace, Name: ConfigMapName}, cm); err != nil {
+		if !apierrors.IsNotFound(err) {
+			c.repoErr = fmt.Errorf("reading ConfigMap %s/%s: %w", r.Options.Namespace, ConfigMapName, err)
+			c.read = time.Time{}
+		}
+		return
+	}
+	if raw := cm.Data["images"]; strings.TrimSpace(raw) != "" {
+		var m map[string]imageEntry
+		if err := yaml.Unmarshal([]byte(raw), &m); err == nil {
+			c.imgs = m
+		}
+	}
+	if raw := cm.Data["artifactRepository"]; strings.TrimSpace(raw) != "" {
+		repo := &argov1.ArtifactRepository{}
+		if err := yaml.UnmarshalStrict([]byte(raw), repo); err != nil {
+			c.repoErr = specError("ConfigMap %s/%s key artifactRepository: %v", r.Options.Namespace, ConfigMapName, err)
+		} else {
+			c.repo = repo
+		}
+	}
+	if raw := cm.Data["artifactDrivers"]; strings.TrimSpace(raw) != "" {
+		var list []artifactDriver
+		if err := yaml.UnmarshalStrict([]byte(raw), &list); err == nil {
+			c.drv = map[string]artifactDriver{}
+			for _, d := range list {
+				c.drv[d.Name] = d
+			}
+		}
+	}
+}
+
+func (c *configCache) images(r *Reconciler) map[string]imageEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.load(r)
+	return c.imgs
+}
+
+// defaultRepository is argolite-config's artifactRepository, or nil.
+func (c *configCache) defaultRepository(r *Reconciler) (*argov1.ArtifactRepository, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.load(r)
+	return c.repo.DeepCopy(), c.repoErr
+}
+
+func (c *configCache) drivers(r *Reconciler) map[string]artifactDriver {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.load(r)
+	return c.drv
+}
+
+// createClaims creates the workflow's volumeClaimTemplates as PVCs.
+func (o *operation) createClaims(spec *argov1.WorkflowSpec) error {
+	for _, t := range spec.VolumeClaimTemplates {
+		pvc := t.DeepCopy()
+		name := o.wf.Name + "-" + t.Name
+		pvc.ObjectMeta = metav1.ObjectMeta{Name: name, Namespace: o.wf.Namespace, Labels: t.Labels, Annotations: t.Annotations,
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: argov1.GroupVersion.String(), Kind: "Workflow", Name: o.wf.Name, UID: o.wf.UID,
+				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}}
+		pvc.Status = corev1.PersistentVolumeClaimStatus{}
+		if err := o.r.Client.Create(o.ctx, pvc); err != nil && !apierrors.IsAlreadyExists(err) {
+			if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) {
+				return specError("volumeClaimTemplates %s: %v", t.Name, err)
+			}
+			return fmt.Errorf("creating PVC %s: %w", name, err)
+		}
+		o.wf.Status.PersistentVolumeClaims = append(o.wf.Status.PersistentVolumeClaims, corev1.Volume{Name: t.Name,
+			VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: name}}})
+	}
+	return nil
+}
+
+// deleteClaims deletes the workflow's PVCs when it ends (volumeClaimGC).
+func (o *operation) deleteClaims() {
+	gc := o.spec.VolumeClaimGC
+	if gc != nil && gc.Strategy == "OnWorkflowSuccess" && o.wf.Status.Phase != argov1.WorkflowSucceeded {
+		return
+	}
+	for _, v := range o.wf.Status.PersistentVolumeClaims {
+		pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: o.wf.Namespace, Name: v.PersistentVolumeClaim.ClaimName}}
+		if err := o.r.Client.Delete(o.ctx, pvc); client.IgnoreNotFound(err) != nil {
+			o.log.Error(err, "deleting PVC", "pvc", pvc.Name)
+		}
+	}
+	o.wf.Status.PersistentVolumeClaims = nil
+}
+
+// workflowPodGC deletes step Pods when the workflow ends, as podGC asks.
+func (o *operation) workflowPodGC() {
+	gc := o.spec.PodGC
+	if gc == nil {
+		return
+	}
+	switch gc.Strategy {
+	case argov1.PodGCOnWorkflowCompletion:
+	case argov1.PodGCOnWorkflowSuccess:
+		if o.wf.Status.Phase != argov1.WorkflowSucceeded {
+			return
+		}
+	default:
+		return
+	}
+	for _, pod := range o.pods {
+		if !o.podMatchesGC(pod) {
+			continue
+		}
+		if err := o.r.Client.Delete(o.ctx, pod); client.IgnoreNotFound(err) != nil {
+			o.log.Error(err, "pod GC", "pod", pod.Name)
+		}
+	}
+}
+
+// podMatchesGC applies podGC.labelSelector.
+func (o *operation) podMatchesGC(pod *corev1.Pod) bool {
+	gc := o.spec.PodGC
+	if gc == nil || gc.LabelSelector == nil {
+		return true
+	}
+	sel, err := metav1.LabelSelectorAsSelector(gc.LabelSelector)
+	if err != nil {
+		return false
+	}
+	return sel.Matches(labels.Set(pod.Labels))
+}

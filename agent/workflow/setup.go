@@ -1,0 +1,77 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+)
+
+// Options configure the workflow role.
+type Options struct {
+	// Namespace is the agent's namespace (its argolite-config lives there).
+	Namespace string
+	// ExecutorImage is the image whose binary wraps steps: the agent's own.
+	ExecutorImage string
+	// Concurrency is how many workflows are operated on at once.
+	Concurrency int
+}
+
+// +kubebuilder:rbac:groups=argolite.dev,resources=workflows;cronworkflows,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=argolite.dev,resources=workflows/status;cronworkflows/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=argolite.dev,resources=workflowtemplates;clusterworkflowtemplates,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;create;delete;patch
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch
+
+// PodSelector selects step Pods: the agent caches only those.
+func PodSelector() labels.Selector {
+	req, err := labels.NewRequirement(LabelWorkflow, selection.Exists, nil)
+	if err != nil {
+		panic(err) // a constant requirement
+	}
+	return labels.NewSelector().Add(*req)
+}
+
+// Setup adds the Workflow reconciler to the manager.
+func Setup(mgr manager.Manager, o Options) error {
+	if o.ExecutorImage == "" {
+		return fmt.Errorf("the workflow role needs the executor image (--executor-image)")
+	}
+	r := &Reconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("argolite-workflow"),
+		Options:   o,
+	}
+	podToWorkflow := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []reconcile.Request {
+		name := obj.GetLabels()[LabelWorkflow]
+		if name == "" {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}}}
+	})
+	stepPods := predicate.NewPredicateFuncs(func(obj client.Object) bool {
+		_, ok := obj.GetLabels()[LabelWorkflow]
+		return ok
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&argov1.Workflow{}).
+		Watches(&corev1.Pod{}, podToWorkflow, builder.WithPredicates(stepPods)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Concurrency, 1)}).
+		Named("workflow").
+		Complete(r)
+}

@@ -1,0 +1,375 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/yaml"
+
+	"github.com/argolite/argolite/agent/exec"
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+)
+
+// harness drives the reconciler against a fake API server and plays the
+// kubelet: each Pod the agent creates finishes as the test says.
+type harness struct {
+	t      *testing.T
+	c      client.Client
+	r      *Reconciler
+	key    types.NamespacedName
+	finish func(pod *corev1.Pod) (exitCode int, result exec.Result)
+}
+
+func newHarness(t *testing.T, wfYAML string, objs ...client.Object) *harness {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = argov1.AddToScheme(scheme)
+	wf := &argov1.Workflow{}
+	if err := yaml.UnmarshalStrict([]byte(wfYAML), wf); err != nil {
+		t.Fatal(err)
+	}
+	wf.Namespace, wf.UID = "ns", "uid-1"
+	wf.CreationTimestamp = metav1.Now()
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(append(objs, wf)...).WithStatusSubresource(&argov1.Workflow{}).Build()
+	h := &harness{t: t, c: c, key: types.NamespacedName{Namespace: "ns", Name: wf.Name}}
+	h.r = &Reconciler{Client: c, APIReader: c, Options: Options{Namespace: "argolite-system", ExecutorImage: "agent:test"}}
+	h.finish = func(pod *corev1.Pod) (int, exec.Result) { return 0, exec.Result{} }
+	return h
+}
+
+// run reconciles and completes Pods until the workflow ends.
+func (h *harness) run() *argov1.Workflow {
+	h.t.Helper()
+	ctx := ctrl.LoggerInto(context.Background(), ctrl.Log)
+	done := map[string]bool{}
+	for range 200 {
+		if _, err := h.r.Reconcile(ctx, ctrl.Request{NamespacedName: h.key}); err != nil {
+			h.t.Fatalf("reconcile: %v", err)
+		}
+		wf := &argov1.Workflow{}
+		if err := h.c.Get(ctx, h.key, wf); err != nil {
+			h.t.Fatal(err)
+		}
+		if wf.Status.Phase.Completed() {
+			return wf
+		}
+		var pods corev1.PodList
+		if err := h.c.List(ctx, &pods); err != nil {
+			h.t.Fatal(err)
+		}
+		progressed := false
+		for i := range pods.Items {
+			p := &pods.Items[i]
+			if done[p.Name] {
+				continue
+			}
+			done[p.Name] = true
+			progressed = true
+			code, res := h.finish(p)
+			res.ExitCode = &code
+			msg, _ := json.Marshal(res)
+			p.Status.Phase = corev1.PodSucceeded
+			if code != 0 {
+				p.Status.Phase = corev1.PodFailed
+			}
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "main", State: corev1.ContainerState{
+				Terminated: &corev1.ContainerStateTerminated{ExitCode: int32(code), Message: string(msg)}}}}
+			if err := h.c.Status().Update(ctx, p); err != nil {
+				h.t.Fatal(err)
+			}
+		}
+		if !progressed && !hasRequeue(wf) {
+			h.t.Fatalf("stuck in phase %q: %s", wf.Status.Phase, summary(wf))
+		}
+	}
+	h.t.Fatal("the workflow did not end in 200 reconciles")
+	return nil
+}
+
+func hasRequeue(*argov1.Workflow) bool { return false }
+
+func summary(wf *argov1.Workflow) string {
+	var s []string
+	for _, n := range wf.Status.Nodes {
+		s = append(s, fmt.Sprintf("%s=%s(%s)", n.Name, n.Phase, n.Message))
+	}
+	return strings.Join(s, ", ")
+}
+
+func nodeNamed(t *testing.T, wf *argov1.Workflow, name string) argov1.NodeStatus {
+	t.Helper()
+	for _, n := range wf.Status.Nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	t.Fatalf("no node %s: %s", name, summary(wf))
+	return argov1.NodeStatus{}
+}
+
+// podArgs is the user's command line of a step Pod (after the wrapper's).
+func podArgs(p *corev1.Pod) string {
+	c := p.Spec.Containers[0]
+	cmd := c.Command
+	for i, a := range cmd {
+		if a == "--" {
+			cmd = cmd[i+1:]
+			break
+		}
+	}
+	return strings.Join(append(cmd, c.Args...), " ")
+}
+
+func TestStepsPassOutputs(t *testing.T) {
+	h := newHarness(t, `
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  arguments: {parameters: [{name: who, value: world}]}
+  templates:
+  - name: main
+    steps:
+    - - name: a
+        template: echo
+        arguments: {parameters: [{name: msg, value: "hello {{workflow.parameters.who}}"}]}
+    - - name: b
+        template: echo
+        arguments: {parameters: [{name: msg, value: "{{steps.a.outputs.result}}!"}]}
+        when: "'{{steps.a.outputs.result}}' == 'hello world'"
+      - name: c
+        template: echo
+        arguments: {parameters: [{name: msg, value: never}]}
+        when: "'{{steps.a.outputs.result}}' != 'hello world'"
+  - name: echo
+    inputs: {parameters: [{name: msg}]}
+    script: {image: alpine, command: [sh], source: "echo {{inputs.parameters.msg}}"}
+`)
+	h.finish = func(p *corev1.Pod) (int, exec.Result) {
+		var spec exec.Spec
+		_ = json.Unmarshal([]byte(p.Annotations[exec.AnnotationSpec]), &spec)
+		out := strings.TrimPrefix(spec.Script.Source, "echo ")
+		return 0, exec.Result{Result: &out}
+	}
+	wf := h.run()
+	if wf.Status.Phase != argov1.WorkflowSucceeded {
+		t.Fatalf("phase %s: %s", wf.Status.Phase, wf.Status.Message)
+	}
+	if got := *nodeNamed(t, wf, "wf[1].b").Outputs.Result; got != "hello world!" {
+		t.Errorf("b got %q", got)
+	}
+	if c := nodeNamed(t, wf, "wf[1].c"); c.Phase != argov1.NodeSkipped || !strings.Contains(c.Message, "evaluated false") {
+		t.Errorf("c: %s %s", c.Phase, c.Message)
+	}
+	if wf.Status.Progress != "2/2" {
+		t.Errorf("progress %s", wf.Status.Progress)
+	}
+}
+
+func TestDAGDependsAndFanIn(t *testing.T) {
+	h := newHarness(t, `
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: gen, template: gen}
+      - name: each
+        template: num
+        depends: gen
+        withParam: "{{tasks.gen.outputs.result}}"
+        arguments: {parameters: [{name: num, value: "{{item}}"}]}
+      - name: sum
+        template: num
+        depends: each
+        arguments: {parameters: [{name: num, value: "{{tasks.each.outputs.result}}"}]}
+      - name: on-fail
+        template: num
+        depends: gen.Failed
+        arguments: {parameters: [{name: num, value: "0"}]}
+  - name: gen
+    script: {image: alpine, command: [sh], source: "echo '[1,2,3]'"}
+  - name: num
+    inputs: {parameters: [{name: num}]}
+    script: {image: alpine, command: [sh], source: "echo {{inputs.parameters.num}}"}
+`)
+	h.finish = func(p *corev1.Pod) (int, exec.Result) {
+		var spec exec.Spec
+		_ = json.Unmarshal([]byte(p.Annotations[exec.AnnotationSpec]), &spec)
+		out := strings.Trim(strings.TrimPrefix(spec.Script.Source, "echo "), "'")
+		return 0, exec.Result{Result: &out}
+	}
+	wf := h.run()
+	if wf.Status.Phase != argov1.WorkflowSucceeded {
+		t.Fatalf("phase %s: %s (%s)", wf.Status.Phase, wf.Status.Message, summary(wf))
+	}
+	if got := *nodeNamed(t, wf, "wf.sum").Outputs.Result; got != "[1,2,3]" {
+		t.Errorf("fan-in %q", got)
+	}
+	if n := nodeNamed(t, wf, "wf.on-fail"); n.Phase != argov1.NodeOmitted {
+		t.Errorf("on-fail %s", n.Phase)
+	}
+	if n := nodeNamed(t, wf, "wf.each(1:2)"); n.Phase != argov1.NodeSucceeded {
+		t.Errorf("item node %s", n.Phase)
+	}
+}
+
+func TestRetriesThenExitHandler(t *testing.T) {
+	h := newHarness(t, `
+metadata: {name: wf}
+spec:
+  entrypoint: flaky
+  onExit: report
+  templates:
+  - name: flaky
+    retryStrategy: {limit: "2"}
+    container: {image: alpine, command: [sh, -c, "exit 1"]}
+  - name: report
+    container: {image: alpine, command: [echo, "{{workflow.status}}"]}
+`)
+	var reported string
+	attempts := 0
+	h.finish = func(p *corev1.Pod) (int, exec.Result) {
+		if strings.HasPrefix(podArgs(p), "echo") {
+			reported = podArgs(p)
+			return 0, exec.Result{}
+		}
+		attempts++
+		if attempts < 3 {
+			return 1, exec.Result{}
+		}
+		return 0, exec.Result{}
+	}
+	wf := h.run()
+	if wf.Status.Phase != argov1.WorkflowSucceeded || attempts != 3 {
+		t.Fatalf("phase %s after %d attempts: %s", wf.Status.Phase, attempts, summary(wf))
+	}
+	if reported != "echo Succeeded" {
+		t.Errorf("exit handler ran %q", reported)
+	}
+	if n := nodeNamed(t, wf, "wf(1)"); n.Phase != argov1.NodeFailed || n.Message != "Error (exit code 1)" {
+		t.Errorf("second attempt %s %q", n.Phase, n.Message)
+	}
+}
+
+func TestBadSpecFailsBeforeAnyPod(t *testing.T) {
+	for name, tt := range map[string]struct{ yaml, want string }{
+		"missing template": {`
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps: [[{name: a, template: nope}]]
+`, `template "nope" not found in the workflow`},
+		"missing entrypoint": {`
+metadata: {name: wf}
+spec:
+  entrypoint: start
+  templates: [{name: main, container: {image: x, command: [x]}}]
+`, `spec.entrypoint "start" names no template`},
+		"parameter not supplied": {`
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    inputs: {parameters: [{name: p}]}
+    container: {image: x, command: [x]}
+`, "inputs.parameters.p of template main was not supplied"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, tt.yaml)
+			wf := h.run()
+			if wf.Status.Phase != argov1.WorkflowError && wf.Status.Phase != argov1.WorkflowFailed {
+				t.Fatalf("phase %s", wf.Status.Phase)
+			}
+			if !strings.Contains(wf.Status.Message+summary(wf), tt.want) {
+				t.Errorf("message %q (%s), want %q", wf.Status.Message, summary(wf), tt.want)
+			}
+			var pods corev1.PodList
+			_ = h.c.List(context.Background(), &pods)
+			if len(pods.Items) != 0 {
+				t.Errorf("%d pods started", len(pods.Items))
+			}
+		})
+	}
+}
+
+func TestNamesMatchArgo(t *testing.T) {
+	wf := &argov1.Workflow{ObjectMeta: metav1.ObjectMeta{Name: "steps-abc"}}
+	// Argo: wf.NodeID("steps-abc[0].hello") and the v2 Pod name.
+	if got := nodeID(wf, "steps-abc"); got != "steps-abc" {
+		t.Errorf("root id %s", got)
+	}
+	id := nodeID(wf, "steps-abc[0].hello")
+	if !strings.HasPrefix(id, "steps-abc-") || id == "steps-abc-" {
+		t.Errorf("id %s", id)
+	}
+	if got := podName(wf, "steps-abc[0].hello", "whalesay"); got != "steps-abc-whalesay-"+strings.TrimPrefix(id, "steps-abc-") {
+		t.Errorf("pod name %s for id %s", got, id)
+	}
+	for name, want := range map[string]string{"wf[0].a": "a", "wf.t(0:x.y)": "t(0:x.y)", "wf[1].s(2:{a:b})": "s(2:{a:b})", "wf": "wf"} {
+		if got := displayName(&argov1.Workflow{ObjectMeta: metav1.ObjectMeta{Name: "wf"}}, name); got != want {
+			t.Errorf("displayName(%s) = %s, want %s", name, got, want)
+		}
+	}
+}
+
+func TestAggregatedValues(t *testing.T) {
+	for in, want := range map[string]string{
+		`["a","b"]`:         `["a","b"]`,
+		`[{"x":1},[2]]`:     `[{"x":1},[2]]`,
+		`[{"x":1},"plain"]`: `["{\"x\":1}","plain"]`,
+	} {
+		var vals []string
+		var raw []json.RawMessage
+		_ = json.Unmarshal([]byte(in), &raw)
+		for _, r := range raw {
+			var s string
+			if json.Unmarshal(r, &s) != nil {
+				s = string(r)
+			}
+			vals = append(vals, s)
+		}
+		if got := aggregatedJSONValueList(vals); got != want {
+			t.Errorf("%s: got %s want %s", in, got, want)
+		}
+	}
+}
+
+func TestLoopItemNames(t *testing.T) {
+	for in, want := range map[string]string{
+		`"hello"`:                  "hello",
+		`5`:                        "5",
+		`{"os":"debian","ver":10}`: "os:debian,ver:10",
+	} {
+		_, desc, err := itemVars(argov1.Item{Value: json.RawMessage(in)})
+		if err != nil || desc != want {
+			t.Errorf("%s: %q %v, want %q", in, desc, err, want)
+		}
+	}
+	items, err := expandSequence(&argov1.Sequence{Count: ptrIntStr("3"), Start: ptrIntStr("1"), Format: "n%02d"}, nil)
+	if err != nil || len(items) != 3 || items[2].String() != "n03" {
+		t.Errorf("sequence %v %v", items, err)
+	}
+}
+
+func ptrIntStr(s string) *intstr.IntOrString {
+	v := intstr.Parse(s)
+	return &v
+}

@@ -1,0 +1,501 @@
+// Package conformance runs Argo Workflows' own examples on the local cluster:
+// every file in ../shared/conformance/argo-workflows/expected-succeeded.txt
+// must reach phase Succeeded, submitted as Argo's e2e submits them
+// (companion ConfigMaps, WorkflowTemplates and ClusterWorkflowTemplates from
+// the corpus applied first), with only the apiVersion and the image names
+// mapped. `make test-conformance` runs it and prints "N passed, M failed".
+//
+// The suite fails when a workflow listed in passing.txt does not succeed: the
+// list is the bar this build holds (all 80 once the workflow role is
+// complete); a newly passing workflow is reported so it can join the list.
+package conformance
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
+)
+
+// Namespace is where the examples run.
+const Namespace = "argo-conformance"
+
+// images maps the corpus' image names to the locally built stand-ins
+// (integration/images), whose non-latest tags the kubelet never pulls.
+var images = map[string]string{
+	"busybox":           "argolite.local/library/busybox:1.36",
+	"busybox:latest":    "argolite.local/library/busybox:1.36",
+	"alpine:3.23":       "argolite.local/library/alpine:3.23",
+	"python:alpine3.23": "argolite.local/library/python:alpine3.23",
+}
+
+var (
+	wfGVR   = schema.GroupVersionResource{Group: "argolite.dev", Version: "v1alpha1", Resource: "workflows"}
+	wftGVR  = schema.GroupVersionResource{Group: "argolite.dev", Version: "v1alpha1", Resource: "workflowtemplates"}
+	cwftGVR = schema.GroupVersionResource{Group: "argolite.dev", Version: "v1alpha1", Resource: "clusterworkflowtemplates"}
+	cmGVR   = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	pvcGVR  = schema.GroupVersionResource{Version: "v1", Resource: "persistentvolumeclaims"}
+)
+
+// perWorkflowTimeout bounds one example; most take seconds.
+const perWorkflowTimeout = 4 * time.Minute
+
+// parallel is how many examples run at once on the 2-core test machine.
+const parallel = 6
+
+type result struct {
+	file    string
+	name    string
+	phase   string
+	message string
+}
+
+func TestConformance(t *testing.T) {
+	if os.Getenv("ARGOLITE_E2E") != "1" {
+		t.Skip("set ARGOLITE_E2E=1 (make test-conformance does) to run against the local cluster")
+	}
+	corpus, err := filepath.Abs("../../../shared/conformance/argo-workflows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(corpus, "expected-succeeded.txt")); err != nil {
+		t.Skipf("the Argo examples corpus is absent (%v): it lives in ../shared/conformance/argo-workflows", err)
+	}
+	expected := readList(t, filepath.Join(corpus, "expected-succeeded.txt"))
+	bar := readList(t, "passing.txt")
+
+	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG"))
+	if err != nil {
+		t.Fatalf("loading KUBECONFIG: %v", err)
+	}
+	cfg.QPS, cfg.Burst = -1, 0
+	dyn := dynamic.NewForConfigOrDie(cfg)
+	kube := kubernetes.NewForConfigOrDie(cfg)
+	ctx := context.Background()
+
+	install(t, kube)
+	setupNamespace(t, kube)
+	applyCompanions(t, dyn, corpus)
+
+	results := make([]result, len(expected))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, file := range expected {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i] = runExample(ctx, dyn, corpus, file)
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start).Round(time.Second)
+
+	var report strings.Builder
+	passed := 0
+	var failed []result
+	for _, r := range results {
+		if r.phase == "Succeeded" {
+			passed++
+		} else {
+			failed = append(failed, r)
+		}
+	}
+	fmt.Fprintf(&report, "Argo Workflows examples conformance: %d passed, %d failed (of %d, in %s)\n", passed, len(failed), len(results), elapsed)
+	for _, r := range failed {
+		fmt.Fprintf(&report, "  FAIL %s (%s): %s: %s\n", r.file, r.name, firstNonEmpty(r.phase, "not finished"), r.message)
+	}
+	t.Log("\n" + report.String())
+	if dir := os.Getenv("ARGOLITE_E2E_REPORT_DIR"); dir != "" {
+		_ = os.WriteFile(filepath.Join(dir, "conformance.txt"), []byte(report.String()), 0o644)
+	}
+	byFile := map[string]result{}
+	for _, r := range results {
+		byFile[r.file] = r
+	}
+	for _, f := range bar {
+		if r := byFile[f]; r.phase != "Succeeded" {
+			t.Errorf("%s passed before and does not now: %s: %s", f, firstNonEmpty(r.phase, "not finished"), r.message)
+		}
+	}
+	inBar := map[string]bool{}
+	for _, f := range bar {
+		inBar[f] = true
+	}
+	var newly []string
+	for _, r := range results {
+		if r.phase == "Succeeded" && !inBar[r.file] {
+			newly = append(newly, r.file)
+		}
+	}
+	if len(newly) > 0 {
+		sort.Strings(newly)
+		t.Logf("newly passing (add them to integration/conformance/passing.txt):\n%s", strings.Join(newly, "\n"))
+	}
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func readList(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("reading %s: %v", path, err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line != "" && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// install puts the agent in the cluster (the image is already imported).
+//
+// One example (pod-spec-from-previous-step) asks for 2 CPUs, all this test
+// machine has: the agent's own CPU request goes, so the scheduler can place it.
+func install(t *testing.T, kube kubernetes.Interface) {
+	t.Helper()
+	argo := filepath.Join(os.Getenv("ARGOLITE_BIN"), "kubectl-argo")
+	cmd := exec.Command(argo, "install", "--image", os.Getenv("ARGOLITE_E2E_IMAGE"), "--replicas", "1", "--timeout", "3m")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kubectl argo install: %v\n%s", err, out)
+	}
+	ctx := context.Background()
+	patch := `[{"op":"remove","path":"/spec/template/spec/containers/0/resources/requests/cpu"}]`
+	deploys := kube.AppsV1().Deployments("argolite-system")
+	if _, err := deploys.Patch(ctx, "argolite-agent", types.JSONPatchType, []byte(patch), metav1.PatchOptions{}); err != nil && !apierrors.IsInvalid(err) {
+		t.Fatalf("dropping the agent's CPU request: %v", err)
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		d, err := deploys.Get(ctx, "argolite-agent", metav1.GetOptions{})
+		if err == nil && d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas == 1 && d.Status.AvailableReplicas == 1 && d.Status.Replicas == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent did not roll out without its CPU request: %v", err)
+		}
+		time.Sleep(time.Second) // a Deployment rollout has no cheaper signal here
+	}
+}
+
+// setupNamespace makes a fresh namespace with what the examples expect to find.
+func setupNamespace(t *testing.T, kube kubernetes.Interface) {
+	t.Helper()
+	ctx := context.Background()
+	err := kube.CoreV1().Namespaces().Delete(ctx, Namespace, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		t.Fatalf("deleting namespace %s: %v", Namespace, err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		_, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}}, metav1.CreateOptions{})
+		if err == nil {
+			break
+		}
+		if !apierrors.IsAlreadyExists(err) || time.Now().After(deadline) {
+			t.Fatalf("creating namespace %s: %v", Namespace, err)
+		}
+		time.Sleep(500 * time.Millisecond) // the old namespace is still terminating
+	}
+	// Argo's quick-start lets the default ServiceAccount manage Pods (its
+	// pod-manager Role), which the resource-template examples rely on.
+	rbac := kube.RbacV1()
+	if _, err := rbac.Roles(Namespace).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "pod-manager"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"create", "get", "patch"}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating Role pod-manager: %v", err)
+	}
+	if _, err := rbac.RoleBindings(Namespace).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "pod-manager-default"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "pod-manager"},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "default", Namespace: Namespace}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating RoleBinding pod-manager-default: %v", err)
+	}
+	// The cluster has no storage provisioner: claims bind to host-path volumes.
+	for i := range volumes {
+		name := fmt.Sprintf("%s-%d", Namespace, i)
+		_ = kube.CoreV1().PersistentVolumes().Delete(ctx, name, metav1.DeleteOptions{})
+		pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: corev1.PersistentVolumeSpec{
+				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
+				AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+				PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{
+					Path: filepath.Join(os.TempDir(), "argolite-pv", name), Type: ptr.To(corev1.HostPathDirectoryOrCreate)}},
+			}}
+		waitGone := time.Now().Add(time.Minute)
+		for {
+			_, err := kube.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{})
+			if err == nil {
+				break
+			}
+			if !apierrors.IsAlreadyExists(err) || time.Now().After(waitGone) {
+				t.Fatalf("creating PersistentVolume %s: %v", name, err)
+			}
+			time.Sleep(500 * time.Millisecond) // the previous run's volume is going
+		}
+		t.Cleanup(func() {
+			_ = kube.CoreV1().PersistentVolumes().Delete(context.Background(), name, metav1.DeleteOptions{})
+		})
+	}
+}
+
+// volumes is how many host-path volumes the examples' claims may bind.
+const volumes = 4
+
+// applyCompanions creates the corpus' ConfigMaps, WorkflowTemplates,
+// ClusterWorkflowTemplates and PersistentVolumeClaims (testvolume.yaml).
+func applyCompanions(t *testing.T, dyn dynamic.Interface, corpus string) {
+	t.Helper()
+	ctx := context.Background()
+	err := filepath.WalkDir(filepath.Join(corpus, "examples"), func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".yaml") {
+			return err
+		}
+		objs, err := readObjects(path)
+		if err != nil {
+			return nil // not ours to judge here: the examples that matter are checked when run
+		}
+		for _, obj := range objs {
+			var gvr schema.GroupVersionResource
+			namespaced := true
+			switch obj.GetKind() {
+			case "ConfigMap":
+				gvr = cmGVR
+			case "WorkflowTemplate":
+				gvr = wftGVR
+			case "ClusterWorkflowTemplate":
+				gvr, namespaced = cwftGVR, false
+			case "PersistentVolumeClaim":
+				gvr = pvcGVR
+			default:
+				continue
+			}
+			mapObject(obj)
+			var ri dynamic.ResourceInterface = dyn.Resource(gvr)
+			if namespaced {
+				ri = dyn.Resource(gvr).Namespace(Namespace)
+			}
+			_ = ri.Delete(ctx, obj.GetName(), metav1.DeleteOptions{})
+			if _, err := ri.Create(ctx, obj, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				t.Logf("companion %s %s from %s: %v", obj.GetKind(), obj.GetName(), path, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("reading the examples: %v", err)
+	}
+}
+
+// readObjects reads every document of a YAML file.
+func readObjects(path string) ([]*unstructured.Unstructured, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	var out []*unstructured.Unstructured
+	for {
+		obj := &unstructured.Unstructured{}
+		if err := dec.Decode(&obj.Object); err != nil {
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			return nil, err
+		}
+		if len(obj.Object) > 0 {
+			out = append(out, obj)
+		}
+	}
+}
+
+// mapObject maps argoproj.io to argolite.dev and the image names.
+func mapObject(obj *unstructured.Unstructured) {
+	if strings.HasPrefix(obj.GetAPIVersion(), "argoproj.io/") {
+		obj.SetAPIVersion("argolite.dev/" + strings.TrimPrefix(obj.GetAPIVersion(), "argoproj.io/"))
+	}
+	obj.SetNamespace("")
+	mapImages(obj.Object)
+}
+
+func mapImages(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			if s, ok := val.(string); ok && k == "image" {
+				if m, ok := images[s]; ok {
+					x[k] = m
+				}
+				continue
+			}
+			mapImages(val)
+		}
+	case []any:
+		for _, e := range x {
+			mapImages(e)
+		}
+	}
+}
+
+// runExample submits one example's Workflow and waits for it to finish.
+func runExample(ctx context.Context, dyn dynamic.Interface, corpus, file string) result {
+	r := result{file: file}
+	objs, err := readObjects(filepath.Join(corpus, file))
+	if err != nil {
+		r.message = err.Error()
+		return r
+	}
+	var wf *unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() == "Workflow" {
+			wf = o
+			break
+		}
+	}
+	if wf == nil {
+		r.message = "no Workflow in the file"
+		return r
+	}
+	mapObject(wf)
+	created, err := dyn.Resource(wfGVR).Namespace(Namespace).Create(ctx, wf, metav1.CreateOptions{})
+	if err != nil {
+		r.message = "submitting: " + err.Error()
+		return r
+	}
+	r.name = created.GetName()
+	ctx, cancel := context.WithTimeout(ctx, perWorkflowTimeout)
+	defer cancel()
+	w, err := dyn.Resource(wfGVR).Namespace(Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + r.name, ResourceVersion: created.GetResourceVersion()})
+	if err != nil {
+		r.message = "watching: " + err.Error()
+		return r
+	}
+	defer w.Stop()
+	last := created
+	for {
+		phase, _, _ := unstructured.NestedString(last.Object, "status", "phase")
+		msg, _, _ := unstructured.NestedString(last.Object, "status", "message")
+		r.phase, r.message = phase, msg
+		if phase == "Succeeded" || phase == "Failed" || phase == "Error" {
+			if phase != "Succeeded" {
+				r.message = strings.TrimSpace(msg + failedNodes(last))
+			}
+			return r
+		}
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				if ctx.Err() != nil {
+					r.phase = ""
+					r.message = fmt.Sprintf("still %s after %s: %s", firstNonEmpty(phase, "pending"), perWorkflowTimeout, msg+failedNodes(last))
+					return r
+				}
+				// The watch ended early: read again and watch on.
+				got, err := dyn.Resource(wfGVR).Namespace(Namespace).Get(ctx, r.name, metav1.GetOptions{})
+				if err != nil {
+					r.message = err.Error()
+					return r
+				}
+				last = got
+				w, err = dyn.Resource(wfGVR).Namespace(Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + r.name, ResourceVersion: got.GetResourceVersion()})
+				if err != nil {
+					r.message = "watching: " + err.Error()
+					return r
+				}
+				continue
+			}
+			if u, ok := ev.Object.(*unstructured.Unstructured); ok {
+				last = u
+			}
+		case <-ctx.Done():
+			r.phase = ""
+			r.message = fmt.Sprintf("still %s after %s: %s", firstNonEmpty(phase, "pending"), perWorkflowTimeout, msg+nodeSummary(last))
+			return r
+		}
+	}
+}
+
+// failedNodes names the failed nodes and their messages.
+func failedNodes(wf *unstructured.Unstructured) string {
+	nodes, _, _ := unstructured.NestedMap(wf.Object, "status", "nodes")
+	var out []string
+	for _, v := range nodes {
+		n, _ := v.(map[string]any)
+		phase, _ := n["phase"].(string)
+		if phase == "Failed" || phase == "Error" {
+			name, _ := n["name"].(string)
+			msg, _ := n["message"].(string)
+			out = append(out, fmt.Sprintf("%s: %s", name, msg))
+		}
+	}
+	sort.Strings(out)
+	if len(out) > 3 {
+		out = append(out[:3], "...")
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return " [" + strings.Join(out, "; ") + "]"
+}
+
+// nodeSummary names the nodes that are not done.
+func nodeSummary(wf *unstructured.Unstructured) string {
+	nodes, _, _ := unstructured.NestedMap(wf.Object, "status", "nodes")
+	var out []string
+	for _, v := range nodes {
+		n, _ := v.(map[string]any)
+		phase, _ := n["phase"].(string)
+		typ, _ := n["type"].(string)
+		if (phase == "Pending" || phase == "Running") && (typ == "Pod" || typ == "Suspend") {
+			name, _ := n["name"].(string)
+			msg, _ := n["message"].(string)
+			out = append(out, fmt.Sprintf("%s %s %s", name, phase, msg))
+		}
+	}
+	sort.Strings(out)
+	if len(out) > 3 {
+		out = append(out[:3], "...")
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return " [" + strings.Join(out, "; ") + "]"
+}
