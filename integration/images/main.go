@@ -4,7 +4,8 @@
 // image, and the stand-ins the workflow conformance suite runs its steps in:
 // alpine (the busybox userland with Alpine's release files) and python
 // (alpine plus Python from Debian's packages, fetched with apt-get download
-// into -deb-cache). Each is written as a docker-archive tarball carrying its
+// into -deb-cache), and s3server, the S3 artifact store of the workflow tests
+// (the Go program in ../s3server, built static like pause). Each is written as a docker-archive tarball carrying its
 // repo tags, for `ctr -n k8s.io images import`. The workflow images are
 // tagged under argolite.local/library with non-latest tags, so the kubelet's
 // default pull policy (IfNotPresent) never tries a registry. Layers are
@@ -12,7 +13,7 @@
 // the same inputs give the same digest, and an archive newer than its inputs
 // is not rebuilt.
 //
-//	go run ./integration/images -out DIR [flags] busybox|pause|alpine|python|agent...
+//	go run ./integration/images -out DIR [flags] busybox|pause|alpine|python|s3server|agent...
 package main
 
 import (
@@ -44,6 +45,9 @@ type options struct {
 	pausePkg   string
 	pauseImage string
 
+	s3serverPkg   string
+	s3serverImage string
+
 	agentBinary  string
 	agentImage   string
 	agentVersion string
@@ -59,7 +63,7 @@ type target struct {
 	build  func() (v1.Image, error)
 }
 
-var imageNames = []string{"busybox", "pause", "alpine", "python", "agent"}
+var imageNames = []string{"busybox", "pause", "alpine", "python", "s3server", "agent"}
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -76,7 +80,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./integration/images -out DIR [flags] IMAGE...")
-		fmt.Fprintln(stderr, "IMAGE is busybox, pause, alpine, python or agent (agent needs -agent-binary and -agent-image).")
+		fmt.Fprintln(stderr, "IMAGE is busybox, pause, alpine, python, s3server or agent (agent needs -agent-binary and -agent-image).")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.out, "out", "", "directory to write the image tarballs to (required)")
@@ -90,6 +94,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.debCache, "deb-cache", "", "directory of the .deb files the python image is built from (default: debs next to -out)")
 	fs.StringVar(&o.pausePkg, "pause-pkg", "github.com/argolite/argolite/integration/images/pause", "Go package of the pause binary")
 	fs.StringVar(&o.pauseImage, "pause-image", "registry.k8s.io/pause:3.6", "sandbox image reference (containerd's sandbox_image)")
+	fs.StringVar(&o.s3serverPkg, "s3server-pkg", "github.com/argolite/argolite/integration/s3server", "Go package of the s3server binary")
+	fs.StringVar(&o.s3serverImage, "s3server-image", "argolite.local/library/s3server:v1", "S3 artifact store image reference")
 	fs.StringVar(&o.agentBinary, "agent-binary", "", "static linux argolite-agent binary")
 	fs.StringVar(&o.agentImage, "agent-image", "", "agent image reference, e.g. ghcr.io/argolite/argolite-agent:v0.1.0")
 	fs.StringVar(&o.agentVersion, "agent-version", "", "version label of the agent image (default: the image tag)")
@@ -276,6 +282,23 @@ func prepare(n string, o options, log io.Writer) (target, error) {
 				return nil, err
 			}
 			return pauseImage(bin, o.arch)
+		}}, nil
+
+	case "s3server":
+		refs, err := parseTags(nil, "s3server-image", o.s3serverImage)
+		if err != nil {
+			return target{}, err
+		}
+		inputs, err := goBuildInputs(o.s3serverPkg, o.arch)
+		if err != nil {
+			return target{}, err
+		}
+		return target{file: "s3server.tar", refs: refs, inputs: inputs, build: func() (v1.Image, error) {
+			bin, err := buildGoBinary(o.s3serverPkg, o.arch, "s3server")
+			if err != nil {
+				return nil, err
+			}
+			return s3serverImage(bin, refs[0].TagStr(), o.arch)
 		}}, nil
 
 	case "agent":
