@@ -94,8 +94,8 @@ cluster-down: ## Stop the local cluster and clean up its mounts, bridge and rule
 	bash integration/cluster/down.sh
 
 .PHONY: images
-images: ## Build the local cluster's images: busybox, pause and the workflow suite's alpine and python.
-	go run ./integration/images -out $(BIN)/images busybox pause alpine python
+images: ## Build the local cluster's images: busybox, pause, the workflow suite's alpine and python, and the s3server artifact store.
+	go run ./integration/images -out $(BIN)/images busybox pause alpine python s3server
 
 .PHONY: image
 image: ## Build the agent image (no Docker) as bin/images/argolite-agent.tar.

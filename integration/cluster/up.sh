@@ -28,7 +28,7 @@ import_images() {
   local changed="${1:-}" name img stamp
   [[ -n "$changed" || -f "$IMAGES_DIR/pause.tar" ]] || die "$IMAGES_DIR/pause.tar missing: run 'make images' first"
   mkdir -p "$CLUSTER_DIR/imported"
-  for name in pause busybox alpine python; do
+  for name in pause busybox alpine python s3server; do
     img="$IMAGES_DIR/$name.tar" stamp="$CLUSTER_DIR/imported/$name"
     if [[ ! -f "$img" ]]; then say "warning: $img missing, pods using it will not start: run 'make images'"; continue; fi
     [[ -n "$changed" && -f "$stamp" && ! "$img" -nt "$stamp" ]] && continue

@@ -5,8 +5,9 @@
 // alpine (the busybox userland with Alpine's release files) and python
 // (alpine plus Python from Debian's packages, fetched with apt-get download
 // into -deb-cache), and s3server, the S3 artifact store of the workflow tests
-// (the Go program in ../s3server, built static like pause). Each is written as a docker-archive tarball carrying its
-// repo tags, for `ctr -n k8s.io images import`. The workflow images are
+// (the Go program in ../s3server, built static like pause). Each is written
+// as a docker-archive tarball carrying its repo tags, for
+// `ctr -n k8s.io images import`. The workflow images are
 // tagged under argolite.local/library with non-latest tags, so the kubelet's
 // default pull policy (IfNotPresent) never tries a registry. Layers are
 // deterministic (sorted entries, fixed times, root-owned unless stated), so

@@ -1,0 +1,50 @@
+// Package s3manifest owns how tests run the S3 artifact store in the local
+// cluster: integration/s3server/manifest.yaml (Secret my-minio-cred, Service
+// and Deployment minio), embedded so Go tests can apply it into their own
+// namespace.
+package s3manifest
+
+//go:generate cp ../manifest.yaml manifest.yaml
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+
+	"github.com/fluxcd/pkg/ssa/utils"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Names of what the manifest creates, as Argo's quick-start names them.
+const (
+	// Service and Deployment; the store listens on minio:9000.
+	Name = "minio"
+	Port = 9000
+	// SecretName holds the keys under AccessKeyKey and SecretKeyKey.
+	SecretName   = "my-minio-cred"
+	AccessKeyKey = "accesskey"
+	SecretKeyKey = "secretkey"
+	// AccessKey and SecretKey are the values the Secret holds.
+	AccessKey = "admin"
+	SecretKey = "password"
+	// Bucket is created when the store starts.
+	Bucket = "my-bucket"
+	// Image is built by `make images` and imported by up.sh.
+	Image = "argolite.local/library/s3server:v1"
+)
+
+//go:embed manifest.yaml
+var manifest []byte
+
+// YAML returns the manifest as written.
+func YAML() []byte { return bytes.Clone(manifest) }
+
+// Objects returns fresh copies of the manifest's objects, without a
+// namespace: set one before applying them.
+func Objects() ([]*unstructured.Unstructured, error) {
+	objs, err := utils.ReadObjects(bytes.NewReader(manifest))
+	if err != nil {
+		return nil, fmt.Errorf("integration/s3server/manifest.yaml: %w", err)
+	}
+	return objs, nil
+}
