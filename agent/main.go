@@ -4,6 +4,8 @@ package main
 
 import (
 	"os"
+	// CronWorkflow timezones: the agent image has no zoneinfo of its own.
+	_ "time/tzdata"
 
 	"github.com/argolite/argolite/agent/boot"
 )

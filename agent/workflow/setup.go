@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -68,10 +69,20 @@ func Setup(mgr manager.Manager, o Options) error {
 		_, ok := obj.GetLabels()[LabelWorkflow]
 		return ok
 	})
-	return ctrl.NewControllerManagedBy(mgr).
+	err := ctrl.NewControllerManagedBy(mgr).
 		For(&argov1.Workflow{}).
 		Watches(&corev1.Pod{}, podToWorkflow, builder.WithPredicates(stepPods)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Concurrency, 1)}).
 		Named("workflow").
 		Complete(r)
+	if err != nil {
+		return err
+	}
+	// CronWorkflows: woken by their own changes, their runs' changes and
+	// the next schedule time.
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&argov1.CronWorkflow{}).
+		Owns(&argov1.Workflow{}).
+		Named("cronworkflow").
+		Complete(&CronReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("argolite-cron"), Now: time.Now})
 }

@@ -6,13 +6,15 @@ CLUSTER_DIR="${CLUSTER_DIR:-$root/.cluster}"
 POD_CIDR="${POD_CIDR:-198.18.0.0/24}"
 SERVICE_CIDR="${SERVICE_CIDR:-198.19.0.0/16}"
 API_SERVICE_IP="${API_SERVICE_IP:-198.19.0.1}"
+# The domain integration/clusterdns serves and the kubelet gives Pods as search path.
+CLUSTER_DOMAIN="${CLUSTER_DOMAIN:-cluster.local}"
 CNI_BRIDGE=cni0
 pki="$CLUSTER_DIR/pki"
 logs="$CLUSTER_DIR/logs"
 pids="$CLUSTER_DIR/pids"
 sock="$CLUSTER_DIR/containerd/containerd.sock"
 # Start order; down.sh stops them in reverse.
-components=(containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+components=(containerd etcd kube-apiserver clusterdns kube-controller-manager kube-scheduler kubelet kube-proxy)
 
 say() { printf '[cluster] %s\n' "$*" >&2; }
 die() { printf '[cluster] error: %s\n' "$*" >&2; exit 1; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the local single-node Kubernetes (or reuses the running one): containerd,
-# etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet and
-# kube-proxy as host processes, state and logs under $CLUSTER_DIR. Needs root
+# etcd, kube-apiserver, the cluster DNS (integration/clusterdns),
+# kube-controller-manager, kube-scheduler, kubelet and kube-proxy as host
+# processes, state and logs under $CLUSTER_DIR. Needs root
 # and the Debian packages containerd, runc, containernetworking-plugins,
 # iptables, conntrack. Prints the admin kubeconfig path on success.
 set -euo pipefail
@@ -17,6 +18,43 @@ K8S_BIN="${K8S_BIN:-$(bash "$here/build.sh")}"
 ETCD_BIN="$(dirname "$K8S_BIN")/$(cd "$(dirname "$K8S_BIN")" && ls -d etcd-* | sort | tail -1)"
 IMAGES_DIR="${IMAGES_DIR:-$root/bin/images}"
 kubectl=("$K8S_BIN/kubectl" --kubeconfig "$CLUSTER_DIR/admin.kubeconfig")
+
+start() { # start NAME COMMAND...: runs COMMAND detached, logging to logs/NAME.log
+  local name="$1"; shift
+  setsid "$@" >"$logs/$name.log" 2>&1 < /dev/null &
+  echo $! >"$pids/$name.pid"
+}
+check_alive() { pid_alive "$1" || { tail -20 "$logs/$1.log" >&2; die "$1 exited; its log is $logs/$1.log"; }; }
+
+# Cluster DNS: integration/clusterdns, built from this module into bin/ and
+# rebuilt when its sources or go.mod/go.sum are newer than the binary.
+CLUSTERDNS_BIN="${BIN_DIR:-$root/bin}/clusterdns"
+build_clusterdns() {
+  [[ -x "$CLUSTERDNS_BIN" && -z "$(find "$root/integration/clusterdns" "$root/go.mod" "$root/go.sum" \
+    -name '*_test.go' -prune -o -newer "$CLUSTERDNS_BIN" -print -quit)" ]] && return 0
+  say "building $CLUSTERDNS_BIN"
+  if ! (cd "$root" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$CLUSTERDNS_BIN.tmp" ./integration/clusterdns); then
+    [[ -x "$CLUSTERDNS_BIN" ]] || die "building integration/clusterdns failed"
+    say "warning: building integration/clusterdns failed; using the previous $CLUSTERDNS_BIN"
+    return 0
+  fi
+  mv "$CLUSTERDNS_BIN.tmp" "$CLUSTERDNS_BIN"
+}
+# start_clusterdns IP: serves $CLUSTER_DOMAIN on IP:53 (the kubelet's
+# clusterDNS; Pods reach the host at the node address) from the API server's
+# Services and EndpointSlices, and waits until it answers for the kubernetes Service.
+start_clusterdns() {
+  say "starting clusterdns on $1:53"
+  start clusterdns "$CLUSTERDNS_BIN" -listen "$1:53" -kubeconfig "$CLUSTER_DIR/admin.kubeconfig" -domain "$CLUSTER_DOMAIN"
+  wait_for "cluster DNS on $1:53" 60 clusterdns_answers "$1" || {
+    check_alive clusterdns; die "cluster DNS does not answer on $1:53; see $logs/clusterdns.log"; }
+  check_alive clusterdns
+}
+# clusterdns_answers IP: the kubernetes Service resolves, or clusterdns exited (check_alive tells).
+clusterdns_answers() {
+  pid_alive clusterdns || return 0
+  "$CLUSTERDNS_BIN" query -server "$1:53" "kubernetes.default.svc.$CLUSTER_DOMAIN"
+}
 
 # No registry: the images come from the tarballs `make images` writes. pause is
 # the sandbox image; busybox.tar carries docker.io/library/busybox:latest and
@@ -41,9 +79,13 @@ import_images() {
 if pid_alive kube-apiserver && pid_alive kubelet && "${kubectl[@]}" get --raw /readyz >/dev/null 2>&1; then
   say "already running; reusing it"
   import_images --changed
+  # A kubelet that points Pods at the cluster DNS needs it running: restart it when it died.
+  dns_ip="$(sed -n 's/^clusterDNS: \[\(.*\)\]$/\1/p' "$CLUSTER_DIR/kubelet/config.yaml" 2>/dev/null || true)"
+  if [[ -n "$dns_ip" ]] && ! pid_alive clusterdns; then build_clusterdns; start_clusterdns "$dns_ip"; fi
   echo "$CLUSTER_DIR/admin.kubeconfig"
   exit 0
 fi
+build_clusterdns
 # Whatever is left of an earlier cluster (killed processes, mounts, bridge, rules) goes first.
 bash "$here/down.sh" --quiet
 
@@ -120,13 +162,6 @@ kubeconfig "$CLUSTER_DIR/kube-proxy.kubeconfig" system:kube-proxy
 sysctl -qw net.ipv4.ip_forward=1
 modprobe br_netfilter 2>/dev/null || true
 [[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]] && sysctl -qw net.bridge.bridge-nf-call-iptables=1
-
-start() { # start NAME COMMAND...: runs COMMAND detached, logging to logs/NAME.log
-  local name="$1"; shift
-  setsid "$@" >"$logs/$name.log" 2>&1 < /dev/null &
-  echo $! >"$pids/$name.pid"
-}
-check_alive() { pid_alive "$1" || { tail -20 "$logs/$1.log" >&2; die "$1 exited; its log is $logs/$1.log"; }; }
 
 # --- containerd -----------------------------------------------------------------
 sed "s#@RUNC@#$(command -v runc)#" "$here/runc-wrapper.sh.tmpl" >"$CLUSTER_DIR/bin/runc-wrapper"
@@ -207,6 +242,8 @@ start kube-apiserver "$K8S_BIN/kube-apiserver" \
   --allow-privileged=true --cert-dir "$CLUSTER_DIR/apiserver-certs" --profiling=false
 wait_for "kube-apiserver" 120 "${kubectl[@]}" get --raw /readyz || { check_alive kube-apiserver; die "kube-apiserver is not ready"; }
 
+start_clusterdns "$NODE_IP"
+
 say "starting kube-controller-manager and kube-scheduler"
 start kube-controller-manager "$K8S_BIN/kube-controller-manager" \
   --kubeconfig "$CLUSTER_DIR/controller-manager.kubeconfig" \
@@ -241,6 +278,9 @@ readOnlyPort: 0
 maxPods: 250
 serializeImagePulls: false
 resolvConf: /etc/resolv.conf
+# Pods resolve Service names (search <ns>.svc.$CLUSTER_DOMAIN ...) through integration/clusterdns.
+clusterDNS: [$NODE_IP]
+clusterDomain: $CLUSTER_DOMAIN
 # A test machine's disk may be fuller than production thresholds allow.
 evictionHard: {memory.available: 100Mi, nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
 imageGCHighThresholdPercent: 100

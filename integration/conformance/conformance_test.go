@@ -34,11 +34,15 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
+
+	s3manifest "github.com/argolite/argolite/integration/s3server/manifest"
 )
 
 // Namespace is where the examples run.
@@ -99,6 +103,7 @@ func TestConformance(t *testing.T) {
 
 	install(t, kube)
 	setupNamespace(t, kube)
+	setupArtifactStore(t, kube, dyn)
 	applyCompanions(t, dyn, corpus)
 
 	results := make([]result, len(expected))
@@ -204,16 +209,13 @@ func install(t *testing.T, kube kubernetes.Interface) {
 	if _, err := deploys.Patch(ctx, "argolite-agent", types.JSONPatchType, []byte(patch), metav1.PatchOptions{}); err != nil && !apierrors.IsInvalid(err) {
 		t.Fatalf("dropping the agent's CPU request: %v", err)
 	}
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
 		d, err := deploys.Get(ctx, "argolite-agent", metav1.GetOptions{})
-		if err == nil && d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas == 1 && d.Status.AvailableReplicas == 1 && d.Status.Replicas == 1 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the agent did not roll out without its CPU request: %v", err)
-		}
-		time.Sleep(time.Second) // a Deployment rollout has no cheaper signal here
+		return err == nil && d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas == 1 &&
+			d.Status.AvailableReplicas == 1 && d.Status.Replicas == 1, nil
+	})
+	if err != nil {
+		t.Fatalf("the agent did not roll out without its CPU request: %v", err)
 	}
 }
 
@@ -225,16 +227,16 @@ func setupNamespace(t *testing.T, kube kubernetes.Interface) {
 	if err != nil && !apierrors.IsNotFound(err) {
 		t.Fatalf("deleting namespace %s: %v", Namespace, err)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
+	// The previous run's namespace may still be terminating.
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		_, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}}, metav1.CreateOptions{})
-		if err == nil {
-			break
+		if apierrors.IsAlreadyExists(err) {
+			return false, nil
 		}
-		if !apierrors.IsAlreadyExists(err) || time.Now().After(deadline) {
-			t.Fatalf("creating namespace %s: %v", Namespace, err)
-		}
-		time.Sleep(500 * time.Millisecond) // the old namespace is still terminating
+		return err == nil, err
+	})
+	if err != nil {
+		t.Fatalf("creating namespace %s: %v", Namespace, err)
 	}
 	// Argo's quick-start lets the default ServiceAccount manage Pods (its
 	// pod-manager Role), which the resource-template examples rely on.
@@ -260,20 +262,107 @@ func setupNamespace(t *testing.T, kube kubernetes.Interface) {
 				PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{
 					Path: filepath.Join(os.TempDir(), "argolite-pv", name), Type: ptr.To(corev1.HostPathDirectoryOrCreate)}},
 			}}
-		waitGone := time.Now().Add(time.Minute)
-		for {
+		// The previous run's volume may still be going.
+		err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 			_, err := kube.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{})
-			if err == nil {
-				break
+			if apierrors.IsAlreadyExists(err) {
+				return false, nil
 			}
-			if !apierrors.IsAlreadyExists(err) || time.Now().After(waitGone) {
-				t.Fatalf("creating PersistentVolume %s: %v", name, err)
-			}
-			time.Sleep(500 * time.Millisecond) // the previous run's volume is going
+			return err == nil, err
+		})
+		if err != nil {
+			t.Fatalf("creating PersistentVolume %s: %v", name, err)
 		}
 		t.Cleanup(func() {
 			_ = kube.CoreV1().PersistentVolumes().Delete(context.Background(), name, metav1.DeleteOptions{})
 		})
+	}
+}
+
+// artifactRepositories is Argo's quick-start artifact-repositories ConfigMap
+// (manifests/quick-start/base/artifact-repositories-configmap.yaml), which
+// Argo's e2e runs the examples with.
+const artifactRepositories = `
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: artifact-repositories
+  annotations:
+    workflows.argoproj.io/default-artifact-repository: default-v1
+data:
+  default-v1: |
+    archiveLogs: true
+    s3:
+      bucket: my-bucket
+      endpoint: minio:9000
+      insecure: true
+      accessKeySecret:
+        name: my-minio-cred
+        key: accesskey
+      secretKeySecret:
+        name: my-minio-cred
+        key: secretkey
+  my-key: |
+    archiveLogs: true
+    s3:
+      bucket: my-bucket
+      endpoint: minio:9000
+      insecure: true
+      accessKeySecret:
+        name: my-minio-cred
+        key: accesskey
+      secretKeySecret:
+        name: my-minio-cred
+        key: secretkey
+  empty: ""
+`
+
+// agentConfig configures the artifact driver plugin "test" that Argo's e2e
+// installs for artifact-passing-explicit-plugin.yaml: its configuration is
+// an S3 bucket.
+const agentConfig = `
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: argolite-config
+  namespace: argolite-system
+data:
+  artifactDrivers: |
+    - name: test
+      type: s3
+`
+
+// setupArtifactStore runs the S3-compatible store as Service minio (as
+// Argo's quick-start runs MinIO) with Argo's artifact-repositories ConfigMap.
+func setupArtifactStore(t *testing.T, kube kubernetes.Interface, dyn dynamic.Interface) {
+	t.Helper()
+	ctx := context.Background()
+	objs, err := s3manifest.Objects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range []string{artifactRepositories, agentConfig} {
+		obj := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(doc), &obj.Object); err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, obj)
+	}
+	for _, obj := range objs {
+		gvk := obj.GroupVersionKind()
+		gvr := schema.GroupVersionResource{Group: gvk.Group, Version: gvk.Version, Resource: strings.ToLower(gvk.Kind) + "s"}
+		ns := firstNonEmpty(obj.GetNamespace(), Namespace)
+		_ = dyn.Resource(gvr).Namespace(ns).Delete(ctx, obj.GetName(), metav1.DeleteOptions{})
+		if _, err := dyn.Resource(gvr).Namespace(ns).Create(ctx, obj, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("creating %s %s/%s: %v", gvk.Kind, ns, obj.GetName(), err)
+		}
+	}
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		d, err := kube.AppsV1().Deployments(Namespace).Get(ctx, s3manifest.Name, metav1.GetOptions{})
+		return err == nil && d.Status.ReadyReplicas == 1, nil
+	})
+	if err != nil {
+		t.Fatalf("the artifact store %s/%s did not become ready: %v", Namespace, s3manifest.Name, err)
 	}
 }
 
