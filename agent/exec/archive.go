@@ -91,7 +91,7 @@ func isTarGz(p string) bool {
 	if err != nil {
 		return false
 	}
-	defer gz.Close()
+	defer func() { _ = gz.Close() }()
 	_, err = tar.NewReader(gz).Next()
 	return err == nil
 }
@@ -130,12 +130,12 @@ func extract(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	defer gz.Close()
+	defer func() { _ = gz.Close() }()
 	root, err := os.OpenRoot(dst)
 	if err != nil {
 		return err
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }()
 	tr := tar.NewReader(gz)
 	for {
 		hdr, err := tr.Next()

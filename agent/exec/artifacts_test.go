@@ -53,7 +53,7 @@ func (s *fakeS3) get(t *testing.T, key string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer obj.Close()
+	defer func() { _ = obj.Close() }()
 	data, err := io.ReadAll(obj)
 	if err != nil {
 		t.Fatalf("get %s: %v", key, err)

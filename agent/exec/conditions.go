@@ -96,7 +96,7 @@ func resourceParameters(ctx context.Context, obj *unstructured.Unstructured, par
 			if p.Default != nil {
 				v = *p.Default
 			} else {
-				return out, fmt.Errorf("output parameter %q: %v", p.Name, err)
+				return out, fmt.Errorf("output parameter %q: %w", p.Name, err)
 			}
 		}
 		out = append(out, ParameterValue{Name: p.Name, Value: v})
@@ -109,11 +109,11 @@ func evalJSONPath(obj map[string]any, tmpl string) (string, error) {
 	jp := jsonpath.New("jsonPath")
 	jp.AllowMissingKeys(true)
 	if err := jp.Parse(tmpl); err != nil {
-		return "", fmt.Errorf("jsonPath %q does not parse: %v (write it as kubectl does, e.g. '{.metadata.name}')", tmpl, err)
+		return "", fmt.Errorf("jsonPath %q does not parse: %w (write it as kubectl does, e.g. '{.metadata.name}')", tmpl, err)
 	}
 	var buf bytes.Buffer
 	if err := jp.Execute(&buf, obj); err != nil {
-		return "", fmt.Errorf("jsonPath %q: %v", tmpl, err)
+		return "", fmt.Errorf("jsonPath %q: %w", tmpl, err)
 	}
 	return buf.String(), nil
 }
@@ -127,7 +127,7 @@ func evalJQ(ctx context.Context, data []byte, filter string) (string, error) {
 	}
 	q, err := gojq.Parse(filter)
 	if err != nil {
-		return "", fmt.Errorf("jqFilter %q does not parse: %v", filter, err)
+		return "", fmt.Errorf("jqFilter %q does not parse: %w", filter, err)
 	}
 	iter := q.RunWithContext(ctx, v)
 	var buf strings.Builder
@@ -137,7 +137,7 @@ func evalJQ(ctx context.Context, data []byte, filter string) (string, error) {
 			break
 		}
 		if err, ok := x.(error); ok {
-			return "", fmt.Errorf("jqFilter %q: %v", filter, err)
+			return "", fmt.Errorf("jqFilter %q: %w", filter, err)
 		}
 		if s, ok := x.(string); ok {
 			buf.WriteString(s)

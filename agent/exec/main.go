@@ -273,7 +273,7 @@ func (o Options) install() error {
 	if err != nil {
 		return fmt.Errorf("copying the binary into %s: %w", dir, err)
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }()
 	if _, err := io.Copy(tmp, in); err != nil {
 		tmp.Close()
 		return fmt.Errorf("copying the binary to %s: %w", tmp.Name(), err)

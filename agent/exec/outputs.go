@@ -103,7 +103,7 @@ func (o Options) uploadOutput(ctx context.Context, a OutputArtifact) (*Location,
 		if err != nil {
 			return nil, fmt.Errorf("output artifact %q: %w", a.Name, err)
 		}
-		defer os.Remove(f.Name())
+		defer func() { _ = os.Remove(f.Name()) }()
 		err = tarGz(a.Path, level, f)
 		if cerr := f.Close(); err == nil {
 			err = cerr
@@ -211,7 +211,7 @@ func (o Options) downloadInput(ctx context.Context, a InputArtifact) error {
 				o.logf("optional input artifact %q not found at %s: skipped", a.Name, where(a))
 				return nil
 			}
-			return fmt.Errorf("input artifact %q not found at %s: %v; check that the step producing it succeeded, or mark the input optional", a.Name, where(a), err)
+			return fmt.Errorf("input artifact %q not found at %s: %w; check that the step producing it succeeded, or mark the input optional", a.Name, where(a), err)
 		}
 		return fmt.Errorf("input artifact %q: fetching %s: %w", a.Name, where(a), err)
 	}

@@ -323,7 +323,7 @@ func (k *kube) flagTargets(ctx context.Context) ([]target, error) {
 		for _, a := range args {
 			typ, name, ok := strings.Cut(a, "/")
 			if !ok || typ == "" || name == "" {
-				return nil, fmt.Errorf("flags: %q: give objects as TYPE/NAME throughout, or as TYPE NAME...", a)
+				return nil, fmt.Errorf("flags: %q: give objects as TYPE/NAME throughout, or as one TYPE followed by names", a)
 			}
 			t, err := k.resolveType(typ)
 			if err != nil {
@@ -663,16 +663,16 @@ func kubeErr(err error, verb string, t target) error {
 	}
 	switch {
 	case apierrors.IsForbidden(err):
-		return fmt.Errorf("%s %s: forbidden: the step Pod's ServiceAccount may not %s %s%s: bind it a Role granting that verb (and get, for conditions and outputs) and set serviceAccountName on the template (%v)",
+		return fmt.Errorf("%s %s: forbidden: the step Pod's ServiceAccount may not %s %s%s: bind it a Role granting that verb (and get, for conditions and outputs) and set serviceAccountName on the template (%w)",
 			verb, t, verb, what, where, err)
 	case apierrors.IsNotFound(err):
 		return fmt.Errorf("%s %s: not found", verb, t)
 	case apierrors.IsAlreadyExists(err):
 		return fmt.Errorf("create %s: it already exists: use action apply, or generateName for a new object each run", t)
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
-		return fmt.Errorf("%s %s: the server rejected the object: %v", verb, t, err)
+		return fmt.Errorf("%s %s: the server rejected the object: %w", verb, t, err)
 	case apierrors.IsUnsupportedMediaType(err):
-		return fmt.Errorf("%s %s: %v (strategic merge patches do not work on custom resources: use mergeStrategy merge)", verb, t, err)
+		return fmt.Errorf("%s %s: %w (strategic merge patches do not work on custom resources: use mergeStrategy merge)", verb, t, err)
 	}
 	return fmt.Errorf("%s %s: %w", verb, t, err)
 }

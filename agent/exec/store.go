@@ -197,7 +197,7 @@ func s3GetFile(ctx context.Context, c *minio.Client, bucket, key, dst string) er
 	if err != nil {
 		return err
 	}
-	defer obj.Close()
+	defer func() { _ = obj.Close() }()
 	if _, err := obj.Stat(); err != nil {
 		return err
 	}
@@ -221,7 +221,7 @@ func s3Err(err error, l *S3Location) error {
 	case "NoSuchBucket":
 		return fmt.Errorf("bucket %q does not exist at %s: create it or fix the artifact repository's bucket", l.Bucket, l.Endpoint)
 	case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch":
-		return fmt.Errorf("%v: check the artifact repository's credentials and the bucket policy", err)
+		return fmt.Errorf("%w: check the artifact repository's credentials and the bucket policy", err)
 	}
 	return err
 }
@@ -365,7 +365,7 @@ func ReadOffloaded(ctx context.Context, loc Location, getenv func(string) string
 	if err != nil {
 		return nil, s3Err(err, loc.S3)
 	}
-	defer obj.Close()
+	defer func() { _ = obj.Close() }()
 	var r Result
 	if err := json.NewDecoder(io.LimitReader(obj, 64<<20)).Decode(&r); err != nil {
 		return nil, fmt.Errorf("reading the offloaded outputs at %s: %w", describe(loc), err)

@@ -264,35 +264,35 @@ func (o *operation) outputLocation(a *argov1.Artifact, pod string) (argov1.Artif
 
 // artifactSpec tells the wrapper which artifacts to fetch and store, and
 // gives the containers the credentials that needs.
-func (o *operation) artifactSpec(t *argov1.Template, es *exec.Spec, pod *corev1.Pod) error {
+func (o *operation) artifactSpec(t *argov1.Template, es *exec.Spec, pod *corev1.Pod) ([]corev1.EnvVar, error) {
 	creds := &credentials{}
 	for _, a := range t.Inputs.Artifacts {
 		if !hasLocation(&a) {
 			if a.Optional {
 				continue
 			}
-			return specError("template %s: input artifact %s has no location", t.Name, a.Name)
+			return nil, specError("template %s: input artifact %s has no location", t.Name, a.Name)
 		}
 		if a.Optional && a.S3 == nil && a.Raw == nil && a.HTTP == nil && a.Plugin == nil {
 			continue
 		}
 		loc, err := o.execLocation(a.ArtifactLocation, a.Name, creds)
 		if err != nil {
-			return fmt.Errorf("template %s: input artifact %s: %w", t.Name, a.Name, err)
+			return nil, fmt.Errorf("template %s: input artifact %s: %w", t.Name, a.Name, err)
 		}
 		es.Inputs = append(es.Inputs, exec.InputArtifact{Name: a.Name, Path: a.Path, Mode: a.Mode, Optional: a.Optional, SubPath: a.SubPath, Location: loc})
 	}
 	for _, a := range t.Outputs.Artifacts {
 		if a.Path == "" {
-			return specError("template %s: output artifact %s has no path", t.Name, a.Name)
+			return nil, specError("template %s: output artifact %s has no path", t.Name, a.Name)
 		}
 		l, err := o.outputLocation(&a, pod.Name)
 		if err != nil {
-			return fmt.Errorf("template %s: %w", t.Name, err)
+			return nil, fmt.Errorf("template %s: %w", t.Name, err)
 		}
 		loc, err := o.execLocation(l, a.Name, creds)
 		if err != nil {
-			return fmt.Errorf("template %s: output artifact %s: %w", t.Name, a.Name, err)
+			return nil, fmt.Errorf("template %s: output artifact %s: %w", t.Name, a.Name, err)
 		}
 		oa := exec.OutputArtifact{Name: a.Name, Path: a.Path, Optional: a.Optional, Archive: "tar", Location: loc}
 		if a.Archive != nil && a.Archive.None != nil {
@@ -321,13 +321,8 @@ func (o *operation) artifactSpec(t *argov1.Template, es *exec.Spec, pod *corev1.
 			}
 		}
 	}
-	if len(creds.env) > 0 {
-		sort.SliceStable(creds.env, func(i, j int) bool { return creds.env[i].Name < creds.env[j].Name })
-		for i := range pod.Spec.Containers {
-			pod.Spec.Containers[i].Env = append(pod.Spec.Containers[i].Env, creds.env...)
-		}
-	}
-	return nil
+	sort.SliceStable(creds.env, func(i, j int) bool { return creds.env[i].Name < creds.env[j].Name })
+	return creds.env, nil
 }
 
 // archiveLogs reports whether a step's log goes to the repository.

@@ -7,7 +7,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
@@ -60,6 +63,24 @@ func (o *operation) operate() error {
 	}
 	if o.shutdown != "" {
 		o.stopRunning()
+	}
+	if s := o.spec.Synchronization; s != nil && o.shutdown == "" {
+		waiting, err := o.acquireLocks(s, workflowHolder(wf))
+		if err != nil {
+			if isSpecError(err) {
+				o.finish(argov1.WorkflowError, err.Error())
+				return nil
+			}
+			return err
+		}
+		if waiting != "" {
+			wf.Status.Phase = argov1.WorkflowPending
+			wf.Status.Message = fmt.Sprintf("Waiting for %s lock", waiting)
+			return nil
+		}
+		if wf.Status.Phase == argov1.WorkflowPending {
+			wf.Status.Phase, wf.Status.Message = argov1.WorkflowRunning, ""
+		}
 	}
 	root := scope{Templates: o.spec.Templates}
 	main, err := o.executeTemplate(wf.Name, root, holder{Name: wf.Name, Template: o.spec.Entrypoint}, o.spec.Arguments, execOpts{})
@@ -145,17 +166,17 @@ func (o *operation) start() error {
 	if err := o.resolveWorkflowTemplate(); err != nil {
 		return err
 	}
+	if err := o.r.validate(o.ctx, wf); err != nil {
+		return err
+	}
 	spec := &wf.Spec
 	if wf.Status.StoredWorkflowSpec != nil {
 		spec = wf.Status.StoredWorkflowSpec
 	}
-	if spec.Entrypoint == "" {
-		return specError("spec.entrypoint is empty: name the template to start with")
-	}
-	if err := o.r.validate(o.ctx, wf, spec); err != nil {
+	if err := o.createClaims(spec); err != nil {
 		return err
 	}
-	if err := o.createClaims(spec); err != nil {
+	if err := o.createPDB(spec); err != nil {
 		return err
 	}
 	wf.Status.Phase = argov1.WorkflowRunning
@@ -331,12 +352,17 @@ func (o *operation) progress() {
 func (o *operation) completed() {
 	wf := o.wf
 	o.setCondition("PodRunning", metav1.ConditionFalse, "")
+	vars := o.mergedVars(map[string]string{"workflow.status": string(wf.Status.Phase),
+		"workflow.duration": strconv.FormatFloat(wf.Status.FinishedAt.Sub(wf.Status.StartedAt.Time).Seconds(), 'f', -1, 64)})
+	o.emitMetrics(o.spec.Metrics, vars)
 	if wf.Status.Phase == argov1.WorkflowSucceeded {
 		o.r.event(wf, corev1.EventTypeNormal, "WorkflowSucceeded", "Run", "Workflow completed")
 	} else {
 		o.r.event(wf, corev1.EventTypeWarning, "WorkflowFailed", "Run", "%s", wf.Status.Message)
 	}
+	o.releaseLocks(workflowHolder(wf))
 	o.deleteClaims()
+	o.deletePDB()
 	o.workflowPodGC()
 }
 
@@ -392,4 +418,36 @@ func (o *operation) workflowStatusForHooks(main *argov1.NodeStatus) argov1.Workf
 		return argov1.WorkflowError
 	}
 	return argov1.WorkflowRunning
+}
+
+// createPDB protects the workflow's Pods with spec.podDisruptionBudget.
+func (o *operation) createPDB(spec *argov1.WorkflowSpec) error {
+	if spec.PodDisruptionBudget == nil {
+		return nil
+	}
+	pdb := &policyv1.PodDisruptionBudget{
+		ObjectMeta: metav1.ObjectMeta{Name: o.wf.Name, Namespace: o.wf.Namespace,
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: argov1.GroupVersion.String(), Kind: "Workflow", Name: o.wf.Name, UID: o.wf.UID,
+				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}},
+		Spec: *spec.PodDisruptionBudget.DeepCopy(),
+	}
+	pdb.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{LabelWorkflow: o.wf.Name}}
+	if err := o.r.Client.Create(o.ctx, pdb); err != nil && !apierrors.IsAlreadyExists(err) {
+		if apierrors.IsInvalid(err) {
+			return specError("spec.podDisruptionBudget: %v", err)
+		}
+		return fmt.Errorf("creating PodDisruptionBudget %s: %w", pdb.Name, err)
+	}
+	return nil
+}
+
+// deletePDB removes the workflow's PodDisruptionBudget when it ends.
+func (o *operation) deletePDB() {
+	if o.spec.PodDisruptionBudget == nil {
+		return
+	}
+	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: o.wf.Name, Namespace: o.wf.Namespace}}
+	if err := o.r.Client.Delete(o.ctx, pdb); client.IgnoreNotFound(err) != nil {
+		o.log.Error(err, "deleting PodDisruptionBudget", "pdb", pdb.Name)
+	}
 }

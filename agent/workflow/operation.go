@@ -420,14 +420,77 @@ func (o *operation) executeTemplate(name string, sc scope, h holder, args argov1
 			}
 		}
 	}
+	if s := processed.Synchronization; s != nil {
+		holder := workflowHolder(o.wf) + "/" + nodeID(o.wf, name)
+		waiting, err := o.acquireLocks(s, holder)
+		if err != nil {
+			return o.nodeError(n, name, ref, opts, err), err
+		}
+		if waiting != "" {
+			if n == nil {
+				n = o.initNode(name, argov1.NodeTypePod, ref, opts.boundaryID, argov1.NodePending, opts.flag, "")
+			}
+			n.Message = fmt.Sprintf("Waiting for %s lock", waiting)
+			n.SynchronizationStatus = &argov1.NodeSynchronizationStatus{Waiting: waiting}
+			o.setNode(n)
+			return n, nil
+		}
+		if n != nil && n.SynchronizationStatus != nil {
+			n.SynchronizationStatus, n.Message = nil, ""
+			o.setNode(n)
+		}
+		defer func() {
+			if done := o.node(name); done != nil && done.Phase.Fulfilled() {
+				o.releaseLocks(holder)
+			}
+		}()
+	}
+	if m := processed.Memoize; m != nil && n == nil {
+		out, hit, err := o.memoLoad(m)
+		if err != nil {
+			return o.nodeError(n, name, ref, opts, err), err
+		}
+		if hit {
+			typ := argov1.NodeTypePod
+			switch {
+			case processed.Steps != nil:
+				typ = argov1.NodeTypeSteps
+			case processed.DAG != nil:
+				typ = argov1.NodeTypeDAG
+			}
+			hn := o.initNode(name, typ, ref, opts.boundaryID, argov1.NodeSucceeded, opts.flag, "")
+			hn.Outputs = out
+			hn.MemoizationStatus = &argov1.MemoizationStatus{Hit: true, Key: m.Key, CacheName: m.Cache.ConfigMap.Name}
+			o.setNode(hn)
+			o.addGlobalOutputs(out)
+			return hn, nil
+		}
+	}
 	retry := processed.RetryStrategy
 	if retry == nil && isPodTemplate(processed) {
 		retry = o.spec.RetryStrategy
 	}
+	var result *argov1.NodeStatus
 	if retry != nil {
-		return o.executeWithRetries(name, inner, processed, ref, retry, opts, locals)
+		result, err = o.executeWithRetries(name, inner, processed, ref, retry, opts, locals)
+	} else {
+		result, err = o.executeType(name, inner, processed, ref, opts)
 	}
-	return o.executeType(name, inner, processed, ref, opts)
+	if processed.Metrics != nil && result != nil && result.Phase.Fulfilled() {
+		o.emitMetrics(processed.Metrics, o.nodeMetricVars(result, processed, locals))
+	}
+	if m := processed.Memoize; m != nil && result != nil && m.Cache != nil && m.Cache.ConfigMap != nil {
+		if result.MemoizationStatus == nil {
+			result.MemoizationStatus = &argov1.MemoizationStatus{Key: m.Key, CacheName: m.Cache.ConfigMap.Name}
+			o.setNode(result)
+		}
+		if result.Phase == argov1.NodeSucceeded {
+			if serr := o.memoSave(m, result.ID, result.Outputs); serr != nil {
+				o.log.Error(serr, "memoization cache", "node", name)
+			}
+		}
+	}
+	return result, err
 }
 
 // nodeError records err on the node (creating it in Error when missing).

@@ -252,8 +252,13 @@ func (o *operation) buildPod(n *argov1.NodeStatus, t *argov1.Template) (*corev1.
 		}
 		es.Outputs.Parameters = append(es.Outputs.Parameters, op)
 	}
-	if err := o.artifactSpec(t, &es, pod); err != nil {
+	credEnv, err := o.artifactSpec(t, &es, pod)
+	if err != nil {
 		return nil, err
+	}
+	// The wrapper reads the artifact credentials; it hides them from the command.
+	for i := range mains {
+		mains[i].Env = append(mains[i].Env, credEnv...)
 	}
 
 	// User init containers run as they are, with main's mounts when asked.

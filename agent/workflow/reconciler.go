@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -21,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/wfvalidate"
 )
 
 // ConfigMapName is the agent's settings ConfigMap (shared with the other roles).
@@ -37,6 +39,8 @@ type Reconciler struct {
 	// write: a cached copy older than that is skipped (its update is coming).
 	written sync.Map
 	config  configCache
+	locks   *lockManager
+	metrics *customMetrics
 }
 
 // Reconcile runs one operation of a Workflow.
@@ -45,6 +49,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Client.Get(ctx, req.NamespacedName, wf); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.written.Delete(req.NamespacedName)
+			if r.locks != nil {
+				holder := req.Namespace + "/" + req.Name
+				r.locks.release(func(_, h string) bool { return h == holder || strings.HasPrefix(h, holder+"/") })
+			}
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -143,14 +151,41 @@ func (r *Reconciler) event(obj client.Object, typ, reason, action, note string, 
 	r.Recorder.Eventf(obj, nil, typ, reason, action, note, args...)
 }
 
-// validate checks what can be checked before any Pod starts.
-func (r *Reconciler) validate(ctx context.Context, wf *argov1.Workflow, spec *argov1.WorkflowSpec) error {
-	found := false
-	for _, t := range spec.Templates {
-		found = found || t.Name == spec.Entrypoint
+// validate checks a new workflow before any Pod starts, with the validator
+// `kubectl argo wf lint` uses: strictly against the object as stored (the
+// CRD keeps fields the types do not know), then its templates, references,
+// parameters and expressions.
+func (r *Reconciler) validate(ctx context.Context, wf *argov1.Workflow) error {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(argov1.GroupVersion.WithKind("Workflow"))
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(wf), u); err != nil {
+		return fmt.Errorf("reading workflow %s/%s: %w", wf.Namespace, wf.Name, err)
 	}
-	if !found {
-		return specError("spec.entrypoint %q names no template of the workflow", spec.Entrypoint)
+	delete(u.Object, "status")
+	if errs := wfvalidate.Strict(u.Object, &argov1.Workflow{}); len(errs) > 0 {
+		return specError("%s", errs.Error())
+	}
+	lookup := func(name string, cluster bool) (*argov1.WorkflowSpec, error) {
+		var obj client.Object
+		var spec *argov1.WorkflowSpec
+		key := client.ObjectKey{Name: name}
+		if cluster {
+			t := &argov1.ClusterWorkflowTemplate{}
+			obj, spec = t, &t.Spec
+		} else {
+			t := &argov1.WorkflowTemplate{}
+			obj, spec, key.Namespace = t, &t.Spec, wf.Namespace
+		}
+		if err := r.Client.Get(ctx, key, obj); err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil, fmt.Errorf("%s %q not found", kindOfScope(map[bool]string{true: "cluster"}[cluster]), name)
+			}
+			return nil, err
+		}
+		return spec, nil
+	}
+	if errs := wfvalidate.Workflow(wf, wfvalidate.Options{TemplateLookup: lookup, Submit: true}); len(errs) > 0 {
+		return specError("%s", errs.Error())
 	}
 	return nil
 }

@@ -15,8 +15,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
@@ -37,6 +39,8 @@ type Options struct {
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;create;delete;patch
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=create;delete
 
 // PodSelector selects step Pods: the agent caches only those.
 func PodSelector() labels.Selector {
@@ -58,6 +62,12 @@ func Setup(mgr manager.Manager, o Options) error {
 		Recorder:  mgr.GetEventRecorder("argolite-workflow"),
 		Options:   o,
 	}
+	r.metrics = newCustomMetrics(metrics.Registry)
+	r.locks = newLockManager(func(ctx context.Context) ([]argov1.Workflow, error) {
+		var list argov1.WorkflowList
+		err := mgr.GetClient().List(ctx, &list)
+		return list.Items, err
+	})
 	podToWorkflow := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []reconcile.Request {
 		name := obj.GetLabels()[LabelWorkflow]
 		if name == "" {
@@ -72,6 +82,8 @@ func Setup(mgr manager.Manager, o Options) error {
 	err := ctrl.NewControllerManagedBy(mgr).
 		For(&argov1.Workflow{}).
 		Watches(&corev1.Pod{}, podToWorkflow, builder.WithPredicates(stepPods)).
+		// A released lock wakes the workflows waiting for it.
+		WatchesRawSource(source.Channel(r.locks.wake, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Concurrency, 1)}).
 		Named("workflow").
 		Complete(r)

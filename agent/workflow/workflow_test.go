@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -46,6 +49,11 @@ func newHarness(t *testing.T, wfYAML string, objs ...client.Object) *harness {
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(append(objs, wf)...).WithStatusSubresource(&argov1.Workflow{}).Build()
 	h := &harness{t: t, c: c, key: types.NamespacedName{Namespace: "ns", Name: wf.Name}}
 	h.r = &Reconciler{Client: c, APIReader: c, Options: Options{Namespace: "argolite-system", ExecutorImage: "agent:test"}}
+	h.r.locks = newLockManager(func(ctx context.Context) ([]argov1.Workflow, error) {
+		var list argov1.WorkflowList
+		err := c.List(ctx, &list)
+		return list.Items, err
+	})
 	h.finish = func(pod *corev1.Pod) (int, exec.Result) { return 0, exec.Result{} }
 	return h
 }
@@ -275,13 +283,13 @@ spec:
   templates:
   - name: main
     steps: [[{name: a, template: nope}]]
-`, `template "nope" not found in the workflow`},
+`, `spec.templates[0].steps[0][0].template: template "nope" not found in the Workflow`},
 		"missing entrypoint": {`
 metadata: {name: wf}
 spec:
   entrypoint: start
   templates: [{name: main, container: {image: x, command: [x]}}]
-`, `spec.entrypoint "start" names no template`},
+`, `spec.entrypoint: template "start" not found`},
 		"parameter not supplied": {`
 metadata: {name: wf}
 spec:
@@ -290,7 +298,19 @@ spec:
   - name: main
     inputs: {parameters: [{name: p}]}
     container: {image: x, command: [x]}
-`, "inputs.parameters.p of template main was not supplied"},
+`, `spec.arguments: parameter "p" of template "main" (the entrypoint) is not supplied`},
+		"cycle": {`
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: a, template: c, depends: b}
+      - {name: b, template: c, depends: a}
+  - {name: c, container: {image: x, command: [x]}}
+`, "dependency cycle"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t, tt.yaml)
@@ -372,4 +392,92 @@ func TestLoopItemNames(t *testing.T) {
 func ptrIntStr(s string) *intstr.IntOrString {
 	v := intstr.Parse(s)
 	return &v
+}
+
+func TestMutexQueuesTheSecondWorkflow(t *testing.T) {
+	spec := `
+spec:
+  entrypoint: main
+  synchronization: {mutexes: [{name: deploy}]}
+  templates: [{name: main, container: {image: alpine, command: ["true"]}}]
+`
+	h := newHarness(t, "metadata: {name: first}"+spec)
+	second := &argov1.Workflow{}
+	if err := yaml.UnmarshalStrict([]byte("metadata: {name: second, namespace: ns}"+spec), second); err != nil {
+		t.Fatal(err)
+	}
+	second.CreationTimestamp = metav1.NewTime(metav1.Now().Add(time.Second))
+	ctx := ctrl.LoggerInto(context.Background(), ctrl.Log)
+	if err := h.c.Create(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	reconcile := func(name string) *argov1.Workflow {
+		key := types.NamespacedName{Namespace: "ns", Name: name}
+		if _, err := h.r.Reconcile(ctx, ctrl.Request{NamespacedName: key}); err != nil {
+			t.Fatal(err)
+		}
+		wf := &argov1.Workflow{}
+		_ = h.c.Get(ctx, key, wf)
+		return wf
+	}
+	if wf := reconcile("first"); wf.Status.Phase != argov1.WorkflowRunning {
+		t.Fatalf("first: %s %s", wf.Status.Phase, wf.Status.Message)
+	}
+	wf := reconcile("second")
+	if wf.Status.Phase != argov1.WorkflowPending || wf.Status.Message != "Waiting for ns/Mutex/deploy lock" {
+		t.Fatalf("second: %s %q", wf.Status.Phase, wf.Status.Message)
+	}
+	if wf.Status.Synchronization == nil || wf.Status.Synchronization.Mutex == nil || len(wf.Status.Synchronization.Mutex.Waiting) != 1 {
+		t.Errorf("second's lock status %+v", wf.Status.Synchronization)
+	}
+	if first := h.run(); first.Status.Phase != argov1.WorkflowSucceeded {
+		t.Fatalf("first: %s", first.Status.Phase)
+	}
+	select {
+	case ev := <-h.r.locks.wake:
+		if ev.Object.GetName() != "second" {
+			t.Errorf("woke %s, want second", ev.Object.GetName())
+		}
+	default:
+		t.Fatal("releasing the mutex woke no one")
+	}
+	if wf := reconcile("second"); wf.Status.Phase != argov1.WorkflowRunning {
+		t.Fatalf("second after the release: %s %s", wf.Status.Phase, wf.Status.Message)
+	}
+}
+
+func TestCustomMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := newCustomMetrics(reg)
+	g := &argov1.Prometheus{Name: "task_seconds", Help: "h", Labels: []*argov1.MetricLabel{{Key: "status", Value: "{{status}}"}},
+		Gauge: &argov1.Gauge{Value: "{{duration}}"}}
+	c := &argov1.Prometheus{Name: "runs", Help: "h", Labels: []*argov1.MetricLabel{{Key: "status", Value: "{{status}}"}},
+		Counter: &argov1.Counter{Value: "1"}, When: "{{status}} == Succeeded"}
+	for _, status := range []string{"Succeeded", "Succeeded", "Failed"} {
+		vars := map[string]string{"status": status, "duration": "2.5"}
+		if err := m.emit(g, vars); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.emit(c, vars); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.emit(&argov1.Prometheus{Name: "runs", Help: "h", Gauge: &argov1.Gauge{Value: "1"}}, nil); err == nil {
+		t.Error("a gauge under a counter's name was accepted")
+	}
+	if err := m.emit(&argov1.Prometheus{Name: "bad", Help: "h", Gauge: &argov1.Gauge{Value: "{{x}}"}}, map[string]string{"x": "abc"}); err == nil ||
+		!strings.Contains(err.Error(), `value "abc" is not a number`) {
+		t.Errorf("bad value: %v", err)
+	}
+	want := `
+# HELP argo_workflows_runs h
+# TYPE argo_workflows_runs counter
+argo_workflows_runs{status="Succeeded"} 2
+`
+	if err := promtestutil.GatherAndCompare(reg, strings.NewReader(want), "argo_workflows_runs"); err != nil {
+		t.Error(err)
+	}
+	if n := promtestutil.CollectAndCount(m.vecs["argo_workflows_task_seconds"]); n != 2 {
+		t.Errorf("%d gauge series, want 2 (Succeeded, Failed)", n)
+	}
 }

@@ -11,7 +11,7 @@ import (
 // The workflow kinds follow Argo Workflows' v1alpha1 (Apache-2.0) field by
 // field for every feature argolite supports. A field Argo has and argolite
 // does not is absent here, so the strict decoding of the validator (see
-// shared/workflow) rejects it by name instead of ignoring it.
+// shared/wfvalidate) rejects it by name instead of ignoring it.
 
 func init() {
 	knownTypes = append(knownTypes, &Workflow{}, &WorkflowList{}, &WorkflowTemplate{}, &WorkflowTemplateList{},

@@ -1,0 +1,172 @@
+package workflow
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/expr"
+)
+
+// customMetrics are the Prometheus metrics workflows and templates declare
+// (spec.metrics, templates[].metrics), served on the agent's /metrics under
+// Argo's prefix argo_workflows_.
+type customMetrics struct {
+	mu   sync.Mutex
+	reg  prometheus.Registerer
+	vecs map[string]prometheus.Collector
+	keys map[string]string
+}
+
+func newCustomMetrics(reg prometheus.Registerer) *customMetrics {
+	return &customMetrics{reg: reg, vecs: map[string]prometheus.Collector{}, keys: map[string]string{}}
+}
+
+// emit records one metric with variables substituted into its labels, value
+// and when condition.
+func (m *customMetrics) emit(p *argov1.Prometheus, vars map[string]string) error {
+	if m == nil {
+		return nil
+	}
+	sub := func(s string) (string, error) {
+		return expr.Replace(s, vars, expr.Options{AllowUnresolved: true})
+	}
+	if p.When != "" {
+		cond, err := sub(p.When)
+		if err != nil {
+			return fmt.Errorf("metric %s: when: %w", p.Name, err)
+		}
+		ok, err := expr.When(cond)
+		if err != nil {
+			return fmt.Errorf("metric %s: when %q: %w", p.Name, cond, err)
+		}
+		if !ok {
+			return nil
+		}
+	}
+	labels := prometheus.Labels{}
+	var names []string
+	for _, l := range p.Labels {
+		v, err := sub(l.Value)
+		if err != nil {
+			return fmt.Errorf("metric %s: label %s: %w", p.Name, l.Key, err)
+		}
+		labels[l.Key] = v
+		names = append(names, l.Key)
+	}
+	sort.Strings(names)
+	var raw string
+	switch {
+	case p.Gauge != nil:
+		raw = p.Gauge.Value
+	case p.Counter != nil:
+		raw = p.Counter.Value
+	case p.Histogram != nil:
+		raw = p.Histogram.Value
+	default:
+		return fmt.Errorf("metric %s: give a gauge, counter or histogram", p.Name)
+	}
+	s, err := sub(raw)
+	if err != nil {
+		return fmt.Errorf("metric %s: value: %w", p.Name, err)
+	}
+	value, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		return fmt.Errorf("metric %s: value %q is not a number", p.Name, s)
+	}
+	name := "argo_workflows_" + p.Name
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var kind string
+	switch {
+	case p.Gauge != nil:
+		kind = "gauge:" + strings.Join(names, ",")
+	case p.Counter != nil:
+		kind = "counter:" + strings.Join(names, ",")
+	default:
+		kind = "histogram:" + strings.Join(names, ",")
+	}
+	if have, ok := m.keys[name]; ok && have != kind {
+		return fmt.Errorf("metric %s is already a %s; a metric keeps its type and label keys", p.Name, have)
+	}
+	c, ok := m.vecs[name]
+	if !ok {
+		switch {
+		case p.Gauge != nil:
+			c = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: p.Help}, names)
+		case p.Counter != nil:
+			c = prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: p.Help}, names)
+		default:
+			var buckets []float64
+			for _, b := range p.Histogram.Buckets {
+				f, err := strconv.ParseFloat(b.Value.String(), 64)
+				if err != nil {
+					return fmt.Errorf("metric %s: bucket %q is not a number", p.Name, b.Value)
+				}
+				buckets = append(buckets, f)
+			}
+			c = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: p.Help, Buckets: buckets}, names)
+		}
+		if err := m.reg.Register(c); err != nil {
+			return fmt.Errorf("metric %s: %w", p.Name, err)
+		}
+		m.vecs[name], m.keys[name] = c, kind
+	}
+	switch v := c.(type) {
+	case *prometheus.GaugeVec:
+		v.With(labels).Set(value)
+	case *prometheus.CounterVec:
+		v.With(labels).Add(value)
+	case *prometheus.HistogramVec:
+		v.With(labels).Observe(value)
+	}
+	return nil
+}
+
+// nodeMetricVars are the variables of a template's metrics: Argo's status,
+// duration and exitCode, the inputs and outputs.
+func (o *operation) nodeMetricVars(n *argov1.NodeStatus, t *argov1.Template, locals map[string]string) map[string]string {
+	v := o.mergedVars(locals)
+	v["status"] = string(n.Phase)
+	v["duration"] = strconv.FormatFloat(o.duration(n).Seconds(), 'f', -1, 64)
+	for _, p := range t.Inputs.Parameters {
+		if p.Value != nil {
+			v["inputs.parameters."+p.Name] = p.Value.String()
+		}
+	}
+	if out := n.Outputs; out != nil {
+		if out.ExitCode != nil {
+			v["exitCode"] = *out.ExitCode
+		}
+		if out.Result != nil {
+			v["outputs.result"] = *out.Result
+		}
+		for _, p := range out.Parameters {
+			if p.Value != nil {
+				v["outputs.parameters."+p.Name] = p.Value.String()
+			}
+		}
+	}
+	return v
+}
+
+// emitMetrics records a finished node's (or the workflow's) metrics.
+func (o *operation) emitMetrics(ms *argov1.Metrics, vars map[string]string) {
+	if ms == nil {
+		return
+	}
+	for _, p := range ms.Prometheus {
+		if p == nil {
+			continue
+		}
+		if err := o.r.metrics.emit(p, vars); err != nil {
+			o.log.Error(err, "custom metric")
+			o.r.event(o.wf, "Warning", "MetricError", "Metrics", "%v", err)
+		}
+	}
+}
