@@ -70,6 +70,7 @@ func (o *operation) executeDAG(name string, sc scope, t *argov1.Template, ref te
 	if !phase.Fulfilled() {
 		return o.node(name), nil
 	}
+	o.stopDaemons(n.ID)
 	var outbound []string
 	for _, target := range targets {
 		if tn := o.node(d.taskNodeName(target)); tn != nil {
@@ -456,7 +457,7 @@ func (d *dagRun) assessPhase(targets []string) argov1.NodePhase {
 		}
 		seen[cur] = true
 		n := o.nodeByID(cur.id)
-		if n == nil || !n.Phase.Fulfilled() {
+		if !doneForParent(n) {
 			return argov1.NodeRunning
 		}
 		branch := cur.phase
@@ -493,7 +494,7 @@ func (d *dagRun) assessPhase(targets []string) argov1.NodePhase {
 		id := nodeID(o.wf, d.taskNodeName(t))
 		phase, ok := targetPhase[id]
 		if !ok {
-			if n := o.nodeByID(id); n != nil && n.Phase.Fulfilled() {
+			if n := o.nodeByID(id); doneForParent(n) {
 				phase = n.Phase
 			} else {
 				if !d.failFast || !d.hasFailure() || d.running > 0 {

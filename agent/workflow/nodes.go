@@ -184,6 +184,17 @@ func loopIndex(name string) int {
 	return i
 }
 
+// daemoned reports whether a node is a running daemon: its dependants go
+// on while it serves, until its scope ends.
+func daemoned(n *argov1.NodeStatus) bool {
+	return n != nil && n.Daemoned != nil && *n.Daemoned && !n.Phase.Fulfilled()
+}
+
+// doneForParent reports whether a parent may go on past a node.
+func doneForParent(n *argov1.NodeStatus) bool {
+	return n != nil && (n.Phase.Fulfilled() || daemoned(n))
+}
+
 // failedOrError reports whether a phase is a failure.
 func failedOrError(p argov1.NodePhase) bool {
 	return p == argov1.NodeFailed || p == argov1.NodeError

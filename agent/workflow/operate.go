@@ -307,6 +307,32 @@ func (o *operation) stopRunning() {
 	}
 }
 
+// stopDaemons ends the daemons started inside a steps or DAG node (or the
+// whole workflow when boundaryID is empty): their scope is over.
+func (o *operation) stopDaemons(boundaryID string) {
+	for id, n := range o.wf.Status.Nodes {
+		if !daemoned(&n) || (boundaryID != "" && !o.inBoundary(&n, boundaryID)) {
+			continue
+		}
+		o.stopNodePods(id)
+		o.markNode(n.Name, argov1.NodeSucceeded, "daemon stopped: its scope ended")
+	}
+}
+
+// inBoundary reports whether n runs inside the steps or DAG node boundaryID.
+func (o *operation) inBoundary(n *argov1.NodeStatus, boundaryID string) bool {
+	for seen := 0; n != nil && seen < 1000; seen++ {
+		if n.BoundaryID == boundaryID {
+			return true
+		}
+		if n.BoundaryID == "" {
+			return false
+		}
+		n = o.nodeByID(n.BoundaryID)
+	}
+	return false
+}
+
 // stopNodePods deletes the Pod of a node.
 func (o *operation) stopNodePods(id string) {
 	if pod, ok := o.pods[id]; ok {
@@ -360,6 +386,7 @@ func (o *operation) completed() {
 	} else {
 		o.r.event(wf, corev1.EventTypeWarning, "WorkflowFailed", "Run", "%s", wf.Status.Message)
 	}
+	o.stopDaemons("")
 	o.releaseLocks(workflowHolder(wf))
 	o.deleteClaims()
 	o.deletePDB()

@@ -42,6 +42,7 @@ func (o *operation) executeSteps(name string, sc scope, t *argov1.Template, ref 
 			return o.node(name), nil
 		}
 		if failedOrError(sg.Phase) {
+			o.stopDaemons(n.ID)
 			n = o.markNode(name, sg.Phase, sg.Message)
 			o.setOutbound(n, o.groupOutbound(sgName))
 			return n, nil
@@ -55,6 +56,7 @@ func (o *operation) executeSteps(name string, sc scope, t *argov1.Template, ref 
 	if err != nil {
 		return o.markNode(name, argov1.NodeError, err.Error()), nil
 	}
+	o.stopDaemons(n.ID)
 	n = o.markNode(name, argov1.NodeSucceeded, "")
 	n.Outputs = outputs
 	if prev != "" {
@@ -204,7 +206,7 @@ func (o *operation) executeStepGroup(sgName string, sc scope, steps []argov1.Wor
 	var failed *argov1.NodeStatus
 	for _, c := range children {
 		n := o.node(c.name)
-		if n == nil || !n.Phase.Fulfilled() {
+		if !doneForParent(n) {
 			return o.node(sgName), nil
 		}
 		if !o.exitHooksDone(c.name, c.step.OnExit, c.step.Hooks) {
