@@ -1,8 +1,6 @@
 package workflow
 
 import (
-	"fmt"
-	"hash/fnv"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,38 +9,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/wfnames"
 )
 
-// nodeID is Argo's node ID: the workflow name for the root node, else the
-// workflow name and the FNV-32a hash of the node name.
-func nodeID(wf *argov1.Workflow, name string) string {
-	if name == wf.Name {
-		return wf.Name
-	}
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(name))
-	return fmt.Sprintf("%s-%d", wf.Name, h.Sum32())
-}
+// nodeID is Argo's node ID (see shared/wfnames, which the plugin shares).
+func nodeID(wf *argov1.Workflow, name string) string { return wfnames.NodeID(wf.Name, name) }
 
-// maxPodPrefix keeps a Pod name (prefix, '-', up to 10 hash digits) within
-// the 253 characters of a DNS subdomain.
-const maxPodPrefix = 253 - 11
-
-// podName is Argo's v2 Pod name: workflow, template and the node name's hash.
+// podName is Argo's v2 Pod name of a node.
 func podName(wf *argov1.Workflow, nodeName, templateName string) string {
-	if nodeName == wf.Name {
-		return wf.Name
-	}
-	prefix := wf.Name
-	if templateName != "" {
-		prefix += "-" + templateName
-	}
-	if len(prefix) > maxPodPrefix {
-		prefix = prefix[:maxPodPrefix]
-	}
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(nodeName))
-	return fmt.Sprintf("%s-%d", strings.TrimSuffix(prefix, "-"), h.Sum32())
+	return wfnames.PodName(wf.Name, nodeName, templateName)
 }
 
 // node returns a copy of the node named name, or nil.
@@ -96,26 +71,7 @@ func (o *operation) initNode(name string, typ argov1.NodeType, ref templateRef, 
 }
 
 // displayName is the last part of a node name: the step or task name.
-func displayName(wf *argov1.Workflow, name string) string {
-	if name == wf.Name {
-		return name
-	}
-	// The part after the last '.' that is not inside brackets or parentheses.
-	depth := 0
-	for i := len(name) - 1; i >= 0; i-- {
-		switch name[i] {
-		case ')', ']':
-			depth++
-		case '(', '[':
-			depth--
-		case '.':
-			if depth == 0 {
-				return name[i+1:]
-			}
-		}
-	}
-	return name
-}
+func displayName(wf *argov1.Workflow, name string) string { return wfnames.DisplayName(wf.Name, name) }
 
 // markNode sets a node's phase (and message), with its finish time once fulfilled.
 func (o *operation) markNode(name string, phase argov1.NodePhase, message string) *argov1.NodeStatus {

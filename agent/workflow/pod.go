@@ -16,16 +16,14 @@ import (
 	"github.com/argolite/argolite/agent/exec"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/expr"
+	"github.com/argolite/argolite/shared/wfnames"
 )
 
-// Labels and annotations on step Pods.
+// Labels and annotations on step Pods (shared with the plugin).
 const (
-	// LabelWorkflow names the Workflow a step Pod belongs to.
-	LabelWorkflow = argov1.Prefix + "workflow"
-	// AnnotationNodeID is the node a Pod runs.
-	AnnotationNodeID = argov1.Prefix + "node-id"
-	// AnnotationNodeName is the node's full name.
-	AnnotationNodeName = argov1.Prefix + "node-name"
+	LabelWorkflow      = wfnames.LabelWorkflow
+	AnnotationNodeID   = wfnames.AnnotationNodeID
+	AnnotationNodeName = wfnames.AnnotationNodeName
 )
 
 // executePod runs a container, script, container set or resource template

@@ -56,6 +56,13 @@ func (o *operation) assessPod(n *argov1.NodeStatus, pod *corev1.Pod, t *argov1.T
 			return
 		}
 	}
+	if pod.DeletionTimestamp != nil && (main == nil || main.State.Terminated == nil || main.State.Terminated.ExitCode != 0) {
+		// Someone deleted the Pod under the step (the agent marks a node
+		// done before it deletes its Pod): an error a retry may repeat.
+		o.setNode(n)
+		o.markNode(n.Name, argov1.NodeError, "pod deleted")
+		return
+	}
 	switch {
 	case main != nil && main.State.Terminated != nil:
 		o.finishFromContainer(n, pod, main.State.Terminated, t)

@@ -5,12 +5,15 @@ import (
 	"bytes"
 	"debug/elf"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -447,7 +450,8 @@ func TestBusyboxArchiveCarriesBothTags(t *testing.T) {
 
 func TestAlpineImage(t *testing.T) {
 	bin := []byte("\x7fELF fake busybox")
-	img, err := alpineImage(bin, []string{"bin/sh", "usr/bin/env"}, "amd64")
+	nc := []byte("\x7fELF fake nc")
+	img, err := alpineImage(alpineFiles{busybox: bin, applets: []string{"bin/sh", "usr/bin/env", "usr/bin/nc", "bin/nc"}, nc: nc}, "amd64")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,14 +476,251 @@ func TestAlpineImage(t *testing.T) {
 	if e := fs["bin/sh"]; e.hdr == nil || e.hdr.Linkname != "/bin/busybox" {
 		t.Errorf("/bin/sh: %+v", e.hdr)
 	}
-	if e := fs["tmp"]; e.hdr == nil || e.hdr.Mode != 0o1777 {
-		t.Errorf("/tmp: %+v", e.hdr)
+	// nc is the Go program, not busybox's applet, wherever busybox has it.
+	if e := fs["usr/bin/nc"]; e.hdr == nil || e.hdr.Typeflag != tar.TypeReg || e.hdr.Mode != 0o755 || !bytes.Equal(e.data, nc) {
+		t.Errorf("/usr/bin/nc is not the nc binary: %+v", e.hdr)
 	}
-	if _, ok := fs["root"]; !ok {
-		t.Error("no /root")
+	if e, ok := fs["bin/nc"]; ok {
+		t.Errorf("/bin/nc is still there: %+v", e.hdr)
 	}
 	if !strings.Contains(string(fs["etc/passwd"].data), "root:x:0:0:root:/root:/bin/sh") {
 		t.Errorf("/etc/passwd:\n%s", fs["etc/passwd"].data)
+	}
+	checkAlpineLayout(t, fs)
+
+	// The layer holds each path once: no symlink next to the nc file.
+	layers, err := back.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := layers[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	seen := map[string]bool{}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := strings.Trim(h.Name, "/")
+		if seen[p] {
+			t.Errorf("the alpine layer has %s twice", p)
+		}
+		seen[p] = true
+	}
+
+	// busybox keeps busybox's nc.
+	bb, err := busyboxImage(bin, []string{"bin/sh", "usr/bin/nc"}, "amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := files(t, bb)["usr/bin/nc"]; e.hdr == nil || e.hdr.Linkname != "/bin/busybox" {
+		t.Errorf("busybox's /usr/bin/nc: %+v", e.hdr)
+	}
+	if _, err := alpineImage(alpineFiles{busybox: bin, applets: []string{"bin/sh"}}, "amd64"); err == nil {
+		t.Error("an alpine image without nc was built")
+	}
+}
+
+// alpineLayout is Alpine 3.23's root directory layout as the alpine image
+// must have it: path, mode (0 for a symlink) and symlink target.
+var alpineLayout = []struct {
+	path string
+	mode int64
+	link string
+}{
+	{"bin", 0o755, ""}, {"dev", 0o755, ""}, {"etc", 0o755, ""}, {"home", 0o755, ""},
+	{"lib", 0o755, ""}, {"media", 0o755, ""}, {"mnt", 0o755, ""}, {"opt", 0o755, ""},
+	{"proc", 0o755, ""}, {"root", 0o700, ""}, {"run", 0o755, ""}, {"sbin", 0o755, ""},
+	{"srv", 0o755, ""}, {"sys", 0o755, ""}, {"tmp", 0o1777, ""},
+	{"usr", 0o755, ""}, {"usr/bin", 0o755, ""}, {"usr/lib", 0o755, ""}, {"usr/sbin", 0o755, ""},
+	{"usr/share", 0o755, ""}, {"usr/local/bin", 0o755, ""}, {"usr/local/lib", 0o755, ""},
+	{"usr/local/share", 0o755, ""},
+	{"etc/profile.d", 0o755, ""}, {"etc/opt", 0o755, ""}, {"etc/crontabs", 0o755, ""},
+	{"var", 0o755, ""}, {"var/cache", 0o755, ""}, {"var/empty", 0o555, ""}, {"var/lib", 0o755, ""},
+	{"var/local", 0o755, ""}, {"var/lock", 0o755, ""}, {"var/log", 0o755, ""}, {"var/mail", 0o755, ""},
+	{"var/opt", 0o755, ""}, {"var/spool", 0o755, ""}, {"var/tmp", 0o1777, ""},
+	{"var/run", 0, "/run"}, {"var/spool/mail", 0, "../mail"}, {"var/spool/cron/crontabs", 0, "/etc/crontabs"},
+}
+
+// checkAlpineLayout checks fs (a flattened image) has alpineLayout, all
+// root-owned.
+func checkAlpineLayout(t *testing.T, fs map[string]fsEntry) {
+	t.Helper()
+	for _, want := range alpineLayout {
+		e, ok := fs[want.path]
+		switch {
+		case !ok:
+			t.Errorf("no /%s", want.path)
+		case want.link != "":
+			if e.hdr.Typeflag != tar.TypeSymlink || e.hdr.Linkname != want.link {
+				t.Errorf("/%s: type %c link %q, want a symlink to %s", want.path, e.hdr.Typeflag, e.hdr.Linkname, want.link)
+			}
+		case e.hdr.Typeflag != tar.TypeDir || e.hdr.Mode != want.mode || e.hdr.Uid != 0 || e.hdr.Gid != 0:
+			t.Errorf("/%s: type %c mode %o owner %d:%d, want a directory %o owned by root", want.path, e.hdr.Typeflag, e.hdr.Mode, e.hdr.Uid, e.hdr.Gid, want.mode)
+		}
+	}
+}
+
+// TestWithLayout: the layout never replaces what the layer has.
+func TestWithLayout(t *testing.T) {
+	layout := []entry{dir("mnt", 0o755), dir("tmp", 0o1777), symlink("var/run", "/run")}
+	got, err := withLayout([]entry{dir("tmp", 0o1777), file("etc/x", 0o644, nil)}, layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 {
+		t.Errorf("withLayout = %+v, want etc/x, tmp, mnt and var/run once each", got)
+	}
+	for _, bad := range [][]entry{
+		{file("mnt", 0o644, nil)},
+		{dir("tmp", 0o755)},
+		{symlink("var/run", "../run")},
+		{dir("var/run", 0o755)},
+	} {
+		if _, err := withLayout(bad, layout); err == nil {
+			t.Errorf("withLayout(%+v) accepted a collision", bad)
+		}
+	}
+	// A file below a layout symlink is caught by layerTar.
+	entries, err := withLayout([]entry{file("var/run/x.pid", 0o644, nil)}, layout)
+	if err == nil {
+		_, err = layerTar(entries)
+	}
+	if err == nil {
+		t.Error("a file below the /var/run symlink was accepted")
+	}
+	// busybox's own entries fit the alpine layout.
+	if _, err := withLayout(busyboxEntries([]byte("bb"), []string{"bin/sh", "usr/bin/env"}), alpineDirs); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestCheckOverlay: the python layer may add to the alpine layer, not
+// change it.
+func TestCheckOverlay(t *testing.T) {
+	base, err := alpineLayer(alpineFiles{busybox: []byte("bb"), applets: []string{"bin/sh"}, nc: []byte("nc")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := []entry{
+		file("usr/bin/python3.11", 0o755, nil),
+		dir("usr/lib/python3.11", 0o755),
+		file("usr/lib/x86_64-linux-gnu/libc.so.6", 0o644, nil),
+		symlink("lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"),
+		file("etc/mime.types", 0o644, nil),
+		symlink("usr/local/bin/python3", "/usr/bin/python3.11"),
+	}
+	if err := checkOverlay(base.entries, ok); err != nil {
+		t.Errorf("checkOverlay(additions) = %v", err)
+	}
+	for _, bad := range []entry{
+		dir("tmp", 0o755),
+		file("mnt", 0o644, nil),
+		file("var/run/x", 0o644, nil),
+		symlink("usr/bin", "/bin"),
+		dir("usr/bin/nc", 0o755),
+		dir("root", 0o755),
+	} {
+		if err := checkOverlay(base.entries, append(slices.Clone(ok), bad)); err == nil {
+			t.Errorf("checkOverlay accepted %s (%c)", bad.Path, bad.Type)
+		}
+	}
+}
+
+// TestAlpineNc builds the real alpine image through run and checks its nc:
+// a static binary that serves nc -lk -e /bin/true, built from the nc
+// package whose sources are inputs of the image.
+func TestAlpineNc(t *testing.T) {
+	if testing.Short() || runtime.GOOS != "linux" {
+		t.Skip("builds the nc binary; linux only")
+	}
+	if err := checkStaticELF("/bin/busybox", runtime.GOARCH); err != nil {
+		t.Skipf("needs Debian's busybox-static: %v", err)
+	}
+	o := options{busyboxPath: "/bin/busybox", alpineImage: "argolite.local/library/alpine:3.23", arch: runtime.GOARCH,
+		ncPkg: "github.com/argolite/argolite/integration/images/nc"}
+	tg, err := prepare("alpine", o, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hasSource bool
+	for _, in := range tg.inputs {
+		if strings.HasSuffix(in, "_test.go") {
+			t.Errorf("input %s is a test file", in)
+		}
+		hasSource = hasSource || strings.HasSuffix(in, filepath.Join("images", "nc", "main.go"))
+	}
+	if !hasSource || tg.inputs[0] != "/bin/busybox" {
+		t.Errorf("alpine's inputs %q lack busybox or nc's sources", tg.inputs)
+	}
+
+	out := t.TempDir()
+	args := []string{"-out", out, "-arch", runtime.GOARCH, "alpine"}
+	var stdout bytes.Buffer
+	if err := run(args, &stdout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	img, err := tarball.ImageFromPath(filepath.Join(out, "alpine.tar"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := files(t, img)
+	checkAlpineLayout(t, fs)
+	e := fs["usr/bin/nc"]
+	if e.hdr == nil || e.hdr.Typeflag != tar.TypeReg || e.hdr.Mode != 0o755 {
+		t.Fatalf("/usr/bin/nc: %+v", e.hdr)
+	}
+	if e := fs["usr/bin/wget"]; e.hdr == nil || e.hdr.Linkname != "/bin/busybox" {
+		t.Errorf("the other applets are still busybox's: /usr/bin/wget %+v", e.hdr)
+	}
+	nc := filepath.Join(t.TempDir(), "nc")
+	if err := os.WriteFile(nc, e.data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkStaticELF(nc, runtime.GOARCH); err != nil {
+		t.Error(err)
+	}
+
+	// The binary itself: a persistent -e server, probed twice with -z.
+	srv := exec.Command(nc, "-v", "-lk", "-s", "127.0.0.1", "-e", "/bin/true")
+	stderr, err := srv.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
+	line := make([]byte, 200)
+	k, _ := stderr.Read(line)
+	var addr string
+	if _, err := fmt.Sscanf(string(line[:k]), "listening on %s ...", &addr); err != nil {
+		t.Fatalf("nc -v printed %q", line[:k])
+	}
+	go func() { _, _ = io.Copy(io.Discard, stderr) }()
+	host, port, _ := net.SplitHostPort(addr)
+	for i := 0; i < 2; i++ {
+		if out, err := exec.Command(nc, "-z", host, port).CombinedOutput(); err != nil {
+			t.Errorf("nc -z %s %s (probe %d): %v %s", host, port, i, err, out)
+		}
+	}
+	if err := exec.Command(nc, "-w", "2", host, port).Run(); err != nil {
+		t.Errorf("nc %s %s to the /bin/true server: %v", host, port, err)
+	}
+
+	stdout.Reset()
+	if err := run(args, &stdout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "up to date") {
+		t.Errorf("second run rebuilt: %q", stdout.String())
 	}
 }
 
@@ -764,6 +1005,10 @@ func TestPythonImage(t *testing.T) {
 	if _, ok := fs["etc/alpine-release"]; !ok {
 		t.Error("python lacks alpine's /etc/alpine-release")
 	}
+	if e := fs["usr/bin/nc"]; e.hdr == nil || e.hdr.Typeflag != tar.TypeReg {
+		t.Errorf("python's /usr/bin/nc is not the nc binary: %+v", e.hdr)
+	}
+	checkAlpineLayout(t, fs)
 	root := t.TempDir()
 	extractTo(t, fs, root)
 	runPython(t, root)
@@ -844,7 +1089,7 @@ func runPython(t *testing.T, root string) {
 	if err := os.WriteFile(filepath.Join(root, "tmp", "t.py"), []byte(script), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd = exec.Command("/bin/sh", "-c", "python3 /tmp/t.py && python -c 'import sys; print(sys.executable)'")
+	cmd = exec.Command("/bin/sh", "-c", "python3 /tmp/t.py && python -c 'import os, sys; os.mkdir(\"/mnt/out\"); print(sys.executable)'")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
 	cmd.Dir = "/"
 	cmd.Env = []string{defaultPath, "LANG=C.UTF-8", "HOME=/root"}
@@ -897,7 +1142,7 @@ func TestPythonImageConfig(t *testing.T) {
 		file("usr/bin/python3.11", 0o755, []byte("py")),
 		symlink("usr/bin/python3", "python3.11"),
 	}}
-	img, err := pythonImage([]byte("bb"), []string{"bin/sh"}, py, "amd64")
+	img, err := pythonImage(alpineFiles{busybox: []byte("bb"), applets: []string{"bin/sh"}, nc: []byte("nc")}, py, "amd64")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -912,7 +1157,7 @@ func TestPythonImageConfig(t *testing.T) {
 	if len(cf.History) != 2 || !strings.Contains(cf.History[1].CreatedBy, "python3.11-minimal=3.11.2-6") {
 		t.Errorf("History = %+v", cf.History)
 	}
-	alpine, err := alpineImage([]byte("bb"), []string{"bin/sh"}, "amd64")
+	alpine, err := alpineImage(alpineFiles{busybox: []byte("bb"), applets: []string{"bin/sh"}, nc: []byte("nc")}, "amd64")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -924,7 +1169,12 @@ func TestPythonImageConfig(t *testing.T) {
 		t.Errorf("python's base layer %s differs from alpine's %s", d1, d2)
 	}
 	fs := files(t, back)
-	if fs["usr/bin/python3"].hdr == nil || fs["etc/alpine-release"].hdr == nil || fs["bin/busybox"].hdr == nil {
+	if fs["usr/bin/python3"].hdr == nil || fs["etc/alpine-release"].hdr == nil || fs["bin/busybox"].hdr == nil || fs["usr/bin/nc"].hdr == nil {
 		t.Error("python lacks its own files or alpine's")
+	}
+	checkAlpineLayout(t, fs)
+	py.entries = append(py.entries, dir("tmp", 0o755))
+	if _, err := pythonImage(alpineFiles{busybox: []byte("bb"), applets: []string{"bin/sh"}, nc: []byte("nc")}, py, "amd64"); err == nil {
+		t.Error("a python layer with a /tmp without the sticky bit was accepted")
 	}
 }

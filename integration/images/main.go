@@ -5,7 +5,10 @@
 // alpine (the busybox userland with Alpine's release files) and python
 // (alpine plus Python from Debian's packages, fetched with apt-get download
 // into -deb-cache), and s3server, the S3 artifact store of the workflow tests
-// (the Go program in ../s3server, built static like pause). Each is written
+// (the Go program in ../s3server, built static like pause). alpine (and so
+// python) has Alpine's directory layout and, as /usr/bin/nc, the Go program
+// in ./nc, built static like pause, for the busybox nc options Debian's
+// busybox lacks (-lk, -s, -z, -v). Each is written
 // as a docker-archive tarball carrying its repo tags, for
 // `ctr -n k8s.io images import`. The workflow images are
 // tagged under argolite.local/library with non-latest tags, so the kubelet's
@@ -45,6 +48,8 @@ type options struct {
 
 	pausePkg   string
 	pauseImage string
+
+	ncPkg string
 
 	s3serverPkg   string
 	s3serverImage string
@@ -93,6 +98,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.alpineImage, "alpine-image", "argolite.local/library/alpine:3.23", "alpine stand-in image reference")
 	fs.StringVar(&o.pythonImage, "python-image", "argolite.local/library/python:alpine3.23", "python stand-in image reference")
 	fs.StringVar(&o.debCache, "deb-cache", "", "directory of the .deb files the python image is built from (default: debs next to -out)")
+	fs.StringVar(&o.ncPkg, "nc-pkg", "github.com/argolite/argolite/integration/images/nc", "Go package of the nc binary of the alpine and python images")
 	fs.StringVar(&o.pausePkg, "pause-pkg", "github.com/argolite/argolite/integration/images/pause", "Go package of the pause binary")
 	fs.StringVar(&o.pauseImage, "pause-image", "registry.k8s.io/pause:3.6", "sandbox image reference (containerd's sandbox_image)")
 	fs.StringVar(&o.s3serverPkg, "s3server-pkg", "github.com/argolite/argolite/integration/s3server", "Go package of the s3server binary")
@@ -202,16 +208,38 @@ func busyboxInput(o options) (func() ([]byte, []string, error), error) {
 	}, nil
 }
 
+// alpineInput checks the inputs of the alpine layer (busybox, the nc
+// package) and returns the files its staleness depends on and how to read
+// and build them. nc is built at most once per run, for alpine and python.
+func alpineInput(o options) ([]string, func() (alpineFiles, error), error) {
+	busybox, err := busyboxInput(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	srcs, err := goSources(o.ncPkg, o.arch)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append([]string{o.busyboxPath}, srcs...), func() (alpineFiles, error) {
+		bin, applets, err := busybox()
+		if err != nil {
+			return alpineFiles{}, err
+		}
+		nc, err := buildGoBinaryOnce(o.ncPkg, o.arch, "nc")
+		if err != nil {
+			return alpineFiles{}, err
+		}
+		return alpineFiles{busybox: bin, applets: applets, nc: nc}, nil
+	}, nil
+}
+
 // prepare checks the inputs of image n (fetching the python image's .deb
 // files when the cache lacks them) and returns how to build it.
 func prepare(n string, o options, log io.Writer) (target, error) {
 	switch n {
-	case "busybox", "alpine":
+	case "busybox":
 		refs, err := parseTags(map[string]bool{"workflow-busybox-image": true},
 			"busybox-image", o.busyboxImage, "workflow-busybox-image", o.workflowBusyboxImage)
-		if n == "alpine" {
-			refs, err = parseTags(nil, "alpine-image", o.alpineImage)
-		}
 		if err != nil {
 			return target{}, err
 		}
@@ -224,10 +252,24 @@ func prepare(n string, o options, log io.Writer) (target, error) {
 			if err != nil {
 				return nil, err
 			}
-			if n == "alpine" {
-				return alpineImage(bin, applets, o.arch)
-			}
 			return busyboxImage(bin, applets, o.arch)
+		}}, nil
+
+	case "alpine":
+		refs, err := parseTags(nil, "alpine-image", o.alpineImage)
+		if err != nil {
+			return target{}, err
+		}
+		inputs, alpine, err := alpineInput(o)
+		if err != nil {
+			return target{}, err
+		}
+		return target{file: n + ".tar", refs: refs, inputs: inputs, build: func() (v1.Image, error) {
+			f, err := alpine()
+			if err != nil {
+				return nil, err
+			}
+			return alpineImage(f, o.arch)
 		}}, nil
 
 	case "python":
@@ -235,7 +277,7 @@ func prepare(n string, o options, log io.Writer) (target, error) {
 		if err != nil {
 			return target{}, err
 		}
-		busybox, err := busyboxInput(o)
+		inputs, alpine, err := alpineInput(o)
 		if err != nil {
 			return target{}, err
 		}
@@ -247,8 +289,8 @@ func prepare(n string, o options, log io.Writer) (target, error) {
 		if err != nil {
 			return target{}, err
 		}
-		return target{file: "python.tar", refs: refs, inputs: append([]string{o.busyboxPath}, debs...), build: func() (v1.Image, error) {
-			bin, applets, err := busybox()
+		return target{file: "python.tar", refs: refs, inputs: append(inputs, debs...), build: func() (v1.Image, error) {
+			f, err := alpine()
 			if err != nil {
 				return nil, err
 			}
@@ -256,7 +298,7 @@ func prepare(n string, o options, log io.Writer) (target, error) {
 			if err != nil {
 				return nil, err
 			}
-			return pythonImage(bin, applets, py, o.arch)
+			return pythonImage(f, py, o.arch)
 		}}, nil
 
 	case "pause":
@@ -264,7 +306,7 @@ func prepare(n string, o options, log io.Writer) (target, error) {
 		if err != nil {
 			return target{}, err
 		}
-		srcs, err := pauseSources(o.pausePkg, o.arch)
+		srcs, err := goSources(o.pausePkg, o.arch)
 		if err != nil {
 			return target{}, err
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/tar"
 	"bufio"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -114,11 +116,129 @@ func busyboxImage(binary []byte, applets []string, arch string) (v1.Image, error
 // alpineRelease is the Alpine release the alpine image stands in for.
 const alpineRelease = "3.23.0"
 
+// alpineDirs is the directory layout of Alpine's root file system (its
+// alpine-baselayout package), so scripts find the directories they expect,
+// such as /mnt, /opt or /var/tmp. Directories are root-owned 0755 unless
+// listed otherwise; /var/run is a symlink to /run as in Alpine. Left out:
+// what only apk, OpenRC or the kernel modules use (/etc/apk, /lib/apk,
+// /lib/modules-load.d and such).
+var alpineDirs = []entry{
+	dir("bin", 0o755),
+	dir("dev", 0o755),
+	dir("etc", 0o755),
+	dir("etc/conf.d", 0o755),
+	dir("etc/crontabs", 0o755),
+	dir("etc/init.d", 0o755),
+	dir("etc/modprobe.d", 0o755),
+	dir("etc/modules-load.d", 0o755),
+	dir("etc/network/if-down.d", 0o755),
+	dir("etc/network/if-post-down.d", 0o755),
+	dir("etc/network/if-pre-up.d", 0o755),
+	dir("etc/network/if-up.d", 0o755),
+	dir("etc/opt", 0o755),
+	dir("etc/periodic/15min", 0o755),
+	dir("etc/periodic/daily", 0o755),
+	dir("etc/periodic/hourly", 0o755),
+	dir("etc/periodic/monthly", 0o755),
+	dir("etc/periodic/weekly", 0o755),
+	dir("etc/profile.d", 0o755),
+	dir("etc/sysctl.d", 0o755),
+	dir("home", 0o755),
+	dir("lib", 0o755),
+	dir("lib/firmware", 0o755),
+	dir("media/cdrom", 0o755),
+	dir("media/floppy", 0o755),
+	dir("media/usb", 0o755),
+	dir("mnt", 0o755),
+	dir("opt", 0o755),
+	dir("proc", 0o755),
+	dir("root", 0o700),
+	dir("run", 0o755),
+	dir("sbin", 0o755),
+	dir("srv", 0o755),
+	dir("sys", 0o755),
+	dir("tmp", 0o1777),
+	dir("usr/bin", 0o755),
+	dir("usr/lib", 0o755),
+	dir("usr/local/bin", 0o755),
+	dir("usr/local/lib", 0o755),
+	dir("usr/local/share", 0o755),
+	dir("usr/sbin", 0o755),
+	dir("usr/share/man", 0o755),
+	dir("usr/share/misc", 0o755),
+	dir("var/cache/misc", 0o755),
+	dir("var/empty", 0o555),
+	dir("var/lib/misc", 0o755),
+	dir("var/local", 0o755),
+	dir("var/lock/subsys", 0o755),
+	dir("var/log", 0o755),
+	dir("var/mail", 0o755),
+	dir("var/opt", 0o755),
+	symlink("var/run", "/run"),
+	dir("var/spool/cron", 0o755),
+	symlink("var/spool/cron/crontabs", "/etc/crontabs"),
+	symlink("var/spool/mail", "../mail"),
+	dir("var/tmp", 0o1777),
+}
+
+// withLayout adds layout (directories and symlinks) to entries. A path
+// entries already has must be the same kind of thing with the same mode
+// (or link target); anything else is an error, so the layout never
+// replaces a file of the layer.
+func withLayout(entries, layout []entry) ([]entry, error) {
+	have := map[string]entry{}
+	for _, e := range entries {
+		have[path.Clean(e.Path)] = e
+	}
+	out := slices.Clone(entries)
+	for _, d := range layout {
+		e, ok := have[d.Path]
+		if !ok {
+			out = append(out, d)
+			continue
+		}
+		if e.Type != d.Type || e.Mode != d.Mode || e.Link != d.Link || e.UID != d.UID || e.GID != d.GID {
+			return nil, fmt.Errorf("/%s: the layer has it as %s, the layout wants %s", d.Path, describeEntry(e), describeEntry(d))
+		}
+	}
+	return out, nil
+}
+
+// describeEntry is e in an error message: "directory 0755", "symlink to /run".
+func describeEntry(e entry) string {
+	switch e.Type {
+	case tar.TypeDir:
+		return fmt.Sprintf("directory %04o (%d:%d)", e.Mode, e.UID, e.GID)
+	case tar.TypeSymlink:
+		return "symlink to " + e.Link
+	default:
+		return fmt.Sprintf("file %04o (%d:%d)", e.Mode, e.UID, e.GID)
+	}
+}
+
+// ncPath is where the alpine image has nc (as Alpine has busybox's applet).
+const ncPath = "usr/bin/nc"
+
+// alpineFiles are the inputs of the alpine layer: Debian's static busybox
+// with its applet list, and the nc program (./nc) that replaces busybox's
+// small nc applet.
+type alpineFiles struct {
+	busybox []byte
+	applets []string
+	nc      []byte
+}
+
+// withoutNc is applets less busybox's nc, wherever busybox puts it.
+func withoutNc(applets []string) []string {
+	return slices.DeleteFunc(slices.Clone(applets), func(a string) bool { return path.Base(a) == "nc" })
+}
+
 // alpineLayer is the alpine stand-in's file system: the busybox userland
-// plus /etc/alpine-release and an /etc/os-release that says what it is. The
-// python image reuses it as its base layer, as python:alpine is based on
-// alpine.
-func alpineLayer(binary []byte, applets []string) layerSpec {
+// with ./nc as /usr/bin/nc instead of busybox's applet, Alpine's directory
+// layout (alpineDirs), /etc/alpine-release and an /etc/os-release that says
+// what it is. The python image reuses it as its base layer, as
+// python:alpine is based on alpine.
+func alpineLayer(f alpineFiles) (layerSpec, error) {
 	minor := alpineRelease[:strings.LastIndex(alpineRelease, ".")]
 	osRelease := fmt.Sprintf(`NAME="argolite Alpine stand-in"
 ID=argolite-alpine
@@ -127,30 +247,104 @@ VERSION_ID=%s
 PRETTY_NAME="argolite stand-in for Alpine Linux v%s (busybox from Debian's busybox-static, no apk)"
 HOME_URL="https://github.com/argolite/argolite"
 `, alpineRelease, minor)
-	entries := append(busyboxEntries(binary, applets),
+	if len(f.nc) == 0 {
+		return layerSpec{}, errors.New("the alpine layer needs the nc binary")
+	}
+	entries := append(busyboxEntries(f.busybox, withoutNc(f.applets)),
+		file(ncPath, 0o755, f.nc),
 		file("etc/alpine-release", 0o644, []byte(alpineRelease+"\n")),
 		file("etc/os-release", 0o644, []byte(osRelease)),
 	)
-	return layerOf("alpine "+alpineRelease+" stand-in: busybox from Debian's busybox-static", entries)
+	entries, err := withLayout(entries, alpineDirs)
+	if err != nil {
+		return layerSpec{}, fmt.Errorf("alpine layout: %w", err)
+	}
+	return layerOf("alpine "+alpineRelease+" stand-in: busybox from Debian's busybox-static, nc from integration/images/nc", entries), nil
 }
 
 // alpineImage stands in for alpine:3.23 in the workflow conformance suite:
-// the busybox userland, alpine's release files, /bin/sh as the command.
-func alpineImage(binary []byte, applets []string, arch string) (v1.Image, error) {
+// the alpine layer, /bin/sh as the command.
+func alpineImage(f alpineFiles, arch string) (v1.Image, error) {
+	base, err := alpineLayer(f)
+	if err != nil {
+		return nil, err
+	}
 	return buildImage(arch, v1.Config{
 		Cmd: []string{"/bin/sh"},
 		Env: []string{defaultPath},
-	}, alpineLayer(binary, applets))
+	}, base)
 }
 
 // pythonImage stands in for python:alpine3.23: the alpine layer, then a
 // layer with Python from Debian's packages (see debs.go). python3 is the
 // default command.
-func pythonImage(binary []byte, applets []string, py *pythonLayer, arch string) (v1.Image, error) {
+func pythonImage(f alpineFiles, py *pythonLayer, arch string) (v1.Image, error) {
+	base, err := alpineLayer(f)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkOverlay(base.entries, py.entries); err != nil {
+		return nil, fmt.Errorf("the python layer over the alpine layer: %w", err)
+	}
 	return buildImage(arch, v1.Config{
 		Cmd: []string{"python3"},
 		Env: []string{defaultPath, "LANG=C.UTF-8", "PYTHON_VERSION=" + py.version},
-	}, alpineLayer(binary, applets), layerOf("python "+py.version+" from Debian packages: "+strings.Join(py.packages, " "), py.entries))
+	}, base, layerOf("python "+py.version+" from Debian packages: "+strings.Join(py.packages, " "), py.entries))
+}
+
+// checkOverlay fails when a layer of upper entries would change what the
+// lower layer has rather than add to it: a path that is a directory in one
+// and not in the other, a directory with another mode or owner (such as a
+// /tmp without its sticky bit), or a path below a symlink of the lower
+// layer. The directories layerTar adds as parents count, as 0755 root.
+func checkOverlay(lower, upper []entry) error {
+	low := map[string]entry{}
+	for _, e := range lower {
+		p := path.Clean(e.Path)
+		low[p] = e
+		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+			if _, ok := low[d]; !ok {
+				low[d] = dir(d, 0o755)
+			}
+		}
+	}
+	// Explicit entries override the implicit parents added above.
+	for _, e := range lower {
+		low[path.Clean(e.Path)] = e
+	}
+	up := map[string]entry{}
+	for _, e := range upper {
+		p := path.Clean(e.Path)
+		up[p] = e
+		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+			if _, ok := up[d]; !ok {
+				up[d] = dir(d, 0o755)
+			}
+		}
+	}
+	for _, e := range upper {
+		up[path.Clean(e.Path)] = e
+	}
+	var problems []string
+	for p, u := range up {
+		l, ok := low[p]
+		if !ok {
+			continue
+		}
+		switch {
+		case l.Type == tar.TypeSymlink && u.Type == tar.TypeDir:
+			problems = append(problems, fmt.Sprintf("/%s is a symlink to %s below, a directory above", p, l.Link))
+		case (l.Type == tar.TypeDir) != (u.Type == tar.TypeDir):
+			problems = append(problems, fmt.Sprintf("/%s is a %s below, a %s above", p, describeEntry(l), describeEntry(u)))
+		case l.Type == tar.TypeDir && (l.Mode != u.Mode || l.UID != u.UID || l.GID != u.GID):
+			problems = append(problems, fmt.Sprintf("/%s is a %s below, a %s above", p, describeEntry(l), describeEntry(u)))
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
 }
 
 // pauseImage is the sandbox image: the pause binary (./pause) as /pause,
@@ -193,9 +387,10 @@ func agentImage(binary, caBundle []byte, version, arch string) (v1.Image, error)
 	}, layerOf("argolite-agent "+version, entries))
 }
 
-// pauseSources lists the Go files of the pause package for GOOS=linux, so
-// the pause image is rebuilt when they change.
-func pauseSources(pkg, arch string) ([]string, error) {
+// goSources lists the Go files of a package for GOOS=linux (the pause
+// binary's for the pause image, nc's for alpine and python), so the images
+// are rebuilt when they change.
+func goSources(pkg, arch string) ([]string, error) {
 	cmd := exec.Command("go", "list", "-f", "{{.Dir}}{{range .GoFiles}}\n{{.}}{{end}}", pkg)
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch, "CGO_ENABLED=0")
 	out, err := cmd.Output()

@@ -37,7 +37,7 @@ func s3serverImage(binary []byte, version, arch string) (v1.Image, error) {
 // its Go files for GOOS=linux and the main module's go.mod and go.sum, which
 // fix the versions of its dependencies.
 func goBuildInputs(pkg, arch string) ([]string, error) {
-	srcs, err := pauseSources(pkg, arch)
+	srcs, err := goSources(pkg, arch)
 	if err != nil {
 		return nil, err
 	}
@@ -57,6 +57,24 @@ func goBuildInputs(pkg, arch string) ([]string, error) {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// goBinaries holds the binaries buildGoBinaryOnce built in this run.
+var goBinaries = map[string][]byte{}
+
+// buildGoBinaryOnce is buildGoBinary, remembering the result for the rest of
+// the run (alpine and python share nc).
+func buildGoBinaryOnce(pkg, arch, name string) ([]byte, error) {
+	key := pkg + " " + arch
+	if b, ok := goBinaries[key]; ok {
+		return b, nil
+	}
+	b, err := buildGoBinary(pkg, arch, name)
+	if err != nil {
+		return nil, err
+	}
+	goBinaries[key] = b
+	return b, nil
 }
 
 // buildGoBinary compiles pkg as a static linux binary and returns its

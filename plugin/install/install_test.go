@@ -3,10 +3,13 @@ package install
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fluxcd/pkg/ssa/utils"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -19,14 +22,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
+	"github.com/argolite/argolite/manifests"
 	"github.com/argolite/argolite/plugin/cli"
 	"github.com/argolite/argolite/plugin/cli/clitest"
 	"github.com/argolite/argolite/shared/agentmeta"
 )
 
-// subjects are the install objects in apply order, as ssa names them.
-var subjects = []string{
-	"CustomResourceDefinition/applications.argolite.dev",
+// agentSubjects are the install objects other than the CRDs, in apply order,
+// as ssa names them. A new agent object belongs here, in its place.
+var agentSubjects = []string{
 	"Namespace/argolite-system",
 	"ClusterRole/argolite-agent",
 	"ClusterRoleBinding/argolite-agent",
@@ -35,6 +39,52 @@ var subjects = []string{
 	"RoleBinding/argolite-system/argolite-agent",
 	"Service/argolite-system/argolite-agent",
 	"Deployment/argolite-system/argolite-agent",
+}
+
+// crdNames are the names of the CRDs in the embedded manifests, sorted.
+func crdNames(t *testing.T) []string {
+	t.Helper()
+	objs, err := manifests.Objects(manifests.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, o := range objs {
+		if o.GetKind() == "CustomResourceDefinition" {
+			names = append(names, o.GetName())
+		}
+	}
+	if len(names) == 0 {
+		t.Fatal("the embedded manifests have no CRD")
+	}
+	slices.Sort(names)
+	return names
+}
+
+// subjects are the install objects in apply order, as ssa names them: the
+// CRDs by name, then agentSubjects. It fails t unless they are exactly the
+// objects of the embedded manifests.
+func subjects(t *testing.T) []string {
+	t.Helper()
+	var all []string
+	for _, name := range crdNames(t) {
+		all = append(all, "CustomResourceDefinition/"+name)
+	}
+	all = append(all, agentSubjects...)
+
+	objs, err := manifests.Objects(manifests.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var embedded []string
+	for _, o := range objs {
+		embedded = append(embedded, utils.FmtUnstructured(o))
+	}
+	if !slices.Equal(slices.Sorted(slices.Values(all)), slices.Sorted(slices.Values(embedded))) {
+		t.Fatalf("the test's install objects:\n%s\nthe embedded manifests':\n%s\nadd a new agent object to agentSubjects",
+			strings.Join(all, "\n"), strings.Join(embedded, "\n"))
+	}
+	return all
 }
 
 func runInstall(t *testing.T, clients *cli.Clients, args ...string) (string, error) {
@@ -54,16 +104,17 @@ func runInstall(t *testing.T, clients *cli.Clients, args ...string) (string, err
 // install object, in apply order; actions overrides the action by subject.
 func wantLines(t *testing.T, out, action, suffix string, actions map[string]string) {
 	t.Helper()
+	all := subjects(t)
 	var got []string
 	for _, line := range strings.Split(out, "\n") {
-		for _, s := range subjects {
+		for _, s := range all {
 			if strings.HasPrefix(line, s+" ") {
 				got = append(got, line)
 			}
 		}
 	}
 	var want []string
-	for _, s := range subjects {
+	for _, s := range all {
 		a := action
 		if actions[s] != "" {
 			a = actions[s]
@@ -117,12 +168,15 @@ func TestInstallDryRun(t *testing.T) {
 		t.Fatalf("dry run on an empty cluster: %v\n%s", err, out)
 	}
 	wantLines(t, out, "created", " (dry run)", nil)
-	if !strings.Contains(out, "install would create 9 and configure 0 of 9 objects") {
-		t.Errorf("no summary:\n%s", out)
+	n := len(subjects(t))
+	if summary := fmt.Sprintf("install would create %d and configure 0 of %d objects", n, n); !strings.Contains(out, summary) {
+		t.Errorf("no summary %q:\n%s", summary, out)
 	}
-	err = clients.Client.Get(ctx, client.ObjectKey{Name: "applications.argolite.dev"}, &apiextensionsv1.CustomResourceDefinition{})
-	if !apierrors.IsNotFound(err) {
-		t.Errorf("the dry run created the CRD (get: %v)", err)
+	for _, name := range crdNames(t) {
+		err = clients.Client.Get(ctx, client.ObjectKey{Name: name}, &apiextensionsv1.CustomResourceDefinition{})
+		if !apierrors.IsNotFound(err) {
+			t.Errorf("the dry run created the CRD %s (get: %v)", name, err)
+		}
 	}
 
 	if out, err := runInstall(t, clients, "--image", "registry.test/argolite-agent:v1"); err != nil {

@@ -3,6 +3,7 @@ package install
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -292,11 +293,14 @@ func (o *UninstallOptions) explain(ctx context.Context, err error) error {
 	return explain(ctx, o.Clients, "uninstall", o.Timeout, err)
 }
 
+// names lists the names of objects alphabetically, not in delete order: a
+// list of CRDs reads better that way.
 func names(objects []*unstructured.Unstructured) string {
 	var n []string
 	for _, obj := range objects {
 		n = append(n, obj.GetName())
 	}
+	slices.Sort(n)
 	return strings.Join(n, ", ")
 }
 

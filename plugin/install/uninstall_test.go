@@ -2,6 +2,7 @@ package install
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,18 +72,23 @@ func TestUninstallKeepsCRDs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("uninstall: %v\n%s", err, out)
 	}
-	// Dependents first: the reverse of apply order, without the CRD.
+	// Dependents first: the reverse of apply order, without the CRDs.
 	var want []string
-	for i := len(subjects) - 1; i >= 1; i-- {
-		want = append(want, subjects[i]+" deleted")
+	for _, s := range slices.Backward(agentSubjects) {
+		want = append(want, s+" deleted")
 	}
 	if !strings.HasPrefix(out, strings.Join(want, "\n")+"\n") {
 		t.Errorf("output:\n%s\nwant it to start with:\n%s", out, strings.Join(want, "\n"))
 	}
-	for _, s := range []string{"Uninstalled the argolite agent.", "Kept the CRDs (applications.argolite.dev)", "kubectl argo uninstall --crds"} {
+	crds := crdNames(t)
+	kept := "Kept the CRDs (" + strings.Join(crds, ", ") + ") and every argolite object in the cluster."
+	for _, s := range []string{"Uninstalled the argolite agent.", kept, "kubectl argo uninstall --crds"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("output lacks %q:\n%s", s, out)
 		}
+	}
+	if strings.Contains(out, "CustomResourceDefinition/") {
+		t.Errorf("output names a CRD as deleted:\n%s", out)
 	}
 	if exists(t, clients.Client, &appsv1.Deployment{}, client.ObjectKey{Namespace: agentmeta.Namespace, Name: agentmeta.Name}) {
 		t.Error("the agent Deployment is still there")
@@ -90,8 +96,10 @@ func TestUninstallKeepsCRDs(t *testing.T) {
 	if exists(t, clients.Client, &corev1.Namespace{}, client.ObjectKey{Name: agentmeta.Namespace}) {
 		t.Error("the argolite-system Namespace is still there")
 	}
-	if !exists(t, clients.Client, &apiextensionsv1.CustomResourceDefinition{}, client.ObjectKey{Name: "applications.argolite.dev"}) {
-		t.Error("uninstall without --crds deleted the CRD")
+	for _, name := range crds {
+		if !exists(t, clients.Client, &apiextensionsv1.CustomResourceDefinition{}, client.ObjectKey{Name: name}) {
+			t.Errorf("uninstall without --crds deleted the CRD %s", name)
+		}
 	}
 }
 
@@ -102,18 +110,24 @@ func TestUninstallCRDs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("uninstall --crds: %v\n%s", err, out)
 	}
-	for _, s := range []string{
+	want := []string{
 		"Uninstalled the argolite agent.",
 		"which deletes every argolite object in the cluster",
 		"Deleting CustomResourceDefinition/applications.argolite.dev deletes 1 Application (finalizers removed from 1).",
-		"CustomResourceDefinition/applications.argolite.dev deleted",
-	} {
+	}
+	crds := crdNames(t)
+	for _, name := range crds {
+		want = append(want, "CustomResourceDefinition/"+name+" deleted")
+	}
+	for _, s := range want {
 		if !strings.Contains(out, s) {
 			t.Errorf("output lacks %q:\n%s", s, out)
 		}
 	}
-	if exists(t, clients.Client, &apiextensionsv1.CustomResourceDefinition{}, client.ObjectKey{Name: "applications.argolite.dev"}) {
-		t.Error("the CRD is still there")
+	for _, name := range crds {
+		if exists(t, clients.Client, &apiextensionsv1.CustomResourceDefinition{}, client.ObjectKey{Name: name}) {
+			t.Errorf("the CRD %s is still there", name)
+		}
 	}
 	// The fake API server does not delete a CRD's objects; the finalizer
 	// must be gone so that the real one can.
@@ -124,17 +138,18 @@ func TestUninstallCRDs(t *testing.T) {
 }
 
 func TestUninstallNothingInstalled(t *testing.T) {
+	crds := crdNames(t)
 	tests := []struct {
-		name    string
-		objs    []client.Object
-		args    []string
-		want    string
-		wantCRD bool
+		name     string
+		objs     []client.Object
+		args     []string
+		want     string
+		wantCRDs bool
 	}{
 		{name: "empty cluster", want: "argolite is not installed in this cluster: nothing to uninstall.\n"},
 		{name: "empty cluster, --crds", args: []string{"--crds"}, want: "argolite is not installed in this cluster: nothing to uninstall.\n"},
-		{name: "CRDs left", objs: installed(t, false, true, nil), wantCRD: true,
-			want: "The argolite agent is not installed in this cluster; its CRDs are (applications.argolite.dev).\n" +
+		{name: "CRDs left", objs: installed(t, false, true, nil), wantCRDs: true,
+			want: "The argolite agent is not installed in this cluster; its CRDs are (" + strings.Join(crds, ", ") + ").\n" +
 				"To delete them, and with them every argolite object in the cluster, run kubectl argo uninstall --crds\n"},
 	}
 	for _, tt := range tests {
@@ -144,8 +159,10 @@ func TestUninstallNothingInstalled(t *testing.T) {
 			if err != nil || out != tt.want {
 				t.Errorf("uninstall = %v, output:\n%s\nwant:\n%s", err, out, tt.want)
 			}
-			if got := exists(t, clients.Client, &apiextensionsv1.CustomResourceDefinition{}, client.ObjectKey{Name: "applications.argolite.dev"}); got != tt.wantCRD {
-				t.Errorf("CRD exists = %v, want %v", got, tt.wantCRD)
+			for _, name := range crds {
+				if got := exists(t, clients.Client, &apiextensionsv1.CustomResourceDefinition{}, client.ObjectKey{Name: name}); got != tt.wantCRDs {
+					t.Errorf("CRD %s exists = %v, want %v", name, got, tt.wantCRDs)
+				}
 			}
 		})
 	}

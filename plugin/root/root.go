@@ -21,9 +21,12 @@ import (
 
 	"github.com/argolite/argolite/plugin/app"
 	"github.com/argolite/argolite/plugin/cli"
+	"github.com/argolite/argolite/plugin/cron"
 	"github.com/argolite/argolite/plugin/install"
 	"github.com/argolite/argolite/plugin/status"
+	"github.com/argolite/argolite/plugin/template"
 	"github.com/argolite/argolite/plugin/version"
+	"github.com/argolite/argolite/plugin/wf"
 )
 
 // Run executes the command line args and returns the process exit code.
@@ -90,6 +93,9 @@ Start with kubectl argo install, then kubectl argo status.`,
 	cmd.AddCommand(
 		install.NewCmd(flags, streams),
 		app.NewCmd(flags, streams),
+		wf.NewCmd(flags, streams),
+		template.NewCmd(flags, streams),
+		cron.NewCmd(flags, streams),
 		install.NewUninstallCmd(flags, streams),
 		status.NewCmd(flags, streams),
 		version.NewCmd(flags, streams),

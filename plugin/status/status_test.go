@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -21,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
+	"github.com/argolite/argolite/manifests"
 	"github.com/argolite/argolite/plugin/cli"
 	"github.com/argolite/argolite/plugin/cli/clitest"
 	"github.com/argolite/argolite/shared/agentmeta"
@@ -31,9 +34,10 @@ var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 const pluginVersion = "v0.3.0"
 
-func crd(served ...string) *apiextensionsv1.CustomResourceDefinition {
+// crd is an established CRD that serves the versions served.
+func crd(name string, served ...string) *apiextensionsv1.CustomResourceDefinition {
 	c := &apiextensionsv1.CustomResourceDefinition{
-		ObjectMeta: metav1.ObjectMeta{Name: "applications.argolite.dev"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Status: apiextensionsv1.CustomResourceDefinitionStatus{Conditions: []apiextensionsv1.CustomResourceDefinitionCondition{
 			{Type: apiextensionsv1.Established, Status: apiextensionsv1.ConditionTrue}}},
 	}
@@ -41,6 +45,45 @@ func crd(served ...string) *apiextensionsv1.CustomResourceDefinition {
 		c.Spec.Versions = append(c.Spec.Versions, apiextensionsv1.CustomResourceDefinitionVersion{Name: v, Served: true})
 	}
 	return c
+}
+
+// embeddedCRD is a CRD of the install manifests and the versions it serves.
+type embeddedCRD struct {
+	name   string
+	served []string
+}
+
+// embeddedCRDs are the CRDs of the install manifests, in manifest order.
+func embeddedCRDs(t *testing.T) []embeddedCRD {
+	t.Helper()
+	objs, err := manifests.Objects(manifests.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crds []embeddedCRD
+	for _, o := range objs {
+		if o.GetKind() != "CustomResourceDefinition" {
+			continue
+		}
+		c := &apiextensionsv1.CustomResourceDefinition{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, c); err != nil {
+			t.Fatalf("CRD %s: %v", o.GetName(), err)
+		}
+		e := embeddedCRD{name: c.Name}
+		for _, v := range c.Spec.Versions {
+			if v.Served {
+				e.served = append(e.served, v.Name)
+			}
+		}
+		if len(e.served) == 0 {
+			t.Fatalf("the embedded CRD %s serves no version", c.Name)
+		}
+		crds = append(crds, e)
+	}
+	if len(crds) == 0 {
+		t.Fatal("the embedded manifests have no CRD")
+	}
+	return crds
 }
 
 func deployment(want, ready int32) *appsv1.Deployment {
@@ -87,15 +130,17 @@ func lease(holder string, renewedAgo time.Duration) *coordinationv1.Lease {
 
 // cluster is what status reads; nil fields are absent.
 type cluster struct {
-	crd    *apiextensionsv1.CustomResourceDefinition
+	crds   []*apiextensionsv1.CustomResourceDefinition
 	deploy *appsv1.Deployment
 	pods   []*corev1.Pod
 	lease  *coordinationv1.Lease
 }
 
-func healthy() *cluster {
-	return &cluster{
-		crd:    crd("v1alpha1"),
+// healthy is a cluster with every embedded CRD, serving its versions, and
+// two ready agent replicas of the plugin's version, one of them leading.
+func healthy(t *testing.T) *cluster {
+	t.Helper()
+	c := &cluster{
 		deploy: deployment(2, 2),
 		pods: []*corev1.Pod{
 			pod("argolite-agent-a", pluginVersion, true, 90*time.Minute),
@@ -103,12 +148,16 @@ func healthy() *cluster {
 		},
 		lease: lease("argolite-agent-a", 2*time.Second),
 	}
+	for _, e := range embeddedCRDs(t) {
+		c.crds = append(c.crds, crd(e.name, e.served...))
+	}
+	return c
 }
 
 func (c *cluster) objects() []client.Object {
 	var objs []client.Object
-	if c.crd != nil {
-		objs = append(objs, c.crd)
+	for _, d := range c.crds {
+		objs = append(objs, d)
 	}
 	if c.deploy != nil {
 		objs = append(objs, c.deploy)
@@ -151,15 +200,17 @@ func check(t *testing.T, out, name string) string {
 }
 
 func TestStatusHealthy(t *testing.T) {
-	out, err := run(t, clitest.NewClients(t, healthy().objects()...))
+	out, err := run(t, clitest.NewClients(t, healthy(t).objects()...))
 	if err != nil {
 		t.Fatalf("status of a healthy install: %v\n%s", err, out)
 	}
 	wantChecks := map[string]string{
-		"CRD applications.argolite.dev": "OK serves v1alpha1",
-		"Agent":                         "OK 2/2 replicas ready (image ghcr.io/argolite/argolite-agent:v0.3.0)",
-		"Leader":                        "OK argolite-agent-a (lease renewed 2s ago)",
-		"Version":                       "OK plugin and agent run v0.3.0",
+		"Agent":   "OK 2/2 replicas ready (image ghcr.io/argolite/argolite-agent:v0.3.0)",
+		"Leader":  "OK argolite-agent-a (lease renewed 2s ago)",
+		"Version": "OK plugin and agent run v0.3.0",
+	}
+	for _, e := range embeddedCRDs(t) {
+		wantChecks["CRD "+e.name] = "OK serves " + strings.Join(e.served, ", ")
 	}
 	for name, want := range wantChecks {
 		if got := check(t, out, name); got != want {
@@ -185,6 +236,12 @@ func TestStatusHealthy(t *testing.T) {
 }
 
 func TestStatusProblems(t *testing.T) {
+	crds := embeddedCRDs(t)
+	allMissing := map[string]string{"Agent": "Failed Deployment argolite-system/argolite-agent not found"}
+	for _, e := range crds {
+		allMissing["CRD "+e.name] = "Failed missing"
+	}
+	first := crds[0]
 	tests := []struct {
 		name      string
 		mutate    func(c *cluster)
@@ -195,19 +252,21 @@ func TestStatusProblems(t *testing.T) {
 		{
 			name:      "not installed",
 			mutate:    func(c *cluster) { *c = cluster{} },
-			wantCheck: map[string]string{"CRD applications.argolite.dev": "Failed missing", "Agent": "Failed Deployment argolite-system/argolite-agent not found"},
+			wantCheck: allMissing,
 			wantErr:   "argolite is not installed in this cluster: run kubectl argo install",
 		},
 		{
 			name:      "CRD missing",
-			mutate:    func(c *cluster) { c.crd = nil },
-			wantCheck: map[string]string{"CRD applications.argolite.dev": "Failed missing"},
-			wantErr:   "argolite is unhealthy: CRD applications.argolite.dev: missing: run kubectl argo install",
+			mutate:    func(c *cluster) { c.crds = c.crds[1:] },
+			wantCheck: map[string]string{"CRD " + first.name: "Failed missing"},
+			wantErr:   "argolite is unhealthy: CRD " + first.name + ": missing: run kubectl argo install",
 		},
 		{
-			name:      "CRD lacks the plugin's version",
-			mutate:    func(c *cluster) { c.crd = crd("v1alpha0") },
-			wantCheck: map[string]string{"CRD applications.argolite.dev": "Warning serves v1alpha0; this plugin uses v1alpha1"},
+			name:   "CRD lacks the plugin's version",
+			mutate: func(c *cluster) { c.crds[0] = crd(first.name, "v1alpha0") },
+			wantCheck: map[string]string{
+				"CRD " + first.name: "Warning serves v1alpha0; this plugin uses " + strings.Join(first.served, ", "),
+			},
 		},
 		{
 			name: "no ready replica",
@@ -258,7 +317,7 @@ func TestStatusProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := healthy()
+			c := healthy(t)
 			tt.mutate(c)
 			out, err := run(t, clitest.NewClients(t, c.objects()...))
 			for name, want := range tt.wantCheck {
@@ -290,7 +349,7 @@ func TestStatusNotInstalledIsErrNotInstalled(t *testing.T) {
 }
 
 func TestStatusJSON(t *testing.T) {
-	c := healthy()
+	c := healthy(t)
 	c.lease = nil
 	out, err := run(t, clitest.NewClients(t, c.objects()...), "-o", "json")
 	if err == nil {
@@ -300,11 +359,23 @@ func TestStatusJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("-o json printed invalid JSON: %v\n%s", err, out)
 	}
-	if r.Kind != "Status" || r.Healthy || !r.Installed || len(r.Checks) != 4 || len(r.Replicas) != 2 {
-		t.Errorf("report = %+v, want an installed, unhealthy Status with 4 checks and 2 replicas", r)
+	if r.Kind != "Status" || r.Healthy || !r.Installed || len(r.Replicas) != 2 {
+		t.Errorf("report = %+v, want an installed, unhealthy Status with 2 replicas", r)
 	}
-	if r.Checks[2].Name != "Leader" || r.Checks[2].Result != Failed || r.Checks[2].Fix == "" {
-		t.Errorf("leader check = %+v, want Failed with a fix", r.Checks[2])
+	// The CRDs in manifest order, then the agent.
+	var wantNames, names []string
+	for _, e := range embeddedCRDs(t) {
+		wantNames = append(wantNames, "CRD "+e.name)
+	}
+	wantNames = append(wantNames, "Agent", "Leader", "Version")
+	for _, ch := range r.Checks {
+		names = append(names, ch.Name)
+	}
+	if !slices.Equal(names, wantNames) {
+		t.Fatalf("checks %q, want %q", names, wantNames)
+	}
+	if leader := r.Checks[len(r.Checks)-2]; leader.Result != Failed || leader.Fix == "" {
+		t.Errorf("leader check = %+v, want Failed with a fix", leader)
 	}
 	if rep := r.Replicas[0]; rep.Pod != "argolite-agent-a" || !rep.Ready || rep.Version != pluginVersion || rep.Leader || strings.Join(rep.Roles, ",") != "gitops,workflow" {
 		t.Errorf("replica = %+v", rep)

@@ -1,0 +1,214 @@
+package cron
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/argolite/argolite/plugin/cli"
+	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/wf"
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+)
+
+var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+const ns = "team"
+
+type result struct {
+	out, errOut string
+	err         error
+}
+
+func run(t *testing.T, clients *cli.Clients, args ...string) result {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(path, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "`+clitest.Server+`"}}]
+users: [{name: alice, user: {token: t}}]
+contexts: [{name: ctx, context: {cluster: c, user: alice, namespace: `+ns+`}}]
+current-context: ctx
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	flags := genericclioptions.NewConfigFlags(false)
+	*flags.KubeConfig = path
+	cmd := newCmd(flags, streams, func(c *wf.Common) {
+		c.Clients = clients
+		c.Now = func() time.Time { return now }
+		c.Interval = time.Millisecond
+	})
+	flags.AddFlags(cmd.PersistentFlags())
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	cmd.SetArgs(args)
+	cmd.SetOut(out)
+	cmd.SetErr(errOut)
+	err := cmd.ExecuteContext(context.Background())
+	return result{out: out.String(), errOut: errOut.String(), err: err}
+}
+
+func wantErr(t *testing.T, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("unexpected error: %v", err)
+	case want != "" && err == nil:
+		t.Fatalf("no error, want one containing %q", want)
+	case want != "" && !strings.Contains(err.Error(), want):
+		t.Fatalf("error:\n  %v\nwant it to contain:\n  %s", err, want)
+	}
+}
+
+func squeeze(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.Join(strings.Fields(l), " ")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func fixture() []client.Object {
+	last := metav1.NewTime(now.Add(-5 * time.Hour))
+	return []client.Object{
+		&argov1.CronWorkflow{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "nightly", UID: "u1", CreationTimestamp: metav1.NewTime(now.Add(-48 * time.Hour))},
+			Spec: argov1.CronWorkflowSpec{Schedules: []string{"0 2 * * *"}, Timezone: "Europe/Paris", ConcurrencyPolicy: argov1.ForbidConcurrent,
+				WorkflowSpec: argov1.WorkflowSpec{Entrypoint: "run", Templates: []argov1.Template{{Name: "run", Container: &corev1.Container{Image: "busybox"}}}}},
+			Status: argov1.CronWorkflowStatus{LastScheduledTime: &last, Succeeded: 2, Failed: 1}},
+		&argov1.CronWorkflow{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hourly", CreationTimestamp: metav1.NewTime(now.Add(-time.Hour))},
+			Spec: argov1.CronWorkflowSpec{Schedule: "0 * * * *", Suspend: true}},
+		&argov1.Workflow{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "nightly-abcde", CreationTimestamp: last,
+			Labels: map[string]string{wf.LabelCronWorkflow: "nightly"}},
+			Status: argov1.WorkflowStatus{Phase: argov1.WorkflowSucceeded, StartedAt: last, FinishedAt: metav1.NewTime(last.Add(time.Minute)), Progress: "1/1"}},
+	}
+}
+
+func TestList(t *testing.T) {
+	clients := clitest.NewClients(t, fixture()...)
+	r := run(t, clients, "list")
+	wantErr(t, r.err, "")
+	want := `NAME AGE LAST-RUN NEXT-RUN SCHEDULE TIMEZONE SUSPENDED
+hourly 60m - - 0 * * * * - true
+nightly 2d 5h - 0 2 * * * Europe/Paris false`
+	if got := squeeze(r.out); got != want {
+		t.Errorf("output:\n%s\nwant:\n%s", got, want)
+	}
+	r = run(t, clients, "list", "-o", "name")
+	if r.out != "cronworkflow.argolite.dev/hourly\ncronworkflow.argolite.dev/nightly\n" {
+		t.Errorf("-o name %q", r.out)
+	}
+}
+
+func TestGet(t *testing.T) {
+	r := run(t, clitest.NewClients(t, fixture()...), "get", "nightly")
+	wantErr(t, r.err, "")
+	want := `Name: nightly
+Namespace: team
+Created: 2026-02-27 12:00:00 UTC (2d ago)
+Schedules: 0 2 * * *
+Timezone: Europe/Paris
+Suspended: false
+ConcurrencyPolicy: Forbid
+LastScheduledTime: 2026-03-01 07:00:00 UTC (5h ago)
+Runs: 2 succeeded, 1 failed
+
+NAME STATUS AGE DURATION PROGRESS MESSAGE
+nightly-abcde Succeeded 5h 60s 1/1`
+	if got := squeeze(r.out); got != want {
+		t.Errorf("output:\n%s\nwant:\n%s", got, want)
+	}
+	wantErr(t, run(t, clitest.NewClients(t), "get", "nope").err,
+		`cron workflow "nope" not found in namespace team: list them with kubectl argo cron list (-A for every namespace), or pick the namespace with -n`)
+}
+
+func TestCreate(t *testing.T) {
+	clients := clitest.NewClients(t)
+	r := run(t, clients, "create", "-f", "testdata/nightly.yaml")
+	wantErr(t, r.err, "")
+	if r.out != "cronworkflow.argolite.dev/nightly created\n" {
+		t.Errorf("output %q", r.out)
+	}
+	got := &argov1.CronWorkflow{}
+	if err := clients.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "nightly"}, got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Spec.Timezone != "Europe/Paris" || got.Spec.WorkflowSpec.Entrypoint != "run" {
+		t.Errorf("created %+v", got.Spec)
+	}
+	in := strings.Replace(readFile(t, "testdata/nightly.yaml"), "entrypoint: run", "entrypoint: walk", 1)
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte(in), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, run(t, clitest.NewClients(t), "create", "-f", bad).err, bad+`: spec.workflowSpec.entrypoint: template "walk" not found`)
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func TestSuspendResume(t *testing.T) {
+	clients := clitest.NewClients(t, fixture()...)
+	r := run(t, clients, "suspend", "nightly")
+	wantErr(t, r.err, "")
+	got := &argov1.CronWorkflow{}
+	_ = clients.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "nightly"}, got)
+	if r.out != "cronworkflow.argolite.dev/nightly suspended\n" || !got.Spec.Suspend {
+		t.Errorf("suspend: %q, %v", r.out, got.Spec.Suspend)
+	}
+	r = run(t, clients, "resume", "nightly", "hourly")
+	wantErr(t, r.err, "")
+	for _, name := range []string{"nightly", "hourly"} {
+		_ = clients.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, got)
+		if got.Spec.Suspend {
+			t.Errorf("%s still suspended", name)
+		}
+	}
+	wantErr(t, run(t, clients, "suspend", "nope").err, `cron workflow "nope" not found`)
+}
+
+func TestTrigger(t *testing.T) {
+	clients := clitest.NewClients(t, fixture()...)
+	r := run(t, clients, "trigger", "nightly")
+	wantErr(t, r.err, "")
+	list := &argov1.WorkflowList{}
+	if err := clients.Client.List(context.Background(), list); err != nil {
+		t.Fatal(err)
+	}
+	var created *argov1.Workflow
+	for i := range list.Items {
+		if list.Items[i].Name != "nightly-abcde" {
+			created = &list.Items[i]
+		}
+	}
+	if created == nil {
+		t.Fatal("no workflow created")
+	}
+	if !strings.HasPrefix(r.out, "workflow.argolite.dev/"+created.Name+" submitted (from cron workflow nightly)\n") {
+		t.Errorf("output %q", r.out)
+	}
+	owner := created.OwnerReferences
+	if created.Labels[wf.LabelCronWorkflow] != "nightly" || created.Annotations[wf.AnnotationScheduledTime] != "2026-03-01T12:00:00Z" ||
+		len(owner) != 1 || owner[0].Name != "nightly" || owner[0].UID != "u1" || created.Spec.Entrypoint != "run" {
+		t.Errorf("created %+v", created)
+	}
+	r = run(t, clients, "lint", "testdata/nightly.yaml")
+	if r.err != nil || !strings.HasSuffix(r.out, "1 file linted, no errors\n") {
+		t.Errorf("lint: %v\n%s", r.err, r.out)
+	}
+}

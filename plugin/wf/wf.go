@@ -1,0 +1,282 @@
+// Package wf owns `kubectl argo wf`: submitting, listing, inspecting,
+// following, waiting for, suspending, resuming, stopping, retrying,
+// resubmitting, deleting and linting Workflows.
+//
+// There is no API server between the plugin and the agent: every command
+// reads and writes Workflows (and their step Pods) through the Kubernetes
+// API. Suspend, stop and terminate change the spec, which the agent acts on;
+// resume and retry change status.nodes as Argo's CLI and server do, with the
+// resourceVersion they read, so that a concurrent write by the agent is a
+// conflict to retry rather than a lost update.
+//
+// Each subcommand lives in a file of its own with an options struct
+// (Complete, Validate, Run) that embeds Common. The template and cron
+// packages reuse Common, the file reading and the validator adapter.
+package wf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/argolite/argolite/plugin/cli"
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+)
+
+// Resource is how kubectl names Workflows: workflow.argolite.dev.
+var Resource = "workflow." + argov1.GroupVersion.Group
+
+// PollInterval is how often waits and watches read the Workflow.
+const PollInterval = 500 * time.Millisecond
+
+// errTimeout is the cause of the context that --timeout ends.
+var errTimeout = errors.New("timed out")
+
+// NewCmd returns `wf` with its subcommands.
+func NewCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	return newCmd(flags, streams, nil)
+}
+
+// newCmd builds the command tree; setup, when set, adjusts every
+// subcommand's Common (tests put fake clients, a fixed clock and a fake log
+// source there).
+func newCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, setup func(*Common)) *cobra.Command {
+	common := func() Common {
+		c := NewCommon(flags, streams)
+		if setup != nil {
+			setup(&c)
+		}
+		return c
+	}
+	cmd := &cobra.Command{
+		Use:     "wf",
+		Aliases: []string{"workflow", "workflows"},
+		Short:   "Run workflows whose steps are Pods: submit, watch, retry and inspect Workflows",
+		Long: `Manage Workflows: DAGs and steps of templates whose steps run as Pods, driven by
+the argolite agent.
+
+Workflows follow Argo Workflows' field names, and wf submit and wf lint accept
+Argo's argoproj.io/v1alpha1 files, which are mapped to argolite.dev/v1alpha1.
+Every file is validated before anything is created: a missing template, a
+cyclic DAG, an unknown field, a parameter nobody supplies or an expression that
+does not parse is reported with its file and path.
+
+The plugin talks only to the Kubernetes API: suspend, stop and terminate set
+fields of the Workflow's spec that the agent acts on; resume and retry update
+its status.nodes as Argo's CLI does; logs come from the step Pods.`,
+		Example: `  # Run Argo's hello-world and follow it until it ends
+  kubectl argo wf submit hello-world.yaml --watch
+
+  # In CI: submit with a parameter, wait, exit non-zero when it fails
+  kubectl argo wf submit build.yaml -p revision=$GIT_SHA --wait --log
+
+  # Run a WorkflowTemplate that is in the cluster
+  kubectl argo wf submit --from workflowtemplate/ci -p branch=main
+
+  # What happened, and why it failed
+  kubectl argo wf list
+  kubectl argo wf get build-x7k2p
+  kubectl argo wf logs build-x7k2p
+
+  # Run the failed steps again
+  kubectl argo wf retry build-x7k2p --wait
+
+  # Check files before committing them (no cluster needed)
+  kubectl argo wf lint workflows/ --offline`,
+	}
+	cmd.AddCommand(
+		newSubmitCmd(NewSubmitOptions(common())),
+		newListCmd(NewListOptions(common())),
+		newGetCmd(NewGetOptions(common())),
+		newLogsCmd(NewLogsOptions(common())),
+		newWaitCmd(NewWaitOptions(common())),
+		newSuspendCmd(&SuspendOptions{Common: common()}),
+		newResumeCmd(&ResumeOptions{Common: common()}),
+		newStopCmd(&StopOptions{Common: common()}, argov1.ShutdownStop),
+		newStopCmd(&StopOptions{Common: common()}, argov1.ShutdownTerminate),
+		newRetryCmd(NewRetryOptions(common())),
+		newResubmitCmd(NewResubmitOptions(common())),
+		newDeleteCmd(NewDeleteOptions(common())),
+		NewLintCmd(NewLintOptions(common(), LintWorkflows)),
+	)
+	return cmd
+}
+
+// Common is what every workflow command shares: the kubeconfig flags, the
+// streams, the clients and the namespace. The template and cron commands
+// share it too.
+type Common struct {
+	ConfigFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+
+	// Clients are built from ConfigFlags in Complete unless set (tests set fakes).
+	Clients *cli.Clients
+	// Namespace is -n, or the namespace of the kubeconfig's context.
+	Namespace string
+	// ExplicitNamespace is true when -n set Namespace.
+	ExplicitNamespace bool
+
+	// Now is the clock and Interval how often waits read the cluster; tests
+	// set both.
+	Now      func() time.Time
+	Interval time.Duration
+	// Logs streams container logs; nil reads them from the API server.
+	Logs LogSource
+}
+
+// NewCommon returns the Common of a command.
+func NewCommon(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) Common {
+	return Common{ConfigFlags: flags, IOStreams: streams, Now: time.Now, Interval: PollInterval}
+}
+
+// Complete builds the clients and resolves the namespace.
+func (c *Common) Complete() error {
+	if err := c.completeLocal(); err != nil {
+		return err
+	}
+	return cli.EnsureClients(&c.Clients, c.ConfigFlags, c.IOStreams)
+}
+
+// completeLocal does what needs no cluster: defaults and the namespace.
+func (c *Common) completeLocal() error {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Interval <= 0 {
+		c.Interval = PollInterval
+	}
+	if c.Namespace == "" {
+		ns, explicit, err := c.ConfigFlags.ToRawKubeConfigLoader().Namespace()
+		if err != nil {
+			return &cli.Error{Problem: "cannot read the namespace from the kubeconfig: " + err.Error(),
+				Fix: "pass -n NAMESPACE", Err: err}
+		}
+		c.Namespace, c.ExplicitNamespace = ns, explicit
+	}
+	return nil
+}
+
+// Explain turns err into a readable error: no cluster, no rights, no CRD.
+// resource is the plural resource the command needs ("workflows").
+func (c *Common) Explain(err error, resource string) error {
+	return c.Clients.Explain(err, fmt.Sprintf("ask a cluster administrator for access to %s.%s in namespace %s, or use another --context or -n",
+		resource, argov1.GroupVersion.Group, c.Namespace))
+}
+
+func (c *Common) explain(err error) error { return c.Explain(err, "workflows") }
+
+// Ref names an object of the namespace in messages: namespace/name.
+func (c *Common) Ref(name string) string { return c.Namespace + "/" + name }
+
+// NSFlag is " -n NAMESPACE" when a follow-up command needs it.
+func (c *Common) NSFlag(namespace string) string {
+	if c.ExplicitNamespace || namespace != c.Namespace {
+		return " -n " + namespace
+	}
+	return ""
+}
+
+// getWorkflow reads the Workflow name in the namespace, explaining failures.
+func (c *Common) getWorkflow(ctx context.Context, name string) (*argov1.Workflow, error) {
+	wf := &argov1.Workflow{}
+	err := c.Clients.Client.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: name}, wf)
+	if apierrors.IsNotFound(err) {
+		return nil, c.notFound(name, err)
+	}
+	if err != nil {
+		return nil, c.explain(fmt.Errorf("reading workflow %s: %w", c.Ref(name), err))
+	}
+	return wf, nil
+}
+
+func (c *Common) notFound(name string, err error) error {
+	return &cli.Error{
+		Problem: fmt.Sprintf("workflow %q not found in namespace %s", name, c.Namespace),
+		Fix:     "list the workflows with kubectl argo wf list (-A for every namespace), or pick the namespace with -n",
+		Err:     err,
+	}
+}
+
+// WithTimeout returns ctx ended by timeout, with a cause WaitTimeout knows.
+func WithTimeout(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, timeout, errTimeout)
+}
+
+// WaitTimeout is the error of a wait for what that ctx ended: when --timeout
+// ran out, it says so with fix; on Ctrl-C it says what was left.
+func WaitTimeout(ctx context.Context, timeout time.Duration, what, fix string) error {
+	if !errors.Is(context.Cause(ctx), errTimeout) {
+		return fmt.Errorf("stopped waiting for %s: %w", what, ctx.Err())
+	}
+	return &cli.Error{
+		Problem: fmt.Sprintf("timed out after %s waiting for %s", timeout, what),
+		Fix:     fix,
+		Err:     context.Cause(ctx),
+	}
+}
+
+// ValidateTimeout rejects a --timeout that cannot be waited for.
+func ValidateTimeout(flag string, d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("--%s %s: must be positive", flag, d)
+	}
+	return nil
+}
+
+// runWithName is the RunE of a command whose one argument is a name.
+func runWithName(o cli.Options, name *string) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		*name = args[0]
+		return cli.RunE(o)(cmd, args)
+	}
+}
+
+// runWithNames is the RunE of a command whose arguments are names.
+func runWithNames(o cli.Options, names *[]string) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		*names = args
+		return cli.RunE(o)(cmd, args)
+	}
+}
+
+// completeNames completes Workflow names from the cluster. With many, each
+// argument is a name (names already given are left out); otherwise only the
+// first is. keep, when set, limits the names offered (running ones for
+// stop, failed ones for retry).
+func completeNames(c *Common, many bool, keep func(*argov1.Workflow) bool) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if !many && len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ctx := cmd.Context()
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		if err := c.Complete(); err != nil {
+			return nil, cobra.ShellCompDirectiveError | cobra.ShellCompDirectiveNoFileComp
+		}
+		list := &argov1.WorkflowList{}
+		if err := c.Clients.Client.List(ctx, list, client.InNamespace(c.Namespace)); err != nil {
+			return nil, cobra.ShellCompDirectiveError | cobra.ShellCompDirectiveNoFileComp
+		}
+		slices.SortFunc(list.Items, func(a, b argov1.Workflow) int { return strings.Compare(a.Name, b.Name) })
+		var names []cobra.Completion
+		for i := range list.Items {
+			wf := &list.Items[i]
+			if !strings.HasPrefix(wf.Name, toComplete) || slices.Contains(args, wf.Name) || (keep != nil && !keep(wf)) {
+				continue
+			}
+			names = append(names, cobra.CompletionWithDesc(wf.Name, statusText(wf)))
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+}
