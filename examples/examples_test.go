@@ -4,12 +4,15 @@ package examples
 
 import (
 	"bytes"
+	"os"
 	"testing"
 
 	"github.com/fluxcd/pkg/ssa/utils"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/argolite/argolite/shared/wfvalidate"
 )
 
 func TestInstallHARenders(t *testing.T) {
@@ -49,5 +52,22 @@ func TestInstallHARenders(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("no argolite-agent Deployment in the rendered example")
+	}
+}
+
+func TestWorkflowFanOutLints(t *testing.T) {
+	data, err := os.ReadFile("workflow-fan-out/workflow.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := wfvalidate.DecodeFile("workflow-fan-out/workflow.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 1 || docs[0].Kind != wfvalidate.KindWorkflow {
+		t.Fatalf("want one Workflow, got %d documents", len(docs))
+	}
+	if errs := docs[0].Validate(wfvalidate.Options{Submit: true}); len(errs) > 0 {
+		t.Errorf("the example does not lint:\n%v", errs)
 	}
 }

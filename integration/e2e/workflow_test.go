@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +104,44 @@ func TestWorkflows(t *testing.T) {
 	installGitopsAgent(t)
 	dyn := dynamic.NewForConfigOrDie(cfg)
 	ns := newNamespace(t)
+
+	t.Run("the fan-out example through kubectl argo wf submit --wait", func(t *testing.T) {
+		data, err := os.ReadFile(filepath.Join(e2e.repoRoot, "examples", "workflow-fan-out", "workflow.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The public images map to the local stand-ins, as in the conformance suite.
+		mapped := strings.NewReplacer("image: busybox\n", "image: "+wfImage+"\n",
+			"image: alpine:3.23", "image: argolite.local/library/alpine:3.23",
+			"image: python:alpine3.23", "image: argolite.local/library/python:alpine3.23").Replace(string(data))
+		file := filepath.Join(t.TempDir(), "workflow.yaml")
+		if err := os.WriteFile(file, []byte(mapped), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := argo(t, "wf", "submit", file, "-n", ns, "-p", "count=5", "--wait", "--timeout", "3m", "-o", "name")
+		if r.code != 0 {
+			t.Fatalf("wf submit --wait exited %d: %s%s", r.code, r.stdout, r.stderr)
+		}
+		name := strings.TrimPrefix(strings.TrimSpace(firstLine(r.stdout)), "workflow.argolite.dev/")
+		wf, err := dyn.Resource(workflowGVR).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("reading %q: %v", name, err)
+		}
+		outs, _, _ := unstructured.NestedSlice(wf.Object, "status", "outputs", "parameters")
+		if phaseOf(wf) != "Succeeded" || len(outs) != 1 || outs[0].(map[string]any)["value"] != "55" {
+			t.Errorf("phase %s, global outputs %v: want Succeeded with total 55", phaseOf(wf), outs)
+		}
+		got := argo(t, "wf", "get", name, "-n", ns)
+		for _, want := range []string{"square(4:5)", "sum", "onExit"} {
+			if !strings.Contains(got.stdout, want) {
+				t.Errorf("wf get lacks %q:\n%s", want, got.stdout)
+			}
+		}
+		logs := argo(t, "wf", "logs", name, "-n", ns)
+		if !strings.Contains(logs.stdout, "total 55") {
+			t.Errorf("wf logs lack the exit handler's report:\n%s", logs.stdout)
+		}
+	})
 
 	t.Run("a spec fault fails the workflow before any Pod starts", func(t *testing.T) {
 		for _, tt := range []struct{ name, doc, want string }{
