@@ -81,6 +81,11 @@ bench-gitops: build cluster-up image-import ## GitOps benchmark on the local clu
 	KUBECONFIG=$(KUBECONFIG_LOCAL) ARGOLITE_E2E_IMAGE=$(IMAGE) ARGOLITE_BIN=$(BIN) ARGOLITE_K8S_BIN=$(K8S_BIN) \
 	  go run ./integration/bench/gitops -out $(ROOT)/.bench/gitops.md
 
+.PHONY: bench-workflow
+bench-workflow: build cluster-up image-import ## Workflow benchmark on the local cluster: a 100-step chain and a 200-wide fan-out, overhead per step and memory (writes .bench/workflow.md).
+	KUBECONFIG=$(KUBECONFIG_LOCAL) ARGOLITE_E2E_IMAGE=$(IMAGE) ARGOLITE_BIN=$(BIN) \
+	  go run ./integration/bench/workflow -out $(ROOT)/.bench/workflow.md
+
 .PHONY: cluster-binaries
 cluster-binaries: ## Build Kubernetes and etcd from the Go module proxy (cached in bin/).
 	bash integration/cluster/build.sh

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/wfvalidate"
 )
 
 // Argo's names for what links a scheduled Workflow to its CronWorkflow.
@@ -34,34 +35,14 @@ type CronReconciler struct {
 	Now func() time.Time
 }
 
-// cronParser reads standard five-field schedules and descriptors (@hourly).
-var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
-// Schedules parses a CronWorkflow's schedules in its timezone.
+// Schedules parses a CronWorkflow's schedules in its timezone (the
+// validator's parser, shared with the plugin); errors are the user's to fix.
 func Schedules(spec *argov1.CronWorkflowSpec) ([]cron.Schedule, error) {
-	list := spec.Schedules
-	if spec.Schedule != "" {
-		list = append([]string{spec.Schedule}, list...)
+	scheds, err := wfvalidate.Schedules(spec)
+	if err != nil {
+		return nil, specError("%v", err)
 	}
-	if len(list) == 0 {
-		return nil, specError("spec.schedules is empty: give at least one cron schedule such as \"*/5 * * * *\"")
-	}
-	tz := ""
-	if spec.Timezone != "" {
-		if _, err := time.LoadLocation(spec.Timezone); err != nil {
-			return nil, specError("spec.timezone %q: %v", spec.Timezone, err)
-		}
-		tz = "CRON_TZ=" + spec.Timezone + " "
-	}
-	var out []cron.Schedule
-	for i, s := range list {
-		sched, err := cronParser.Parse(tz + s)
-		if err != nil {
-			return nil, specError("spec.schedules[%d] %q: %v", i, s, err)
-		}
-		out = append(out, sched)
-	}
-	return out, nil
+	return scheds, nil
 }
 
 // lastDue is the latest schedule time in (after, now], or zero.

@@ -29,16 +29,22 @@ import (
 	"github.com/argolite/argolite/plugin/cli"
 	"github.com/argolite/argolite/plugin/wf"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/wfvalidate"
 )
 
 // Resource is how kubectl names CronWorkflows.
 var Resource = "cronworkflow." + argov1.GroupVersion.Group
 
 // NextRun is when a schedule runs next after from, in timezone tz (""
-// for the agent's); ok is false when it is not known. The plugin has no cron
-// parser (github.com/robfig/cron/v3 is not a dependency yet): until one is
-// added, NEXT-RUN shows "-".
-var NextRun = func(schedule, tz string, from time.Time) (next time.Time, ok bool) { return time.Time{}, false }
+// for UTC, as the agent reads it); ok is false when it does not parse.
+var NextRun = func(schedule, tz string, from time.Time) (next time.Time, ok bool) {
+	scheds, err := wfvalidate.Schedules(&argov1.CronWorkflowSpec{Schedule: schedule, Timezone: tz})
+	if err != nil || len(scheds) == 0 {
+		return time.Time{}, false
+	}
+	next = scheds[0].Next(from)
+	return next, !next.IsZero()
+}
 
 // NewCmd returns `cron` with its subcommands.
 func NewCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
@@ -155,10 +161,13 @@ func schedules(c *argov1.CronWorkflow) []string {
 	return append(s, c.Spec.Schedules...)
 }
 
-// nextRun is the soonest next run of any schedule, or "-".
+// nextRun is the soonest next run of any schedule; none while suspended.
 func nextRun(c *argov1.CronWorkflow, now time.Time) (time.Time, bool) {
 	var best time.Time
 	found := false
+	if c.Spec.Suspend {
+		return best, false
+	}
 	for _, s := range schedules(c) {
 		if t, ok := NextRun(s, c.Spec.Timezone, now); ok && (!found || t.Before(best)) {
 			best, found = t, true

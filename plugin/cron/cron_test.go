@@ -99,7 +99,7 @@ func TestList(t *testing.T) {
 	wantErr(t, r.err, "")
 	want := `NAME AGE LAST-RUN NEXT-RUN SCHEDULE TIMEZONE SUSPENDED
 hourly 60m - - 0 * * * * - true
-nightly 2d 5h - 0 2 * * * Europe/Paris false`
+nightly 2d 5h in 13h 0 2 * * * Europe/Paris false`
 	if got := squeeze(r.out); got != want {
 		t.Errorf("output:\n%s\nwant:\n%s", got, want)
 	}
@@ -120,6 +120,7 @@ Timezone: Europe/Paris
 Suspended: false
 ConcurrencyPolicy: Forbid
 LastScheduledTime: 2026-03-01 07:00:00 UTC (5h ago)
+NextScheduledTime: 2026-03-02 01:00:00 UTC
 Runs: 2 succeeded, 1 failed
 
 NAME STATUS AGE DURATION PROGRESS MESSAGE

@@ -2,9 +2,10 @@ package wfvalidate
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/robfig/cron/v3"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
@@ -58,126 +59,43 @@ func (v *validator) schedule(path, s string) {
 	}
 }
 
-type cronField struct {
-	name     string
-	min, max int
-	names    map[string]int
-}
+// cronParser reads schedules as Argo does (robfig/cron's standard parser:
+// five fields or a descriptor, with an optional TZ= or CRON_TZ= prefix).
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
-var cronFields = []cronField{
-	{name: "minute", min: 0, max: 59},
-	{name: "hour", min: 0, max: 23},
-	{name: "day of month", min: 1, max: 31},
-	{name: "month", min: 1, max: 12, names: map[string]int{"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
-		"jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12}},
-	{name: "day of week", min: 0, max: 6, names: map[string]int{"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}},
-}
-
-// parseCron checks a schedule as Argo's cron library (robfig/cron's
-// standard parser) reads it: an optional TZ= or CRON_TZ= prefix, then a
-// descriptor (@yearly, @annually, @monthly, @weekly, @daily, @midnight,
-// @hourly, @every DURATION) or five fields of values, ranges, steps, lists
-// and names.
+// parseCron checks one schedule.
 func parseCron(spec string) error {
-	spec = strings.TrimSpace(spec)
-	if spec == "" {
+	if strings.TrimSpace(spec) == "" {
 		return fmt.Errorf("empty")
 	}
-	if strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
-		sp := strings.IndexAny(spec, " \t")
-		if sp < 0 {
-			return fmt.Errorf("nothing after the time zone")
-		}
-		eq := strings.Index(spec, "=")
-		if _, err := time.LoadLocation(spec[eq+1 : sp]); err != nil {
-			return fmt.Errorf("unknown time zone %q", spec[eq+1:sp])
-		}
-		spec = strings.TrimSpace(spec[sp:])
-	}
-	if strings.HasPrefix(spec, "@") {
-		switch spec {
-		case "@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly":
-			return nil
-		}
-		if d, ok := strings.CutPrefix(spec, "@every "); ok {
-			if _, err := time.ParseDuration(strings.TrimSpace(d)); err != nil {
-				return fmt.Errorf("@every takes a duration such as 1h30m, not %q", strings.TrimSpace(d))
-			}
-			return nil
-		}
-		return fmt.Errorf("unknown descriptor %q", spec)
-	}
-	fields := strings.Fields(spec)
-	if len(fields) != len(cronFields) {
-		return fmt.Errorf("expected exactly 5 fields, found %d", len(fields))
-	}
-	for i, f := range fields {
-		for _, part := range strings.FieldsFunc(f, func(r rune) bool { return r == ',' }) {
-			if err := cronFields[i].parse(part); err != nil {
-				return fmt.Errorf("%s field %q: %w", cronFields[i].name, f, err)
-			}
-		}
-	}
-	return nil
+	_, err := cronParser.Parse(spec)
+	return err
 }
 
-func (f cronField) parse(expr string) error {
-	rangeAndStep := strings.Split(expr, "/")
-	lowAndHigh := strings.Split(rangeAndStep[0], "-")
-	single := len(lowAndHigh) == 1
-	var start, end int
-	if lowAndHigh[0] == "*" || lowAndHigh[0] == "?" {
-		start, end = f.min, f.max
-	} else {
-		var err error
-		if start, err = f.value(lowAndHigh[0]); err != nil {
-			return err
+// Schedules parses a CronWorkflow's schedules in its timezone: what the
+// agent runs on and `kubectl argo cron list` shows the next run of.
+func Schedules(spec *argov1.CronWorkflowSpec) ([]cron.Schedule, error) {
+	list := spec.Schedules
+	if spec.Schedule != "" {
+		list = append([]string{spec.Schedule}, list...)
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf("spec.schedules is empty: give at least one cron schedule such as \"*/5 * * * *\"")
+	}
+	tz := ""
+	if spec.Timezone != "" {
+		if _, err := time.LoadLocation(spec.Timezone); err != nil {
+			return nil, fmt.Errorf("spec.timezone %q: %w", spec.Timezone, err)
 		}
-		switch len(lowAndHigh) {
-		case 1:
-			end = start
-		case 2:
-			if end, err = f.value(lowAndHigh[1]); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("too many hyphens in %q", expr)
+		tz = "CRON_TZ=" + spec.Timezone + " "
+	}
+	out := make([]cron.Schedule, 0, len(list))
+	for i, s := range list {
+		sched, err := cronParser.Parse(tz + s)
+		if err != nil {
+			return nil, fmt.Errorf("spec.schedules[%d] %q: %w", i, s, err)
 		}
+		out = append(out, sched)
 	}
-	switch len(rangeAndStep) {
-	case 1:
-	case 2:
-		step, err := strconv.Atoi(rangeAndStep[1])
-		if err != nil || step <= 0 {
-			return fmt.Errorf("the step in %q must be a positive number", expr)
-		}
-		if single {
-			end = f.max
-		}
-	default:
-		return fmt.Errorf("too many slashes in %q", expr)
-	}
-	switch {
-	case start < f.min:
-		return fmt.Errorf("%d is below the minimum %d", start, f.min)
-	case end > f.max:
-		return fmt.Errorf("%d is above the maximum %d", end, f.max)
-	case start > end:
-		return fmt.Errorf("the range %q ends before it starts", expr)
-	}
-	return nil
-}
-
-func (f cronField) value(s string) (int, error) {
-	if n, ok := f.names[strings.ToLower(s)]; ok {
-		return n, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a number", s)
-	}
-	if n < 0 {
-		return 0, fmt.Errorf("%q is negative", s)
-	}
-	return n, nil
+	return out, nil
 }

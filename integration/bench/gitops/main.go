@@ -37,6 +37,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/argolite/argolite/integration/bench/internal/benchkit"
 	"github.com/argolite/argolite/shared/agentmeta"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
@@ -51,9 +52,9 @@ type options struct {
 
 // bench holds the clients and remembers what the run created, for cleanup.
 type bench struct {
-	kubeconfig, image, binDir, k8sBin string
+	benchkit.Cluster
+	image, k8sBin string
 
-	cs    kubernetes.Interface
 	c     client.Client
 	crds  apiextensionsclient.Interface
 	start time.Time
@@ -77,7 +78,7 @@ type results struct {
 	manualSyncOps              []time.Duration
 	deleteBig                  time.Duration
 	fleetSync, deleteFleet     time.Duration
-	memIdle, memBig, memFleet  memory
+	memIdle, memBig, memFleet  benchkit.Memory
 	restarts                   int32
 	otherApps                  int
 }
@@ -138,23 +139,22 @@ func mainCode() int {
 
 func newBench() (*bench, error) {
 	b := &bench{
-		kubeconfig: os.Getenv("KUBECONFIG"),
-		image:      os.Getenv("ARGOLITE_E2E_IMAGE"),
-		binDir:     os.Getenv("ARGOLITE_BIN"),
-		k8sBin:     os.Getenv("ARGOLITE_K8S_BIN"),
-		start:      time.Now(),
+		Cluster: benchkit.Cluster{Kubeconfig: os.Getenv("KUBECONFIG"), BinDir: os.Getenv("ARGOLITE_BIN")},
+		image:   os.Getenv("ARGOLITE_E2E_IMAGE"),
+		k8sBin:  os.Getenv("ARGOLITE_K8S_BIN"),
+		start:   time.Now(),
 	}
-	for name, v := range map[string]string{"KUBECONFIG": b.kubeconfig, "ARGOLITE_E2E_IMAGE": b.image, "ARGOLITE_BIN": b.binDir, "ARGOLITE_K8S_BIN": b.k8sBin} {
+	for name, v := range map[string]string{"KUBECONFIG": b.Kubeconfig, "ARGOLITE_E2E_IMAGE": b.image, "ARGOLITE_BIN": b.BinDir, "ARGOLITE_K8S_BIN": b.k8sBin} {
 		if v == "" {
 			return nil, fmt.Errorf("%s is not set: run the benchmark with make bench-gitops", name)
 		}
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", b.kubeconfig)
+	cfg, err := clientcmd.BuildConfigFromFlags("", b.Kubeconfig)
 	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", b.kubeconfig, err)
+		return nil, fmt.Errorf("loading %s: %w", b.Kubeconfig, err)
 	}
 	cfg.QPS, cfg.Burst = -1, 0 // the benchmark's own polls must not queue behind a client-side limiter
-	if b.cs, err = kubernetes.NewForConfig(cfg); err != nil {
+	if b.CS, err = kubernetes.NewForConfig(cfg); err != nil {
 		return nil, err
 	}
 	if b.crds, err = apiextensionsclient.NewForConfig(cfg); err != nil {
@@ -181,17 +181,17 @@ func (b *bench) logf(format string, args ...any) {
 const appCRD = "applications.argolite.dev"
 
 func (b *bench) run(ctx context.Context, o options, r *results) error {
-	v, err := b.cs.Discovery().ServerVersion()
+	v, err := b.CS.Discovery().ServerVersion()
 	if err != nil {
-		return fmt.Errorf("the cluster of %s does not answer (make cluster-up): %w", b.kubeconfig, err)
+		return fmt.Errorf("the cluster of %s does not answer (make cluster-up): %w", b.Kubeconfig, err)
 	}
 	r.serverVersion = v.GitVersion
-	node, ip, err := b.nodeInfo(ctx)
+	node, ip, err := b.NodeInfo(ctx)
 	if err != nil {
 		return err
 	}
 	r.node = node
-	if deployed, err := b.agentDeployed(ctx); err != nil {
+	if deployed, err := b.AgentDeployed(ctx); err != nil {
 		return err
 	} else if deployed {
 		return fmt.Errorf("namespace %s exists: an agent is installed (or still uninstalling), maybe for an e2e run; the benchmark installs its own, so wait for that run or `kubectl argo uninstall` first", agentmeta.Namespace)
@@ -246,7 +246,7 @@ func (b *bench) run(ctx context.Context, o options, r *results) error {
 	apply := []string{"apply", "--server-side", "--field-manager=bench", "-n", nsKubectl, "-f", filepath.Join(big.dir, "configmaps")}
 	b.logf("kubectl %s (first apply)", strings.Join(apply, " "))
 	t0 := time.Now()
-	if err := b.command(ctx, 30*time.Minute, kubectl, apply...); err != nil {
+	if err := b.Command(ctx, 30*time.Minute, kubectl, apply...); err != nil {
 		return err
 	}
 	r.kubectlFirst = time.Since(t0)
@@ -255,27 +255,27 @@ func (b *bench) run(ctx context.Context, o options, r *results) error {
 	}
 	b.logf("kubectl first apply: %s; again, nothing changed", seconds(r.kubectlFirst))
 	t0 = time.Now()
-	if err := b.command(ctx, 30*time.Minute, kubectl, apply...); err != nil {
+	if err := b.Command(ctx, 30*time.Minute, kubectl, apply...); err != nil {
 		return err
 	}
 	r.kubectlAgain = time.Since(t0)
 	b.logf("kubectl apply again: %s; deleting %s so the agent does not see its ConfigMaps", seconds(r.kubectlAgain), nsKubectl)
-	if err := b.deleteNamespace(ctx, nsKubectl, 10*time.Minute); err != nil {
+	if err := b.DeleteNamespace(ctx, nsKubectl, 10*time.Minute); err != nil {
 		return err
 	}
 
 	// The agent, with its defaults (Git poll every 3 minutes).
 	b.logf("installing the agent (%s)", b.image)
 	b.installed = true
-	if err := b.argo(ctx, "install", "--image", b.image, "--replicas", "1", "--timeout", "3m"); err != nil {
+	if err := b.Argo(ctx, "install", "--image", b.image, "--replicas", "1", "--timeout", "3m"); err != nil {
 		return err
 	}
-	pod, err := b.waitAgent(ctx)
+	pod, err := b.WaitAgent(ctx)
 	if err != nil {
 		return err
 	}
 	b.logf("agent %s leads; reading its idle memory", pod.Name)
-	if r.memIdle, err = b.agentMemory(ctx, pod, 5); err != nil {
+	if r.memIdle, err = b.AgentMemory(ctx, pod, 5); err != nil {
 		return err
 	}
 	b.logf("idle: %s", r.memIdle)
@@ -315,7 +315,7 @@ func (b *bench) run(ctx context.Context, o options, r *results) error {
 		}
 		// The refresh's reconciles (and the one its annotation removal
 		// triggers) finish within a second; count them all.
-		if err := poll(ctx, "the agent to settle after the refresh", 100*time.Millisecond, 5*time.Second, func(ctx context.Context) (bool, error) {
+		if err := benchkit.Poll(ctx, "the agent to settle after the refresh", 100*time.Millisecond, 5*time.Second, func(ctx context.Context) (bool, error) {
 			after, err := b.reconcileSeconds(ctx, pod, nsApp, app.Name)
 			return err == nil && after.count >= before.count+2, nil
 		}); err != nil {
@@ -337,7 +337,7 @@ func (b *bench) run(ctx context.Context, o options, r *results) error {
 		r.manualSyncs, r.manualSyncOps = append(r.manualSyncs, d), append(r.manualSyncOps, op)
 		b.logf("manual sync %d/%d, nothing changed: %s (operation %s)", i+1, o.repeats, seconds(d), opSeconds(op))
 	}
-	if r.memBig, err = b.agentMemory(ctx, pod, 5); err != nil {
+	if r.memBig, err = b.AgentMemory(ctx, pod, 5); err != nil {
 		return err
 	}
 	b.logf("with the %d-ConfigMap app: %s; deleting it", o.configMaps, r.memBig)
@@ -389,10 +389,10 @@ func (b *bench) run(ctx context.Context, o options, r *results) error {
 		return err
 	}
 	b.logf("%d apps Synced: %s; reading the agent's memory over about 10 s", o.apps, seconds(r.fleetSync))
-	if r.memFleet, err = b.agentMemory(ctx, pod, 6); err != nil {
+	if r.memFleet, err = b.AgentMemory(ctx, pod, 6); err != nil {
 		return err
 	}
-	r.restarts = b.agentRestarts(ctx, pod)
+	r.restarts = b.AgentRestarts(ctx, pod)
 	b.logf("managing %d apps: %s; agent restarts: %d; deleting the apps", o.apps, r.memFleet, r.restarts)
 	t0 = time.Now()
 	if err := b.deleteApps(ctx, nsFleet, 20*time.Minute); err != nil {
@@ -469,7 +469,7 @@ func (b *bench) manualSync(ctx context.Context, ns, name string) (time.Duration,
 		case argov1.OperationSucceeded:
 			return true, nil
 		case argov1.OperationFailed, argov1.OperationError:
-			return false, fatal("Application %s/%s: manual sync %s: %s", ns, name, st.Phase, st.Message)
+			return false, benchkit.Fatal("Application %s/%s: manual sync %s: %s", ns, name, st.Phase, st.Message)
 		}
 		return false, nil
 	})
@@ -483,7 +483,7 @@ func (b *bench) manualSync(ctx context.Context, ns, name string) (time.Duration,
 func (b *bench) waitAllSynced(ctx context.Context, ns string, n int, rev string) error {
 	check := syncedAt(rev)
 	last := -1
-	return poll(ctx, fmt.Sprintf("%d Applications in %s Synced at %.8s", n, ns, rev), time.Second, 30*time.Minute, func(ctx context.Context) (bool, error) {
+	return benchkit.Poll(ctx, fmt.Sprintf("%d Applications in %s Synced at %.8s", n, ns, rev), time.Second, 30*time.Minute, func(ctx context.Context) (bool, error) {
 		list := &argov1.ApplicationList{}
 		if err := b.c.List(ctx, list, client.InNamespace(ns)); err != nil {
 			return false, err
@@ -517,7 +517,7 @@ func (b *bench) cleanup() error {
 			errs = append(errs, err)
 			b.releaseApps(ctx, ns)
 		}
-		if err := b.deleteNamespace(ctx, ns, 10*time.Minute); err != nil {
+		if err := b.DeleteNamespace(ctx, ns, 10*time.Minute); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -527,7 +527,7 @@ func (b *bench) cleanup() error {
 			args = append(args, "--crds")
 		}
 		b.logf("kubectl argo %s", strings.Join(args, " "))
-		if err := b.argo(ctx, args...); err != nil {
+		if err := b.Argo(ctx, args...); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -612,7 +612,7 @@ func memCell(n uint64) string {
 	if n == 0 {
 		return "—"
 	}
-	return mib(n)
+	return benchkit.MiB(n)
 }
 
 // markdown renders the results as the report.
@@ -640,9 +640,9 @@ func (r *results) markdown(o options) string {
 	w("")
 	w("| agent container memory (kubelet summary API) | RSS | working set |")
 	w("|---|---|---|")
-	w("| idle, no Applications (max of %d samples) | %s | %s |", r.memIdle.samples, memCell(r.memIdle.rss), memCell(r.memIdle.workingSet))
-	w("| after the %d-ConfigMap app synced, refreshed and re-synced | %s | %s |", o.configMaps, memCell(r.memBig.rss), memCell(r.memBig.workingSet))
-	w("| managing %d Applications of %d ConfigMaps (max of %d samples over about 10 s) | %s | %s |", o.apps, o.objectsPerApp, r.memFleet.samples, memCell(r.memFleet.rss), memCell(r.memFleet.workingSet))
+	w("| idle, no Applications (max of %d samples) | %s | %s |", r.memIdle.Samples, memCell(r.memIdle.RSS), memCell(r.memIdle.WorkingSet))
+	w("| after the %d-ConfigMap app synced, refreshed and re-synced | %s | %s |", o.configMaps, memCell(r.memBig.RSS), memCell(r.memBig.WorkingSet))
+	w("| managing %d Applications of %d ConfigMaps (max of %d samples over about 10 s) | %s | %s |", o.apps, o.objectsPerApp, r.memFleet.Samples, memCell(r.memFleet.RSS), memCell(r.memFleet.WorkingSet))
 	w("")
 	w("Times run from this process's request until its poll (every 250 ms for the first sync, 50 ms for refresh")
 	w("and manual sync, 1 s for the many apps) saw the state.")
