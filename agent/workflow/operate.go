@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -115,8 +116,10 @@ func (o *operation) operate() error {
 			}
 			h, args = hook, hook.Arguments
 		}
+		o.inExitHandler = true
 		exit, err := o.executeTemplate(exitName, root, hookHolder(exitName, h), args,
 			execOpts{flag: &argov1.NodeFlag{Hooked: true}})
+		o.inExitHandler = false
 		if err != nil && !isSpecError(err) {
 			return err
 		}
@@ -296,7 +299,8 @@ func (o *operation) stopRunning() {
 		}
 		switch n.Type {
 		case argov1.NodeTypePod:
-			if n.NodeFlag != nil && n.NodeFlag.Hooked && o.shutdown == argov1.ShutdownStop && !o.deadlineExceeded {
+			// The workflow's exit handler runs to its end unless terminated.
+			if o.shutdown != argov1.ShutdownTerminate && strings.HasPrefix(n.Name, exitNodeName(o.wf.Name)) {
 				continue
 			}
 			o.stopNodePods(id)

@@ -51,6 +51,9 @@ type operation struct {
 	deadlineExceeded bool
 	// specJSON is the effective spec as JSON, for reference searches.
 	specJSON string
+	// inExitHandler is set while the workflow's exit handler runs: a
+	// stopped workflow (or one past its deadline) still runs it.
+	inExitHandler bool
 }
 
 // requeueAfter asks for the earliest of the requested looks.

@@ -48,7 +48,7 @@ func (o *operation) executePod(name string, t *argov1.Template, ref templateRef,
 	if n.Phase == argov1.NodeRunning {
 		return o.markNode(name, argov1.NodeError, "pod deleted"), nil
 	}
-	if o.shutdown != "" {
+	if o.shutdown == argov1.ShutdownTerminate || (o.shutdown != "" && !o.inExitHandler) {
 		return n, nil
 	}
 	if o.suspended() {

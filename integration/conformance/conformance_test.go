@@ -203,6 +203,13 @@ func install(t *testing.T, kube kubernetes.Interface) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("kubectl argo install: %v\n%s", err, out)
 	}
+	// Leave the cluster as the suite found it, for the suites run after.
+	t.Cleanup(func() {
+		out, err := exec.Command(argo, "uninstall", "--crds", "--timeout", "3m").CombinedOutput()
+		if err != nil {
+			t.Errorf("kubectl argo uninstall --crds: %v\n%s", err, out)
+		}
+	})
 	ctx := context.Background()
 	patch := `[{"op":"remove","path":"/spec/template/spec/containers/0/resources/requests/cpu"}]`
 	deploys := kube.AppsV1().Deployments("argolite-system")
