@@ -14,7 +14,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -38,9 +37,6 @@ const DefaultUser = "kubectl-argo"
 
 // pollInterval is how often waits read the Application.
 const pollInterval = 500 * time.Millisecond
-
-// errTimeout is the cause of the context that --timeout ends.
-var errTimeout = errors.New("timed out")
 
 // NewCmd returns `app` with its subcommands.
 func NewCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
@@ -195,32 +191,6 @@ func (c *Common) notFound(name string, err error) error {
 		Fix:     "list the applications with kubectl argo app list (-A for every namespace), or pick the namespace with -n",
 		Err:     err,
 	}
-}
-
-// withTimeout returns ctx ended by timeout, with errTimeout as its cause.
-func withTimeout(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeoutCause(ctx, timeout, errTimeout)
-}
-
-// waitTimeout is the error of a wait for what that ctx ended: when --timeout
-// ran out, it says so with fix; on Ctrl-C it says what was left.
-func waitTimeout(ctx context.Context, timeout time.Duration, what, fix string) error {
-	if !errors.Is(context.Cause(ctx), errTimeout) {
-		return fmt.Errorf("stopped waiting for %s: %w", what, ctx.Err())
-	}
-	return &cli.Error{
-		Problem: fmt.Sprintf("timed out after %s waiting for %s", timeout, what),
-		Fix:     fix,
-		Err:     context.Cause(ctx),
-	}
-}
-
-// validateTimeout rejects a --timeout that cannot be waited for.
-func validateTimeout(flag string, d time.Duration) error {
-	if d <= 0 {
-		return fmt.Errorf("--%s %s: must be positive", flag, d)
-	}
-	return nil
 }
 
 // completeNames completes Application names from the cluster. With many,

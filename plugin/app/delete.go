@@ -73,7 +73,7 @@ must be running to remove it.`,
 func (o *DeleteOptions) Complete() error { return o.Common.Complete() }
 
 // Validate checks the flags.
-func (o *DeleteOptions) Validate() error { return validateTimeout("timeout", o.Timeout) }
+func (o *DeleteOptions) Validate() error { return cli.ValidateTimeout("timeout", o.Timeout) }
 
 // Run marks and deletes every Application, then waits for them to be gone.
 func (o *DeleteOptions) Run(ctx context.Context) error {
@@ -139,7 +139,7 @@ func (o *DeleteOptions) delete(ctx context.Context, name string) error {
 
 // waitGone waits until every Application is gone.
 func (o *DeleteOptions) waitGone(ctx context.Context) error {
-	ctx, cancel := withTimeout(ctx, o.Timeout)
+	ctx, cancel := cli.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	progress := cli.NewProgress(o.Out)
 	gone := map[string]bool{}
@@ -189,7 +189,7 @@ func (o *DeleteOptions) waitGone(ctx context.Context) error {
 	if len(left) > 0 {
 		first = left[0]
 	}
-	return waitTimeout(ctx, o.Timeout, "the deletion of "+names+" in namespace "+o.Namespace,
+	return cli.WaitTimeout(ctx, o.Timeout, "the deletion of "+names+" in namespace "+o.Namespace,
 		fmt.Sprintf("the agent removes the %s finalizer once it has deleted the objects: check it with kubectl argo status and see the conditions with kubectl argo app get %s%s; "+
 			"to let the Application go without the agent (its objects stay), run kubectl patch application %s -n %s --type merge -p '{\"metadata\":{\"finalizers\":null}}'",
 			argov1.ResourcesFinalizer, first, o.nsFlag(o.Namespace), first, o.Namespace))

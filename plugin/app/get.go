@@ -77,7 +77,7 @@ func (o *GetOptions) Complete() error { return o.Common.Complete() }
 
 // Validate checks the flags.
 func (o *GetOptions) Validate() error {
-	if err := validateTimeout("timeout", o.Timeout); err != nil {
+	if err := cli.ValidateTimeout("timeout", o.Timeout); err != nil {
 		return err
 	}
 	return validateOutput(o.PrintFlags)

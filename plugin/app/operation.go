@@ -134,7 +134,7 @@ func finished(phase argov1.OperationPhase) bool {
 // its progress (the agent's message) and each resource result as it
 // appears. It returns the Application with the finished operation state.
 func (c *Common) waitOperation(ctx context.Context, req *request, what string, timeout time.Duration) (*argov1.Application, error) {
-	ctx, cancel := withTimeout(ctx, timeout)
+	ctx, cancel := cli.WithTimeout(ctx, timeout)
 	defer cancel()
 	pal := newPalette(c.Out)
 	progress := cli.NewProgress(c.Out)
@@ -199,14 +199,14 @@ func (c *Common) waitOperation(ctx context.Context, req *request, what string, t
 				ref += " (" + r + ")"
 			}
 		}
-		return nil, waitTimeout(ctx, timeout, "the agent to start the "+what+" of "+ref,
+		return nil, cli.WaitTimeout(ctx, timeout, "the agent to start the "+what+" of "+ref,
 			"check that the agent runs with kubectl argo status; the request stays in the Application's operation field until an agent takes it")
 	}
 	last := ""
 	if app != nil && app.Status.OperationState != nil && app.Status.OperationState.Message != "" {
 		last = ": " + app.Status.OperationState.Message
 	}
-	return nil, waitTimeout(ctx, timeout, "the "+what+" of "+ref+last,
+	return nil, cli.WaitTimeout(ctx, timeout, "the "+what+" of "+ref+last,
 		fmt.Sprintf("the %s goes on in the cluster: follow it with kubectl argo app wait %s --operation%s, or see it with kubectl argo app get %s%s",
 			what, req.name, c.nsFlag(c.Namespace), req.name, c.nsFlag(c.Namespace)))
 }

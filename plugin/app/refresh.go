@@ -69,7 +69,7 @@ prints the sync status and health.`,
 func (o *RefreshOptions) Complete() error { return o.Common.Complete() }
 
 // Validate checks the flags.
-func (o *RefreshOptions) Validate() error { return validateTimeout("timeout", o.Timeout) }
+func (o *RefreshOptions) Validate() error { return cli.ValidateTimeout("timeout", o.Timeout) }
 
 // Run refreshes the Application and prints its state.
 func (o *RefreshOptions) Run(ctx context.Context) error {
@@ -123,7 +123,7 @@ func (c *Common) refresh(ctx context.Context, name string, hard bool, timeout ti
 	if out == nil {
 		out = c.ErrOut
 	}
-	ctx, cancel := withTimeout(ctx, timeout)
+	ctx, cancel := cli.WithTimeout(ctx, timeout)
 	defer cancel()
 	progress := cli.NewProgress(out)
 	_, err = cli.Poll(ctx, progress, c.interval, "", func(ctx context.Context) (bool, string, error) {
@@ -140,7 +140,7 @@ func (c *Common) refresh(ctx context.Context, name string, hard bool, timeout ti
 		progress.Clear()
 		return app, nil
 	case ctx.Err() != nil:
-		return nil, waitTimeout(ctx, timeout, "the agent to refresh "+c.ref(name),
+		return nil, cli.WaitTimeout(ctx, timeout, "the agent to refresh "+c.ref(name),
 			"check that the agent runs with kubectl argo status; the "+RefreshAnnotation+" annotation stays until an agent handles it")
 	}
 	return nil, err

@@ -104,7 +104,7 @@ func (o *RollbackOptions) Validate() error {
 			return fmt.Errorf("ID %q: a history ID is a number; list them with kubectl argo app history %s", o.ID, o.Name)
 		}
 	}
-	return validateTimeout("timeout", o.Timeout)
+	return cli.ValidateTimeout("timeout", o.Timeout)
 }
 
 // Run requests the rollback, turning automated sync off, and follows it.

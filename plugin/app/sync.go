@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/argolite/argolite/plugin/cli"
 	"strings"
 	"time"
 
@@ -87,7 +88,7 @@ func (o *SyncOptions) Complete() error { return o.Common.Complete() }
 
 // Validate checks the flags.
 func (o *SyncOptions) Validate() error {
-	if err := validateTimeout("timeout", o.Timeout); err != nil {
+	if err := cli.ValidateTimeout("timeout", o.Timeout); err != nil {
 		return err
 	}
 	o.resources = nil

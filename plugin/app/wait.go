@@ -71,7 +71,7 @@ func (o *WaitOptions) Complete() error {
 }
 
 // Validate checks the flags.
-func (o *WaitOptions) Validate() error { return validateTimeout("timeout", o.Timeout) }
+func (o *WaitOptions) Validate() error { return cli.ValidateTimeout("timeout", o.Timeout) }
 
 // wanted says what the wait is for: "be Synced and Healthy", "have no
 // operation running".
@@ -126,7 +126,7 @@ func (o *WaitOptions) pending(app *argov1.Application) []string {
 
 // Run waits for every Application.
 func (o *WaitOptions) Run(ctx context.Context) error {
-	ctx, cancel := withTimeout(ctx, o.Timeout)
+	ctx, cancel := cli.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	apps := make(map[string]*argov1.Application, len(o.Names))
 	remaining := map[string][]string{}
@@ -175,7 +175,7 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 				what += ": it is " + state(app)
 			}
 		}
-		return waitTimeout(ctx, o.Timeout, what, fix+", or wait longer with --timeout")
+		return cli.WaitTimeout(ctx, o.Timeout, what, fix+", or wait longer with --timeout")
 	}
 	progress.Clear()
 	pal := newPalette(o.Out)

@@ -37,7 +37,7 @@ func (c *Common) follow(ctx context.Context, names []string, opts followOptions)
 	}
 	if opts.timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = WithTimeout(ctx, opts.timeout)
+		ctx, cancel = cli.WithTimeout(ctx, opts.timeout)
 		defer cancel()
 	}
 	var wfs []*argov1.Workflow
@@ -59,7 +59,7 @@ func (c *Common) follow(ctx context.Context, names []string, opts followOptions)
 	}
 	if err != nil {
 		if ctx.Err() != nil && opts.timeout > 0 {
-			return WaitTimeout(ctx, opts.timeout, "workflow "+strings.Join(names, ", ")+" to end",
+			return cli.WaitTimeout(ctx, opts.timeout, "workflow "+strings.Join(names, ", ")+" to end",
 				fmt.Sprintf("see where it is with kubectl argo wf get %s%s, or wait longer with --timeout", names[0], c.NSFlag(c.Namespace)))
 		}
 		return err

@@ -2,6 +2,7 @@ package wf
 
 import (
 	"context"
+	"github.com/argolite/argolite/plugin/cli"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -46,7 +47,7 @@ func (o *WaitOptions) Complete() error { return o.Common.Complete() }
 // Validate checks the flags.
 func (o *WaitOptions) Validate() error {
 	if o.Timeout != 0 {
-		return ValidateTimeout("timeout", o.Timeout)
+		return cli.ValidateTimeout("timeout", o.Timeout)
 	}
 	return nil
 }

@@ -16,7 +16,6 @@ package wf
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -37,9 +36,6 @@ var Resource = "workflow." + argov1.GroupVersion.Group
 
 // PollInterval is how often waits and watches read the Workflow.
 const PollInterval = 500 * time.Millisecond
-
-// errTimeout is the cause of the context that --timeout ends.
-var errTimeout = errors.New("timed out")
 
 // NewCmd returns `wf` with its subcommands.
 func NewCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
@@ -204,32 +200,6 @@ func (c *Common) notFound(name string, err error) error {
 		Fix:     "list the workflows with kubectl argo wf list (-A for every namespace), or pick the namespace with -n",
 		Err:     err,
 	}
-}
-
-// WithTimeout returns ctx ended by timeout, with a cause WaitTimeout knows.
-func WithTimeout(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeoutCause(ctx, timeout, errTimeout)
-}
-
-// WaitTimeout is the error of a wait for what that ctx ended: when --timeout
-// ran out, it says so with fix; on Ctrl-C it says what was left.
-func WaitTimeout(ctx context.Context, timeout time.Duration, what, fix string) error {
-	if !errors.Is(context.Cause(ctx), errTimeout) {
-		return fmt.Errorf("stopped waiting for %s: %w", what, ctx.Err())
-	}
-	return &cli.Error{
-		Problem: fmt.Sprintf("timed out after %s waiting for %s", timeout, what),
-		Fix:     fix,
-		Err:     context.Cause(ctx),
-	}
-}
-
-// ValidateTimeout rejects a --timeout that cannot be waited for.
-func ValidateTimeout(flag string, d time.Duration) error {
-	if d <= 0 {
-		return fmt.Errorf("--%s %s: must be positive", flag, d)
-	}
-	return nil
 }
 
 // runWithName is the RunE of a command whose one argument is a name.
