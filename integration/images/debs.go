@@ -12,13 +12,14 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 )
 
-// The python image is Python from Debian's own packages, unpacked into a
-// layer: no debootstrap, no dpkg database, no maintainer scripts. The .deb
+// The alpine and python images are Debian's own packages (busybox and its C
+// library; Python), unpacked into layers: no debootstrap, no dpkg database, no maintainer scripts. The .deb
 // files come from `apt-get download` into a cache directory and are reused
 // from there, so a build is repeatable offline once the cache is filled
 // (delete the cache to pick up newer package versions).
@@ -27,9 +28,15 @@ import (
 // packages come from.
 const pythonMinor = "3.11"
 
+// alpinePackages are the Debian packages of the alpine layer: Debian's
+// dynamic busybox, whose shell runs commands from PATH as Alpine's does
+// (busybox-static's prefers its own applets, so /usr/bin/nc would never
+// run), and the C library it links (also the python layer's).
+var alpinePackages = []string{"busybox", "libc6"}
+
 // pythonPackages is the package set of the python layer: the interpreter,
 // its standard library and the closure of their Depends, less what the
-// image does not need. Left out on purpose: python3-minimal (only the
+// image does not need or the alpine layer has (libc6). Left out on purpose: python3-minimal (only the
 // python3 symlink, which the layer makes itself, and a dependency on dpkg),
 // libnsl2 and libtirpc3 (only for the deprecated nis module, which is
 // dropped, and they pull in Kerberos), readline-common and gcc-12-base
@@ -41,7 +48,6 @@ var pythonPackages = []string{
 	"python" + pythonMinor + "-minimal",    // /usr/bin/python3.11
 	"libpython" + pythonMinor + "-minimal", // the core modules, _hashlib, _ssl
 	"libpython" + pythonMinor + "-stdlib",  // the rest of the standard library
-	"libc6",                                // glibc and the dynamic loader
 	"libgcc-s1",                            // libc6's dependency: unwinding, pthread_cancel
 	"libexpat1",                            // pyexpat (xml)
 	"zlib1g",                               // zlib
@@ -352,16 +358,21 @@ func sameEntry(a, b entry) bool {
 		(a.Type == tar.TypeDir || a.Mode == b.Mode)
 }
 
-// readPythonLayer unpacks debs (the files of pythonPackages, in order) into
-// the python layer: their files merged (a path two packages ship
-// differently is an error; for directories the first wins), python3 and
-// python symlinks in /usr/bin and /usr/local/bin, and every shared library
-// a binary needs checked to be present.
-func readPythonLayer(debs []string) (*pythonLayer, error) {
+// debFiles is what a set of .deb files unpack to: their files merged and
+// sorted, and name=version of each package (for the image history).
+type debFiles struct {
+	entries  []entry
+	packages []string
+	versions map[string]string // package name to its Debian version
+}
+
+// readDebs unpacks debs, in order, into one file set: a path two packages
+// ship differently is an error; for directories the first wins.
+func readDebs(debs []string) (*debFiles, error) {
 	if _, err := exec.LookPath("dpkg-deb"); err != nil {
 		return nil, errors.New("dpkg-deb not found: apt-get install dpkg")
 	}
-	l := &pythonLayer{}
+	d := &debFiles{versions: map[string]string{}}
 	byPath := map[string]entry{}
 	from := map[string]string{}
 	for _, deb := range debs {
@@ -373,10 +384,8 @@ func readPythonLayer(debs []string) (*pythonLayer, error) {
 		if err != nil {
 			return nil, err
 		}
-		if id == "python"+pythonMinor+"-minimal" {
-			l.version = upstreamVersion(v)
-		}
-		l.packages = append(l.packages, id+"="+v)
+		d.versions[id] = v
+		d.packages = append(d.packages, id+"="+v)
 		entries, err := debEntries(deb)
 		if err != nil {
 			return nil, err
@@ -391,24 +400,44 @@ func readPythonLayer(debs []string) (*pythonLayer, error) {
 			byPath[e.Path], from[e.Path] = e, id
 		}
 	}
-	if l.version == "" {
+	for _, e := range byPath {
+		d.entries = append(d.entries, e)
+	}
+	sort.Slice(d.entries, func(i, j int) bool { return d.entries[i].Path < d.entries[j].Path })
+	return d, nil
+}
+
+// readPythonLayer unpacks debs (the files of pythonPackages, in order) into
+// the python layer: their files merged (see readDebs), python3 and python
+// symlinks in /usr/bin and /usr/local/bin, and every shared library a binary
+// needs checked to be present in the layer or in base, the layer below
+// (which has the C library).
+func readPythonLayer(debs []string, base []entry) (*pythonLayer, error) {
+	d, err := readDebs(debs)
+	if err != nil {
+		return nil, err
+	}
+	v, ok := d.versions["python"+pythonMinor+"-minimal"]
+	if !ok {
 		return nil, fmt.Errorf("no python%s-minimal among %v", pythonMinor, debs)
 	}
-	for p, target := range map[string]string{
-		"usr/bin/python3":       "python" + pythonMinor,
-		"usr/bin/python":        "python" + pythonMinor,
-		"usr/local/bin/python3": "/usr/bin/python" + pythonMinor, // where python:alpine has it
-		"usr/local/bin/python":  "/usr/bin/python" + pythonMinor,
-	} {
-		if _, ok := byPath[p]; !ok {
-			byPath[p] = symlink(p, target)
-		}
+	l := &pythonLayer{version: upstreamVersion(v), packages: d.packages, entries: d.entries}
+	have := map[string]bool{}
+	for _, e := range l.entries {
+		have[e.Path] = true
 	}
-	for _, e := range byPath {
-		l.entries = append(l.entries, e)
+	for _, p := range []string{"usr/bin/python3", "usr/bin/python", "usr/local/bin/python3", "usr/local/bin/python"} {
+		if have[p] {
+			continue
+		}
+		target := "python" + pythonMinor
+		if strings.HasPrefix(p, "usr/local/") {
+			target = "/usr/bin/python" + pythonMinor // where python:alpine has it
+		}
+		l.entries = append(l.entries, symlink(p, target))
 	}
 	sort.Slice(l.entries, func(i, j int) bool { return l.entries[i].Path < l.entries[j].Path })
-	if err := checkSharedLibs(l.entries); err != nil {
+	if err := checkSharedLibs("the python layer", l.entries, base); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -440,13 +469,14 @@ func libDir(d string) bool {
 	return false
 }
 
-// checkSharedLibs fails unless every ELF file among entries finds its
-// program interpreter and every library it needs (DT_NEEDED) among entries,
-// in the loader's default directories.
-func checkSharedLibs(entries []entry) error {
+// checkSharedLibs fails unless every ELF file among entries (the files of
+// what) finds its program interpreter and every library it needs
+// (DT_NEEDED) among entries or below (the layers under it), in the loader's
+// default directories.
+func checkSharedLibs(what string, entries, below []entry) error {
 	all := map[string]bool{}
 	libs := map[string]bool{}
-	for _, e := range entries {
+	for _, e := range append(slices.Clone(below), entries...) {
 		all[e.Path] = true
 		if e.Type != tar.TypeDir && libDir(path.Dir(e.Path)) {
 			libs[path.Base(e.Path)] = true
@@ -485,7 +515,7 @@ func checkSharedLibs(entries []entry) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("the python layer lacks shared libraries (add their packages to pythonPackages, or drop the module in droppedDebPaths):\n  %s", strings.Join(missing, "\n  "))
+		return fmt.Errorf("%s lacks shared libraries (add their packages to alpinePackages or pythonPackages, or drop the file in droppedDebPaths):\n  %s", what, strings.Join(missing, "\n  "))
 	}
 	return nil
 }

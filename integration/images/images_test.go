@@ -352,7 +352,7 @@ func TestRunErrors(t *testing.T) {
 		{[]string{"-out", dir, "agent"}, "agent needs -agent-binary"},
 		{[]string{"-out", dir, "-alpine-image", "Not A Ref", "alpine"}, "-alpine-image"},
 		{[]string{"-out", dir, "-python-image", "", "python"}, "-python-image"},
-		{[]string{"-out", dir, "-busybox-path", filepath.Join(dir, "nope"), "python"}, "apt-get install busybox-static"},
+		{[]string{"-out", dir, "-arch", "mips", "alpine"}, "mips"},
 		{[]string{"-out", dir, "-busybox-path", filepath.Join(dir, "nope"), "busybox"}, "apt-get install busybox-static"},
 		{[]string{"-out", dir, "-agent-binary", filepath.Join(dir, "nope"), "-agent-image", "x:v1", "agent"}, "CGO_ENABLED=0"},
 	} {
@@ -449,8 +449,8 @@ func TestBusyboxArchiveCarriesBothTags(t *testing.T) {
 }
 
 func TestAlpineImage(t *testing.T) {
-	bin := []byte("\x7fELF fake busybox")
-	nc := []byte("\x7fELF fake nc")
+	bin := []byte("fake busybox")
+	nc := []byte("fake nc")
 	img, err := alpineImage(alpineFiles{busybox: bin, applets: []string{"bin/sh", "usr/bin/env", "usr/bin/nc", "bin/nc"}, nc: nc}, "amd64")
 	if err != nil {
 		t.Fatal(err)
@@ -468,7 +468,7 @@ func TestAlpineImage(t *testing.T) {
 		t.Errorf("/etc/alpine-release = %q", got)
 	}
 	osr := string(fs["etc/os-release"].data)
-	for _, want := range []string{"VERSION_ID=3.23.0", "Alpine Linux v3.23", "busybox-static", "argolite"} {
+	for _, want := range []string{"VERSION_ID=3.23.0", "Alpine Linux v3.23", "busybox and glibc from Debian", "argolite"} {
 		if !strings.Contains(osr, want) {
 			t.Errorf("/etc/os-release lacks %q:\n%s", want, osr)
 		}
@@ -605,10 +605,7 @@ func TestWithLayout(t *testing.T) {
 // TestCheckOverlay: the python layer may add to the alpine layer, not
 // change it.
 func TestCheckOverlay(t *testing.T) {
-	base, err := alpineLayer(alpineFiles{busybox: []byte("bb"), applets: []string{"bin/sh"}, nc: []byte("nc")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	base := fakeAlpineLayer(t)
 	ok := []entry{
 		file("usr/bin/python3.11", 0o755, nil),
 		dir("usr/lib/python3.11", 0o755),
@@ -638,13 +635,8 @@ func TestCheckOverlay(t *testing.T) {
 // a static binary that serves nc -lk -e /bin/true, built from the nc
 // package whose sources are inputs of the image.
 func TestAlpineNc(t *testing.T) {
-	if testing.Short() || runtime.GOOS != "linux" {
-		t.Skip("builds the nc binary; linux only")
-	}
-	if err := checkStaticELF("/bin/busybox", runtime.GOARCH); err != nil {
-		t.Skipf("needs Debian's busybox-static: %v", err)
-	}
-	o := options{busyboxPath: "/bin/busybox", alpineImage: "argolite.local/library/alpine:3.23", arch: runtime.GOARCH,
+	cache := debCache(t)
+	o := options{debCache: cache, alpineImage: "argolite.local/library/alpine:3.23", arch: runtime.GOARCH,
 		ncPkg: "github.com/argolite/argolite/integration/images/nc"}
 	tg, err := prepare("alpine", o, io.Discard)
 	if err != nil {
@@ -657,12 +649,12 @@ func TestAlpineNc(t *testing.T) {
 		}
 		hasSource = hasSource || strings.HasSuffix(in, filepath.Join("images", "nc", "main.go"))
 	}
-	if !hasSource || tg.inputs[0] != "/bin/busybox" {
-		t.Errorf("alpine's inputs %q lack busybox or nc's sources", tg.inputs)
+	if !hasSource || !strings.HasPrefix(filepath.Base(tg.inputs[0]), "busybox_") {
+		t.Errorf("alpine's inputs %q lack busybox's package or nc's sources", tg.inputs)
 	}
 
 	out := t.TempDir()
-	args := []string{"-out", out, "-arch", runtime.GOARCH, "alpine"}
+	args := []string{"-out", out, "-deb-cache", cache, "-arch", runtime.GOARCH, "alpine"}
 	var stdout bytes.Buffer
 	if err := run(args, &stdout, io.Discard); err != nil {
 		t.Fatal(err)
@@ -689,7 +681,38 @@ func TestAlpineNc(t *testing.T) {
 	}
 
 	// The binary itself: a persistent -e server, probed twice with -z.
-	srv := exec.Command(nc, "-v", "-lk", "-s", "127.0.0.1", "-e", "/bin/true")
+	serveAndProbe(t, exec.Command(nc, "-v", "-lk", "-s", "127.0.0.1", "-e", "/bin/true"), nc)
+
+	// The image's shell finds it through PATH, as variables-showcase's
+	// `sh -c "nc -lk -p 9999 -e /bin/true"` needs (busybox-static's shell
+	// would run its own nc applet, which has no -k).
+	if os.Geteuid() != 0 {
+		t.Log("not root: skipping the chrooted run")
+	} else {
+		root := t.TempDir()
+		extractTo(t, fs, root)
+		srv := exec.Command("/bin/sh", "-c", "nc -v -lk -s 127.0.0.1 -e /bin/true")
+		srv.SysProcAttr = &syscall.SysProcAttr{Chroot: root, Setpgid: true}
+		srv.Dir = "/"
+		srv.Env = []string{defaultPath}
+		serveAndProbe(t, srv, nc)
+	}
+
+	stdout.Reset()
+	if err := run(args, &stdout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "up to date") {
+		t.Errorf("second run rebuilt: %q", stdout.String())
+	}
+}
+
+// serveAndProbe starts srv, an `nc -v -lk -s 127.0.0.1 -e /bin/true`
+// server, reads the address it listens on and probes it with the nc binary:
+// twice with -z (the server must outlive a connection) and once with a
+// connection the server's /bin/true ends.
+func serveAndProbe(t *testing.T, srv *exec.Cmd, nc string) {
+	t.Helper()
 	stderr, err := srv.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -697,12 +720,18 @@ func TestAlpineNc(t *testing.T) {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
+	defer func() {
+		if srv.SysProcAttr != nil && srv.SysProcAttr.Setpgid {
+			_ = syscall.Kill(-srv.Process.Pid, syscall.SIGKILL)
+		}
+		_ = srv.Process.Kill()
+		_ = srv.Wait()
+	}()
 	line := make([]byte, 200)
 	k, _ := stderr.Read(line)
 	var addr string
 	if _, err := fmt.Sscanf(string(line[:k]), "listening on %s ...", &addr); err != nil {
-		t.Fatalf("nc -v printed %q", line[:k])
+		t.Fatalf("%s printed %q", srv.Args, line[:k])
 	}
 	go func() { _, _ = io.Copy(io.Discard, stderr) }()
 	host, port, _ := net.SplitHostPort(addr)
@@ -713,14 +742,6 @@ func TestAlpineNc(t *testing.T) {
 	}
 	if err := exec.Command(nc, "-w", "2", host, port).Run(); err != nil {
 		t.Errorf("nc %s %s to the /bin/true server: %v", host, port, err)
-	}
-
-	stdout.Reset()
-	if err := run(args, &stdout, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(stdout.String(), "up to date") {
-		t.Errorf("second run rebuilt: %q", stdout.String())
 	}
 }
 
@@ -806,7 +827,7 @@ func TestCheckSharedLibs(t *testing.T) {
 		}
 	}
 	entries := []entry{file("usr/bin/tool", 0o755, data), file("usr/share/x/"+needed[0], 0o644, nil)}
-	err = checkSharedLibs(entries)
+	err = checkSharedLibs("the test layer", entries, nil)
 	if err == nil || !strings.Contains(err.Error(), "usr/bin/tool needs "+needed[0]) || (interp != "" && !strings.Contains(err.Error(), "loader /"+interp)) {
 		t.Fatalf("checkSharedLibs = %v, want the missing %s and loader %s named", err, needed[0], interp)
 	}
@@ -820,18 +841,23 @@ func TestCheckSharedLibs(t *testing.T) {
 	if interp != "" {
 		entries = append(entries, symlink(interp, "/lib/ld.so"))
 	}
-	if err := checkSharedLibs(entries); err != nil {
+	if err := checkSharedLibs("the test layer", entries, nil); err != nil {
 		t.Errorf("with every library present: %v", err)
+	}
+	// The libraries may come from the layers below.
+	if err := checkSharedLibs("the test layer", entries[:1], entries[1:]); err != nil {
+		t.Errorf("with every library in the layer below: %v", err)
 	}
 }
 
-// pythonDebs returns the .deb files of the python image: from the cache
-// make images fills (bin/debs) when it is complete, else downloaded into a
-// temporary directory. It skips when neither can work.
-func pythonDebs(t *testing.T) string {
+// debCache returns the directory of the alpine and python images' .deb
+// files: the cache make images fills (bin/debs) when it is complete, else a
+// temporary directory they are downloaded into. It skips when neither can
+// work.
+func debCache(t *testing.T) string {
 	t.Helper()
 	if testing.Short() || runtime.GOOS != "linux" {
-		t.Skip("needs Debian's python packages; linux only, not in -short")
+		t.Skip("needs Debian's packages; linux only, not in -short")
 	}
 	arch, err := debArch(runtime.GOARCH)
 	if err != nil {
@@ -842,7 +868,7 @@ func pythonDebs(t *testing.T) string {
 	}
 	repoCache := filepath.Join("..", "..", "bin", "debs")
 	complete := true
-	for _, p := range pythonPackages {
+	for _, p := range append(slices.Clone(alpinePackages), pythonPackages...) {
 		if f, err := cachedDeb(repoCache, p, arch); err != nil || f == "" {
 			complete = false
 			break
@@ -852,7 +878,7 @@ func pythonDebs(t *testing.T) string {
 		return repoCache
 	}
 	if _, err := exec.LookPath("apt-get"); err != nil {
-		t.Skip("needs apt-get to fetch the python packages (or a filled bin/debs: make images)")
+		t.Skip("needs apt-get to fetch the alpine and python packages (or a filled bin/debs: make images)")
 	}
 	if !aptListsPresent() {
 		t.Skip("apt has no package lists: run apt-get update (or make images to fill bin/debs)")
@@ -899,7 +925,7 @@ var pythonModules = []string{"random", "json", "sys", "os", "time", "math", "sub
 // Python, and checks a second run is a no-op and a forced one gives the same
 // digests.
 func TestPythonImage(t *testing.T) {
-	cache := pythonDebs(t)
+	cache := debCache(t)
 	out := t.TempDir()
 	args := []string{"-out", out, "-deb-cache", cache, "-arch", runtime.GOARCH, "alpine", "python"}
 	var stdout bytes.Buffer
@@ -1135,6 +1161,16 @@ func TestFetchDebsExplainsWhatIsMissing(t *testing.T) {
 	}
 }
 
+// fakeAlpineLayer is an alpine layer of stand-in files.
+func fakeAlpineLayer(t *testing.T) layerSpec {
+	t.Helper()
+	base, err := alpineLayer(alpineFiles{busybox: []byte("bb"), applets: []string{"bin/sh"}, nc: []byte("nc")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base
+}
+
 // TestPythonImageConfig checks the python image's shape without Debian's
 // packages: alpine's layer below a python layer, python3 as the command.
 func TestPythonImageConfig(t *testing.T) {
@@ -1142,7 +1178,7 @@ func TestPythonImageConfig(t *testing.T) {
 		file("usr/bin/python3.11", 0o755, []byte("py")),
 		symlink("usr/bin/python3", "python3.11"),
 	}}
-	img, err := pythonImage(alpineFiles{busybox: []byte("bb"), applets: []string{"bin/sh"}, nc: []byte("nc")}, py, "amd64")
+	img, err := pythonImage(fakeAlpineLayer(t), py, "amd64")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1174,7 +1210,7 @@ func TestPythonImageConfig(t *testing.T) {
 	}
 	checkAlpineLayout(t, fs)
 	py.entries = append(py.entries, dir("tmp", 0o755))
-	if _, err := pythonImage(alpineFiles{busybox: []byte("bb"), applets: []string{"bin/sh"}, nc: []byte("nc")}, py, "amd64"); err == nil {
+	if _, err := pythonImage(fakeAlpineLayer(t), py, "amd64"); err == nil {
 		t.Error("a python layer with a /tmp without the sticky bit was accepted")
 	}
 }

@@ -2,9 +2,9 @@
 // without Docker or a registry: busybox (from Debian's busybox-static), the
 // sandbox image pause (the tiny Go program in ./pause), the argolite-agent
 // image, and the stand-ins the workflow conformance suite runs its steps in:
-// alpine (the busybox userland with Alpine's release files) and python
-// (alpine plus Python from Debian's packages, fetched with apt-get download
-// into -deb-cache), and s3server, the S3 artifact store of the workflow tests
+// alpine (Debian's dynamic busybox and glibc with Alpine's layout and
+// release files) and python (alpine plus Python from Debian's packages; all
+// packages fetched with apt-get download into -deb-cache), and s3server, the S3 artifact store of the workflow tests
 // (the Go program in ../s3server, built static like pause). alpine (and so
 // python) has Alpine's directory layout and, as /usr/bin/nc, the Go program
 // in ./nc, built static like pause, for the busybox nc options Debian's
@@ -97,7 +97,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.workflowBusyboxImage, "workflow-busybox-image", "argolite.local/library/busybox:1.36", "second tag of the busybox image, for workflow steps (empty: none)")
 	fs.StringVar(&o.alpineImage, "alpine-image", "argolite.local/library/alpine:3.23", "alpine stand-in image reference")
 	fs.StringVar(&o.pythonImage, "python-image", "argolite.local/library/python:alpine3.23", "python stand-in image reference")
-	fs.StringVar(&o.debCache, "deb-cache", "", "directory of the .deb files the python image is built from (default: debs next to -out)")
+	fs.StringVar(&o.debCache, "deb-cache", "", "directory of the .deb files the alpine and python images are built from (default: debs next to -out)")
 	fs.StringVar(&o.ncPkg, "nc-pkg", "github.com/argolite/argolite/integration/images/nc", "Go package of the nc binary of the alpine and python images")
 	fs.StringVar(&o.pausePkg, "pause-pkg", "github.com/argolite/argolite/integration/images/pause", "Go package of the pause binary")
 	fs.StringVar(&o.pauseImage, "pause-image", "registry.k8s.io/pause:3.6", "sandbox image reference (containerd's sandbox_image)")
@@ -208,11 +208,16 @@ func busyboxInput(o options) (func() ([]byte, []string, error), error) {
 	}, nil
 }
 
-// alpineInput checks the inputs of the alpine layer (busybox, the nc
-// package) and returns the files its staleness depends on and how to read
-// and build them. nc is built at most once per run, for alpine and python.
-func alpineInput(o options) ([]string, func() (alpineFiles, error), error) {
-	busybox, err := busyboxInput(o)
+// alpineInput checks the inputs of the alpine layer (alpinePackages'
+// .deb files, fetched into the cache when missing, and the nc package) and
+// returns the files its staleness depends on and how to read and build
+// them. nc is built at most once per run, for alpine and python.
+func alpineInput(o options, log io.Writer) ([]string, func() (alpineFiles, error), error) {
+	arch, err := debArch(o.arch)
+	if err != nil {
+		return nil, nil, err
+	}
+	debs, err := fetchDebs(o.debCache, arch, alpinePackages, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -220,17 +225,45 @@ func alpineInput(o options) ([]string, func() (alpineFiles, error), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return append([]string{o.busyboxPath}, srcs...), func() (alpineFiles, error) {
-		bin, applets, err := busybox()
+	return append(debs, srcs...), func() (alpineFiles, error) {
+		d, err := readDebs(debs)
 		if err != nil {
 			return alpineFiles{}, err
 		}
-		nc, err := buildGoBinaryOnce(o.ncPkg, o.arch, "nc")
-		if err != nil {
+		f := alpineFiles{packages: d.packages}
+		for _, e := range d.entries {
+			if e.Path == "bin/busybox" {
+				f.busybox = e.Data
+				continue
+			}
+			f.libs = append(f.libs, e)
+		}
+		if f.busybox == nil {
+			return alpineFiles{}, fmt.Errorf("no bin/busybox in %v", debs)
+		}
+		if f.applets, err = debBusyboxApplets(f.busybox); err != nil {
 			return alpineFiles{}, err
 		}
-		return alpineFiles{busybox: bin, applets: applets, nc: nc}, nil
+		if f.nc, err = buildGoBinaryOnce(o.ncPkg, o.arch, "nc"); err != nil {
+			return alpineFiles{}, err
+		}
+		return f, nil
 	}, nil
+}
+
+// debBusyboxApplets runs the dynamic busybox binary (on this host, with its
+// C library) to list its applets.
+func debBusyboxApplets(binary []byte) ([]string, error) {
+	tmp, err := os.MkdirTemp("", "argolite-busybox-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	p := filepath.Join(tmp, "busybox")
+	if err := os.WriteFile(p, binary, 0o755); err != nil {
+		return nil, err
+	}
+	return busyboxApplets(p)
 }
 
 // prepare checks the inputs of image n (fetching the python image's .deb
@@ -260,7 +293,7 @@ func prepare(n string, o options, log io.Writer) (target, error) {
 		if err != nil {
 			return target{}, err
 		}
-		inputs, alpine, err := alpineInput(o)
+		inputs, alpine, err := alpineInput(o, log)
 		if err != nil {
 			return target{}, err
 		}
@@ -277,7 +310,7 @@ func prepare(n string, o options, log io.Writer) (target, error) {
 		if err != nil {
 			return target{}, err
 		}
-		inputs, alpine, err := alpineInput(o)
+		inputs, alpine, err := alpineInput(o, log)
 		if err != nil {
 			return target{}, err
 		}
@@ -294,11 +327,15 @@ func prepare(n string, o options, log io.Writer) (target, error) {
 			if err != nil {
 				return nil, err
 			}
-			py, err := readPythonLayer(debs)
+			base, err := alpineLayer(f)
 			if err != nil {
 				return nil, err
 			}
-			return pythonImage(f, py, o.arch)
+			py, err := readPythonLayer(debs, base.entries)
+			if err != nil {
+				return nil, err
+			}
+			return pythonImage(base, py, o.arch)
 		}}, nil
 
 	case "pause":

@@ -219,13 +219,15 @@ func describeEntry(e entry) string {
 // ncPath is where the alpine image has nc (as Alpine has busybox's applet).
 const ncPath = "usr/bin/nc"
 
-// alpineFiles are the inputs of the alpine layer: Debian's static busybox
-// with its applet list, and the nc program (./nc) that replaces busybox's
-// small nc applet.
+// alpineFiles are the inputs of the alpine layer: Debian's dynamic busybox
+// with its applet list, the files of the C library it links, and the nc
+// program (./nc) that replaces busybox's small nc applet.
 type alpineFiles struct {
-	busybox []byte
-	applets []string
-	nc      []byte
+	busybox  []byte
+	applets  []string
+	libs     []entry
+	packages []string // name=version of the packages, for the image history
+	nc       []byte
 }
 
 // withoutNc is applets less busybox's nc, wherever busybox puts it.
@@ -234,7 +236,7 @@ func withoutNc(applets []string) []string {
 }
 
 // alpineLayer is the alpine stand-in's file system: the busybox userland
-// with ./nc as /usr/bin/nc instead of busybox's applet, Alpine's directory
+// and its C library with ./nc as /usr/bin/nc instead of busybox's applet, Alpine's directory
 // layout (alpineDirs), /etc/alpine-release and an /etc/os-release that says
 // what it is. The python image reuses it as its base layer, as
 // python:alpine is based on alpine.
@@ -244,13 +246,14 @@ func alpineLayer(f alpineFiles) (layerSpec, error) {
 ID=argolite-alpine
 ID_LIKE=alpine
 VERSION_ID=%s
-PRETTY_NAME="argolite stand-in for Alpine Linux v%s (busybox from Debian's busybox-static, no apk)"
+PRETTY_NAME="argolite stand-in for Alpine Linux v%s (busybox and glibc from Debian, no apk)"
 HOME_URL="https://github.com/argolite/argolite"
 `, alpineRelease, minor)
 	if len(f.nc) == 0 {
 		return layerSpec{}, errors.New("the alpine layer needs the nc binary")
 	}
-	entries := append(busyboxEntries(f.busybox, withoutNc(f.applets)),
+	entries := append(busyboxEntries(f.busybox, withoutNc(f.applets)), f.libs...)
+	entries = append(entries,
 		file(ncPath, 0o755, f.nc),
 		file("etc/alpine-release", 0o644, []byte(alpineRelease+"\n")),
 		file("etc/os-release", 0o644, []byte(osRelease)),
@@ -259,7 +262,14 @@ HOME_URL="https://github.com/argolite/argolite"
 	if err != nil {
 		return layerSpec{}, fmt.Errorf("alpine layout: %w", err)
 	}
-	return layerOf("alpine "+alpineRelease+" stand-in: busybox from Debian's busybox-static, nc from integration/images/nc", entries), nil
+	if err := checkSharedLibs("the alpine layer", entries, nil); err != nil {
+		return layerSpec{}, err
+	}
+	what := "alpine " + alpineRelease + " stand-in: nc from integration/images/nc"
+	if len(f.packages) > 0 {
+		what += ", Debian packages " + strings.Join(f.packages, " ")
+	}
+	return layerOf(what, entries), nil
 }
 
 // alpineImage stands in for alpine:3.23 in the workflow conformance suite:
@@ -278,11 +288,7 @@ func alpineImage(f alpineFiles, arch string) (v1.Image, error) {
 // pythonImage stands in for python:alpine3.23: the alpine layer, then a
 // layer with Python from Debian's packages (see debs.go). python3 is the
 // default command.
-func pythonImage(f alpineFiles, py *pythonLayer, arch string) (v1.Image, error) {
-	base, err := alpineLayer(f)
-	if err != nil {
-		return nil, err
-	}
+func pythonImage(base layerSpec, py *pythonLayer, arch string) (v1.Image, error) {
 	if err := checkOverlay(base.entries, py.entries); err != nil {
 		return nil, fmt.Errorf("the python layer over the alpine layer: %w", err)
 	}
