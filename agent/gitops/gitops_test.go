@@ -134,10 +134,19 @@ func TestValidateNamesTheFieldAndTheFix(t *testing.T) {
 func TestAutoSyncDecisions(t *testing.T) {
 	outOfSync := &comparison{sync: argov1.SyncStatusOutOfSync, drifted: []string{"ConfigMap/ns/a"}}
 	onlyPrune := &comparison{sync: argov1.SyncStatusOutOfSync, extraneous: []*unstructured.Unstructured{obj("ConfigMap", "old", nil)}}
-	d := &desired{revision: "new", objects: []*unstructured.Unstructured{obj("ConfigMap", "a", nil)}}
+	d := &desired{revision: "new", objects: []*unstructured.Unstructured{obj("ConfigMap", "a", nil)},
+		source: &argov1.ApplicationSource{RepoURL: "https://example.test/repo.git", Path: "now"}}
 	synced := func(rev string, phase argov1.OperationPhase) *argov1.OperationState {
 		return &argov1.OperationState{Phase: phase, Operation: argov1.Operation{InitiatedBy: argov1.OperationInitiator{Automated: true}},
 			SyncResult: &argov1.SyncOperationResult{Revision: rev}}
+	}
+	manual := func(st *argov1.OperationState, edit func(*argov1.SyncOperation)) *argov1.OperationState {
+		st.Operation.InitiatedBy = argov1.OperationInitiator{Username: "someone"}
+		st.Operation.Sync = &argov1.SyncOperation{}
+		if edit != nil {
+			edit(st.Operation.Sync)
+		}
+		return st
 	}
 	cases := []struct {
 		name     string
@@ -153,6 +162,17 @@ func TestAutoSyncDecisions(t *testing.T) {
 		{"failed revision is not repeated", &argov1.SyncPolicyAutomated{SelfHeal: true}, synced("new", argov1.OperationFailed), outOfSync, false},
 		{"only pruning left, prune off", &argov1.SyncPolicyAutomated{SelfHeal: true}, synced("old", argov1.OperationSucceeded), onlyPrune, false},
 		{"only pruning left, prune on", &argov1.SyncPolicyAutomated{Prune: true}, synced("old", argov1.OperationSucceeded), onlyPrune, true},
+		{"drift after a manual sync, no selfHeal", &argov1.SyncPolicyAutomated{}, manual(synced("new", argov1.OperationSucceeded), nil), outOfSync, false},
+		{"failed manual sync is not repeated", &argov1.SyncPolicyAutomated{SelfHeal: true}, manual(synced("new", argov1.OperationFailed), nil), outOfSync, false},
+		{"after a manual dry run", &argov1.SyncPolicyAutomated{}, manual(synced("new", argov1.OperationSucceeded), func(s *argov1.SyncOperation) { s.DryRun = true }), outOfSync, true},
+		{"after a partial manual sync", &argov1.SyncPolicyAutomated{}, manual(synced("new", argov1.OperationSucceeded), func(s *argov1.SyncOperation) {
+			s.Resources = []argov1.SyncOperationResource{{Kind: "ConfigMap", Name: "a"}}
+		}), outOfSync, true},
+		{"same revision, another source", &argov1.SyncPolicyAutomated{}, func() *argov1.OperationState {
+			st := synced("new", argov1.OperationSucceeded)
+			st.SyncResult.Source = &argov1.ApplicationSource{RepoURL: "https://example.test/repo.git", Path: "before"}
+			return st
+		}(), outOfSync, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
@@ -82,6 +83,11 @@ func objectOptions(o *unstructured.Unstructured) syncOptions {
 	if o == nil {
 		return syncOptions{}
 	}
+	return liveOptions(o)
+}
+
+// liveOptions are the per-object sync options of any object's metadata.
+func liveOptions(o metav1.Object) syncOptions {
 	v, _ := argov1.Annotation(o.GetAnnotations(), argov1.AnnotationSyncOptions)
 	return parseSyncOptions([]string{v})
 }

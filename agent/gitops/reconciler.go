@@ -13,6 +13,7 @@ import (
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -309,9 +310,10 @@ func (r *Reconciler) autoSync(app *argov1.Application, d *desired, cmp *comparis
 		return nil
 	}
 	meta.RemoveStatusCondition(&app.Status.Conditions, "SyncError")
-	if st := app.Status.OperationState; st != nil && st.SyncResult != nil && st.SyncResult.Revision == d.revision && st.Operation.InitiatedBy.Automated {
-		// This revision was synced automatically before: only selfHeal syncs it
-		// again, and never after a failure (retry handles that).
+	if st := app.Status.OperationState; alreadyAttempted(st, d) {
+		// Argo CD's rule: one automated attempt per revision and source,
+		// whoever started the last one. Only selfHeal syncs it again, and
+		// never after a failure (retry handles that).
 		if !auto.SelfHeal || st.Phase != argov1.OperationSucceeded {
 			return nil
 		}
@@ -321,6 +323,19 @@ func (r *Reconciler) autoSync(app *argov1.Application, d *desired, cmp *comparis
 		Sync:        &argov1.SyncOperation{Revision: d.revision, Prune: auto.Prune},
 		InitiatedBy: argov1.OperationInitiator{Automated: true},
 	}
+}
+
+// alreadyAttempted reports whether the last operation st synced what d
+// renders: the same revision and source, a full sync (not limited to some
+// resources) that really applied (not a dry run).
+func alreadyAttempted(st *argov1.OperationState, d *desired) bool {
+	if st == nil || st.SyncResult == nil || st.SyncResult.Revision != d.revision {
+		return false
+	}
+	if s := st.Operation.Sync; s != nil && (s.DryRun || len(s.Resources) > 0) {
+		return false
+	}
+	return st.SyncResult.Source == nil || d.source == nil || equality.Semantic.DeepEqual(st.SyncResult.Source, d.source)
 }
 
 // startOperation begins a sync: it pins the revision and records it running.
@@ -505,7 +520,8 @@ func (r *Reconciler) finalize(ctx context.Context, app *argov1.Application) (ctr
 			if live.Labels[argov1.LabelAppName] != app.Name || live.Labels[argov1.LabelAppNamespace] != app.Namespace {
 				continue
 			}
-			if objectOptions(o).off("Delete") {
+			// The options are the live object's: inventory entries carry none.
+			if liveOptions(live).off("Delete") {
 				continue
 			}
 			if live.DeletionTimestamp == nil {
