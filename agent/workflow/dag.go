@@ -36,7 +36,7 @@ func (o *operation) executeDAG(name string, sc scope, t *argov1.Template, ref te
 		return n, nil
 	}
 	d := &dagRun{o: o, name: name, sc: sc, t: t, node: n, tasks: map[string]*argov1.DAGTask{}, depends: map[string]*expr.Depends{},
-		ls: newLocalScope(), visiting: map[string]bool{}, done: map[string]bool{}, failFast: t.DAG.FailFast == nil || *t.DAG.FailFast}
+		ls: templateScope(t), visiting: map[string]bool{}, done: map[string]bool{}, failFast: t.DAG.FailFast == nil || *t.DAG.FailFast}
 	for i := range t.DAG.Tasks {
 		task := &t.DAG.Tasks[i]
 		d.tasks[task.Name] = task

@@ -22,6 +22,19 @@ func newLocalScope() *localScope {
 	return &localScope{params: map[string]string{}, artifacts: map[string]argov1.Artifact{}}
 }
 
+// templateScope is the scope of a steps or DAG template's children: it
+// starts with the template's own input artifacts, so an argument can pass
+// one on with from: "{{inputs.artifacts.NAME}}".
+func templateScope(t *argov1.Template) *localScope {
+	s := newLocalScope()
+	for _, a := range t.Inputs.Artifacts {
+		if hasLocation(&a) {
+			s.artifacts["inputs.artifacts."+a.Name] = a
+		}
+	}
+	return s
+}
+
 // addNode adds a finished child's results under prefix (steps.X or tasks.X).
 func (o *operation) addNodeToScope(s *localScope, prefix string, n *argov1.NodeStatus) {
 	if n.Type == argov1.NodeTypeRetry {
@@ -160,11 +173,6 @@ func (o *operation) resolveArtifactArgs(args []argov1.Artifact, s *localScope, v
 			found, ok := s.artifacts[key]
 			if !ok {
 				found, ok = o.globalArtifacts[key]
-			}
-			if !ok {
-				if strings.HasPrefix(key, "inputs.artifacts.") {
-					found, ok = s.artifacts[key]
-				}
 			}
 			if !ok {
 				if a.Optional {

@@ -17,7 +17,7 @@ func (o *operation) executeSteps(name string, sc scope, t *argov1.Template, ref 
 	if n.Phase.Fulfilled() {
 		return n, nil
 	}
-	ls := newLocalScope()
+	ls := templateScope(t)
 	prev := ""
 	for i, group := range t.Steps {
 		sgName := fmt.Sprintf("%s[%d]", name, i)

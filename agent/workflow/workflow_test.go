@@ -186,6 +186,54 @@ spec:
 	}
 }
 
+// TestInputArtifactPassedOn: a steps or DAG template hands its own input
+// artifact to a child with from: "{{inputs.artifacts.NAME}}", as Argo's
+// variables-showcase example does.
+func TestInputArtifactPassedOn(t *testing.T) {
+	for _, body := range []string{
+		`steps:
+    - - name: use
+        template: cat
+        arguments: {artifacts: [{name: in, from: "{{inputs.artifacts.seed}}"}]}`,
+		`dag:
+      tasks:
+      - name: use
+        template: cat
+        arguments: {artifacts: [{name: in, from: "{{inputs.artifacts.seed}}"}]}`,
+	} {
+		h := newHarness(t, `
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  arguments: {artifacts: [{name: seed, raw: {data: seed-content}}]}
+  templates:
+  - name: main
+    inputs: {artifacts: [{name: seed}]}
+    `+body+`
+  - name: cat
+    inputs: {artifacts: [{name: in, path: /tmp/in}]}
+    container: {image: alpine, command: [cat, /tmp/in]}
+`)
+		var got string
+		h.finish = func(p *corev1.Pod) (int, exec.Result) {
+			var spec exec.Spec
+			_ = json.Unmarshal([]byte(p.Annotations[exec.AnnotationSpec]), &spec)
+			for _, a := range spec.Inputs {
+				if a.Location.Raw != nil {
+					got = *a.Location.Raw
+				}
+			}
+			return 0, exec.Result{}
+		}
+		if wf := h.run(); wf.Status.Phase != argov1.WorkflowSucceeded {
+			t.Fatalf("phase %s: %s", wf.Status.Phase, wf.Status.Message)
+		}
+		if got != "seed-content" {
+			t.Errorf("the child's input artifact = %q, want the workflow's raw seed-content", got)
+		}
+	}
+}
+
 func TestDAGDependsAndFanIn(t *testing.T) {
 	h := newHarness(t, `
 metadata: {name: wf}
