@@ -107,6 +107,7 @@ func Run(ctx context.Context, o Options) error {
 		Scheme:                        scheme,
 		Metrics:                       metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress:        o.ProbeAddr,
+		PprofBindAddress:              o.PprofAddr,
 		LeaderElection:                o.LeaderElect,
 		LeaderElectionID:              agentmeta.LeaderElectionID,
 		LeaderElectionNamespace:       o.leaderElectionNamespace(),

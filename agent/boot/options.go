@@ -21,6 +21,7 @@ type Options struct {
 	Roles                  string
 	MetricsAddr            string
 	ProbeAddr              string
+	PprofAddr              string
 	WebhookAddr            string
 	LeaderElect            bool
 	LeaderElectionNS       string
@@ -49,6 +50,7 @@ func (o *Options) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Roles, "roles", "all", "Comma-separated roles to run: "+strings.Join(RoleNames(), ", ")+", or all. Prefix a role with - to switch it off (all,-events).")
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint; 0 switches it off.")
 	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
+	fs.StringVar(&o.PprofAddr, "pprof-bind-address", "0", "Address of Go's /debug/pprof profiling endpoints; 0 (the default) switches them off.")
 	fs.StringVar(&o.WebhookAddr, "webhook-bind-address", ":9090", "Address of the HTTP endpoint that receives Git and event webhooks; 0 switches it off.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", true, "Elect one active replica through a Lease; the others stand by.")
 	fs.StringVar(&o.LeaderElectionNS, "leader-election-namespace", "", "Namespace of the leader Lease. Empty: the agent's own namespace ($POD_NAMESPACE), else "+agentmeta.Namespace+".")
