@@ -3,6 +3,8 @@ package workflow
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -101,8 +103,10 @@ func kindOfScope(kind string) string {
 	return "WorkflowTemplate"
 }
 
-// templateScope reads a WorkflowTemplate (or ClusterWorkflowTemplate) once per
-// operation, from the cache.
+// templateScope is a WorkflowTemplate's (or ClusterWorkflowTemplate's)
+// templates as this workflow first saw them: read from the cache at first
+// use and kept in status.storedTemplates (as Argo does), so editing the
+// template does not change a running workflow.
 func (o *operation) templateScope(name string, cluster bool) (scope, error) {
 	kind := "namespaced"
 	if cluster {
@@ -112,13 +116,35 @@ func (o *operation) templateScope(name string, cluster bool) (scope, error) {
 	if s, ok := o.scopes[key]; ok {
 		return s, nil
 	}
-	spec, err := o.fetchTemplateSpec(name, cluster)
-	if err != nil {
-		return scope{}, err
+	s := scope{Kind: kind, Name: name, Templates: o.storedTemplates(key)}
+	if s.Templates == nil {
+		spec, err := o.fetchTemplateSpec(name, cluster)
+		if err != nil {
+			return scope{}, err
+		}
+		s.Templates = spec.Templates
+		if o.wf.Status.StoredTemplates == nil {
+			o.wf.Status.StoredTemplates = map[string]argov1.Template{}
+		}
+		for _, t := range spec.Templates {
+			o.wf.Status.StoredTemplates[key+"/"+t.Name] = *t.DeepCopy()
+		}
 	}
-	s := scope{Kind: kind, Name: name, Templates: spec.Templates}
 	o.scopes[key] = s
 	return s, nil
+}
+
+// storedTemplates are the templates status.storedTemplates holds for a
+// scope key (kind/name), in name order; nil when it holds none.
+func (o *operation) storedTemplates(key string) []argov1.Template {
+	var out []argov1.Template
+	for k, t := range o.wf.Status.StoredTemplates {
+		if strings.HasPrefix(k, key+"/") {
+			out = append(out, t)
+		}
+	}
+	slices.SortFunc(out, func(a, b argov1.Template) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // fetchTemplateSpec reads a WorkflowTemplate's or ClusterWorkflowTemplate's spec.

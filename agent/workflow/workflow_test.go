@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -231,6 +232,54 @@ spec:
 		if got != "seed-content" {
 			t.Errorf("the child's input artifact = %q, want the workflow's raw seed-content", got)
 		}
+	}
+}
+
+// TestRunningWorkflowKeepsItsTemplates: a WorkflowTemplate edited while a
+// workflow runs does not change the workflow's later steps.
+func TestRunningWorkflowKeepsItsTemplates(t *testing.T) {
+	wft := &argov1.WorkflowTemplate{}
+	if err := yaml.UnmarshalStrict([]byte(`
+metadata: {name: lib, namespace: ns}
+spec:
+  templates:
+  - name: say
+    container: {image: alpine, command: [echo, before]}
+`), wft); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, `
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: one, templateRef: {name: lib, template: say}}
+    - - {name: two, templateRef: {name: lib, template: say}}
+`, wft)
+	var said []string
+	h.finish = func(p *corev1.Pod) (int, exec.Result) {
+		said = append(said, podArgs(p))
+		edited := &argov1.WorkflowTemplate{}
+		if err := h.c.Get(context.Background(), types.NamespacedName{Namespace: "ns", Name: "lib"}, edited); err != nil {
+			t.Fatal(err)
+		}
+		edited.Spec.Templates[0].Container.Command = []string{"echo", "after"}
+		if err := h.c.Update(context.Background(), edited); err != nil {
+			t.Fatal(err)
+		}
+		return 0, exec.Result{}
+	}
+	wf := h.run()
+	if wf.Status.Phase != argov1.WorkflowSucceeded {
+		t.Fatalf("phase %s: %s", wf.Status.Phase, wf.Status.Message)
+	}
+	if !slices.Equal(said, []string{"echo before", "echo before"}) {
+		t.Errorf("the steps ran %q: the edit of the WorkflowTemplate reached the running workflow", said)
+	}
+	if _, ok := wf.Status.StoredTemplates["namespaced/lib/say"]; !ok {
+		t.Errorf("status.storedTemplates = %v, want namespaced/lib/say", wf.Status.StoredTemplates)
 	}
 }
 
