@@ -27,6 +27,11 @@ import (
 // enough that a webhook-driven sync is told apart from a polled one.
 const gitopsPollInterval = 20 * time.Second
 
+// withinPoll bounds the wait for a change only a poll can pick up: the next
+// poll is due at most the interval plus its 10% jitter after the last
+// reconcile, and the sync itself gets 20 s on top.
+const withinPoll = gitopsPollInterval*11/10 + 20*time.Second
+
 func newCRClient(t *testing.T) client.Client {
 	t.Helper()
 	scheme := runtime.NewScheme()

@@ -83,7 +83,7 @@ func TestGitOps(t *testing.T) {
 			"apps/web/config.yaml": configMap("web-config", "v2", ""),
 			"apps/web/extra.yaml":  "",
 		})
-		waitApp(t, c, ns, "web", "synced to the second commit by polling", 2*gitopsPollInterval+30*time.Second, syncedHealthy(second))
+		waitApp(t, c, ns, "web", "synced to the second commit by polling", withinPoll, syncedHealthy(second))
 		cm, _ = clientset.CoreV1().ConfigMaps(ns).Get(ctx, "web-config", metav1.GetOptions{})
 		if cm.Data["value"] != "v2" {
 			t.Errorf("web-config value = %q after the second sync, want v2", cm.Data["value"])
@@ -114,7 +114,7 @@ func TestGitOps(t *testing.T) {
 		repo.commit("break it", map[string]string{
 			"apps/web/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\ndata: [unclosed\n",
 		})
-		waitApp(t, c, ns, "web", "Ready=False naming the broken file", 2*gitopsPollInterval+30*time.Second,
+		waitApp(t, c, ns, "web", "Ready=False naming the broken file", withinPoll,
 			readyFalse("RenderFailed", "config.yaml"))
 		waitEvent(t, ns, "web", "RenderFailed")
 		cm, err = clientset.CoreV1().ConfigMaps(ns).Get(ctx, "web-config", metav1.GetOptions{})
@@ -127,7 +127,7 @@ func TestGitOps(t *testing.T) {
 
 		// Rollback to the first sync: re-applies that revision and turns automated sync off.
 		fixed := repo.commit("fix it", map[string]string{"apps/web/config.yaml": configMap("web-config", "v3", "")})
-		waitApp(t, c, ns, "web", "synced to the fixed commit", 2*gitopsPollInterval+30*time.Second, syncedHealthy(fixed))
+		waitApp(t, c, ns, "web", "synced to the fixed commit", withinPoll, syncedHealthy(fixed))
 		r := argo(t, "app", "rollback", "web", "1", "-n", ns, "--timeout", "2m")
 		if r.code != 0 {
 			t.Fatalf("app rollback exited %d: %s", r.code, r.stderr)
@@ -218,6 +218,7 @@ func TestGitOps(t *testing.T) {
 		}
 		rev := repo.commit("waves", map[string]string{
 			"presync.yaml":  hookJob("migrate", "PreSync", "HookSucceeded", "sleep 1"),
+			"precheck.yaml": hookJob("precheck", "PreSync", "HookFailed", "sleep 2"),
 			"wave1.yaml":    configMap("first", "1", wave(1)),
 			"wave2.yaml":    busyboxDeployment("slow", 1, wave(2), 3),
 			"wave3.yaml":    configMap("third", "3", wave(3)),
@@ -248,6 +249,14 @@ func TestGitOps(t *testing.T) {
 		}
 		if _, err := clientset.BatchV1().Jobs(ns).Get(ctx, "migrate", metav1.GetOptions{}); !isNotFound(err) {
 			t.Errorf("the PreSync Job with HookSucceeded should be deleted after it succeeded (err %v)", err)
+		}
+		// HookFailed keeps a hook that succeeded; it ran to the end before wave 1.
+		precheck, err := clientset.BatchV1().Jobs(ns).Get(ctx, "precheck", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("the PreSync Job with HookFailed should remain after it succeeded: %v", err)
+		}
+		if done := precheck.Status.CompletionTime; done == nil || done.After(first.CreationTimestamp.Time) {
+			t.Errorf("the PreSync Job completed at %v, after wave 1 was created at %s", done, first.CreationTimestamp)
 		}
 		var pre, post *argov1.ResourceResult
 		for i, r := range app.Status.OperationState.SyncResult.Resources {
@@ -280,7 +289,7 @@ func TestGitOps(t *testing.T) {
 		repo := srv.newRepo(t, "failing")
 		repo.commit("fails", map[string]string{
 			"config.yaml":  configMap("cfg", "x", ""),
-			"broken.yaml":  hookJob("broken", "Sync", "", "echo failing on purpose; exit 3"),
+			"broken.yaml":  hookJob("broken", "Sync", "HookFailed", "echo failing on purpose; exit 3"),
 			"cleanup.yaml": hookJob("cleanup", "SyncFail", "", "echo cleaning up"),
 		})
 		newApp(t, c, ns, "failing", argov1.ApplicationSpec{
@@ -298,6 +307,33 @@ func TestGitOps(t *testing.T) {
 			t.Errorf("the SyncFail Job did not run to success: %v", err)
 		}
 		waitEvent(t, ns, "failing", "SyncFailed")
+		waitFor(t, "the failed hook with HookFailed to be deleted", time.Minute, func(ctx context.Context) (bool, error) {
+			_, err := clientset.BatchV1().Jobs(ns).Get(ctx, "broken", metav1.GetOptions{})
+			return isNotFound(err), nil
+		})
+	})
+
+	t.Run("cascade delete keeps objects marked Delete=false", func(t *testing.T) {
+		ns := newNamespace(t)
+		repo := srv.newRepo(t, "cascade")
+		rev := repo.commit("two", map[string]string{
+			"gone.yaml": configMap("gone", "1", ""),
+			"kept.yaml": configMap("kept", "1", "  annotations:\n    argocd.argoproj.io/sync-options: Delete=false\n"),
+		})
+		newApp(t, c, ns, "cascade", argov1.ApplicationSpec{
+			Source:     &argov1.ApplicationSource{RepoURL: repo.URL},
+			SyncPolicy: automated(true, false),
+		})
+		waitApp(t, c, ns, "cascade", "Synced and Healthy", time.Minute, syncedHealthy(rev))
+		if r := argo(t, "app", "delete", "cascade", "-n", ns, "--timeout", "2m"); r.code != 0 {
+			t.Fatalf("app delete exited %d: %s", r.code, r.stderr)
+		}
+		if _, err := clientset.CoreV1().ConfigMaps(ns).Get(ctx, "gone", metav1.GetOptions{}); !isNotFound(err) {
+			t.Errorf("cascade delete left ConfigMap gone (err %v)", err)
+		}
+		if _, err := clientset.CoreV1().ConfigMaps(ns).Get(ctx, "kept", metav1.GetOptions{}); err != nil {
+			t.Errorf("cascade delete removed ConfigMap kept, marked Delete=false: %v", err)
+		}
 	})
 
 	t.Run("a CRD and its custom resource in one app", func(t *testing.T) {
@@ -590,9 +626,12 @@ spec:
 		ns := newNamespace(t)
 		repo := srv.newRepo(t, "bad")
 		repo.commit("bad", map[string]string{
-			"invalid/cm.yaml":    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n",
-			"unknown/thing.yaml": "apiVersion: nowhere.argolite.dev/v1\nkind: Thing\nmetadata:\n  name: t\n",
-			"good/cm.yaml":       configMap("good", "1", ""),
+			"invalid/cm.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n",
+			"unknown/thing.yaml":  "apiVersion: nowhere.argolite.dev/v1\nkind: Thing\nmetadata:\n  name: t\n",
+			"good/cm.yaml":        configMap("good", "1", ""),
+			"badchart/Chart.yaml": "apiVersion: v2\nname: badchart\nversion: 0.1.0\n",
+			"badchart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-chart\ndata:\n" +
+				"  value: {{ required \"needed is required\" .Values.needed | quote }}\n",
 		})
 		authSrv := startGitServer(t, "robot", "right-password")
 		private := authSrv.newRepo(t, "private")
@@ -615,21 +654,38 @@ spec:
 			{"missing-path", argov1.ApplicationSource{RepoURL: repo.URL, Path: "does/not/exist"}, "RenderFailed", []string{"does/not/exist"}},
 			{"invalid-yaml", argov1.ApplicationSource{RepoURL: repo.URL, Path: "invalid"}, "RenderFailed", []string{"cm.yaml"}},
 			{"unknown-kind", argov1.ApplicationSource{RepoURL: repo.URL, Path: "unknown"}, "UnknownKind", []string{"Thing", "nowhere.argolite.dev/v1"}},
+			{"helm-template-error", argov1.ApplicationSource{RepoURL: repo.URL, Path: "badchart"}, "RenderFailed", []string{"badchart/templates/cm.yaml", "needed is required"}},
 			{"missing-revision", argov1.ApplicationSource{RepoURL: repo.URL, TargetRevision: "no-such-branch", Path: "good"}, "RevisionNotFound", []string{"no-such-branch"}},
 		}
+		// Each fault hits an app already synced from good/ into its own
+		// namespace, with prune and selfHeal on: it is reported, and the
+		// live object stays as it was.
+		dests := map[string]string{}
 		for _, tc := range cases {
-			newApp(t, c, ns, tc.name, argov1.ApplicationSpec{Source: &tc.source, SyncPolicy: automated(true, true)})
+			dests[tc.name] = newNamespace(t)
+			newApp(t, c, ns, tc.name, argov1.ApplicationSpec{
+				Source:      &argov1.ApplicationSource{RepoURL: repo.URL, Path: "good"},
+				Destination: argov1.ApplicationDestination{Namespace: dests[tc.name]},
+				SyncPolicy:  automated(true, true),
+			})
+		}
+		for _, tc := range cases {
+			app := waitApp(t, c, ns, tc.name, "Synced from good/", time.Minute, syncedHealthy(""))
+			before := app.DeepCopy()
+			app.Spec.Source = &tc.source
+			if err := c.Patch(ctx, app, client.MergeFrom(before)); err != nil {
+				t.Fatal(err)
+			}
 		}
 		for _, tc := range cases {
 			waitApp(t, c, ns, tc.name, "Ready=False "+tc.reason, time.Minute, readyFalse(tc.reason, tc.parts...))
 			waitEvent(t, ns, tc.name, tc.reason)
 		}
-		var cms corev1.ConfigMapList
-		if err := c.List(ctx, &cms, client.InNamespace(ns), client.HasLabels{argov1.LabelAppName}); err != nil {
-			t.Fatal(err)
-		}
-		if len(cms.Items) != 0 {
-			t.Errorf("failed apps applied %d ConfigMaps", len(cms.Items))
+		for _, tc := range cases {
+			cm, err := clientset.CoreV1().ConfigMaps(dests[tc.name]).Get(ctx, "good", metav1.GetOptions{})
+			if err != nil || cm.Data["value"] != "1" || cm.Labels[argov1.LabelAppName] != tc.name {
+				t.Errorf("%s: the live ConfigMap changed or went away: %v %v (err %v)", tc.name, cm.Data, cm.Labels, err)
+			}
 		}
 		// The same private repository with the right password in a secretRef syncs.
 		good := &corev1.Secret{
