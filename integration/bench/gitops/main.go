@@ -48,6 +48,7 @@ type options struct {
 	objectsPerApp int
 	repeats       int
 	out           string
+	cpuProfile    string
 }
 
 // bench holds the clients and remembers what the run created, for cleanup.
@@ -92,6 +93,7 @@ func mainCode() int {
 	flag.IntVar(&o.objectsPerApp, "objects-per-app", 100, "ConfigMaps per Application in the memory benchmark")
 	flag.IntVar(&o.repeats, "repeats", 3, "how often the no-change refresh and manual sync are timed (the median is reported)")
 	flag.StringVar(&o.out, "out", ".bench/gitops.md", "file the markdown report is written to")
+	flag.StringVar(&o.cpuProfile, "cpu-profile", "", "write the agent's CPU profile over the no-change refreshes to this file (turns on the agent's pprof endpoints, which restarts it once before the timed part; read with go tool pprof)")
 	flag.Parse()
 	if o.configMaps < 1 || o.apps < 1 || o.objectsPerApp < 1 || o.repeats < 1 {
 		fmt.Fprintln(os.Stderr, "bench-gitops: -configmaps, -apps, -objects-per-app and -repeats must be at least 1")
@@ -274,6 +276,12 @@ func (b *bench) run(ctx context.Context, o options, r *results) error {
 	if err != nil {
 		return err
 	}
+	if o.cpuProfile != "" {
+		b.logf("turning on the agent's pprof endpoints for -cpu-profile")
+		if pod, err = b.EnableAgentPprof(ctx, pod); err != nil {
+			return err
+		}
+	}
 	b.logf("agent %s leads; reading its idle memory", pod.Name)
 	if r.memIdle, err = b.AgentMemory(ctx, pod, 5); err != nil {
 		return err
@@ -304,6 +312,20 @@ func (b *bench) run(ctx context.Context, o options, r *results) error {
 	}
 	b.logf("first sync: %s (operation %s)", seconds(r.argoFirst), opSeconds(r.argoFirstOp))
 
+	var profile chan error
+	if o.cpuProfile != "" {
+		// Long enough for the refreshes: each takes a few seconds.
+		d := time.Duration(o.repeats)*3*time.Second + 2*time.Second
+		b.logf("recording the agent's CPU profile for %s into %s", d, o.cpuProfile)
+		profile = make(chan error, 1)
+		go func() {
+			data, err := b.CPUProfile(ctx, pod, d)
+			if err == nil {
+				err = os.WriteFile(o.cpuProfile, data, 0o644)
+			}
+			profile <- err
+		}()
+	}
 	for i := range o.repeats {
 		before, err := b.reconcileSeconds(ctx, pod, nsApp, app.Name)
 		if err != nil {
@@ -328,6 +350,12 @@ func (b *bench) run(ctx context.Context, o options, r *results) error {
 		work := time.Duration((after.sum - before.sum) * float64(time.Second))
 		r.refreshes, r.refreshWork = append(r.refreshes, d), append(r.refreshWork, work)
 		b.logf("refresh %d/%d, nothing changed: %s (agent reconcile time %s over %.0f reconciles)", i+1, o.repeats, seconds(d), seconds(work), after.count-before.count)
+	}
+	if profile != nil {
+		if err := <-profile; err != nil {
+			return err
+		}
+		b.logf("wrote %s (go tool pprof -top %s)", o.cpuProfile, o.cpuProfile)
 	}
 	for i := range o.repeats {
 		d, op, err := b.manualSync(ctx, nsApp, app.Name)
