@@ -7,6 +7,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
@@ -207,5 +208,32 @@ func TestSyncOptions(t *testing.T) {
 	}
 	if !objectOptions(obj("ConfigMap", "x", map[string]string{"argocd.argoproj.io/sync-options": "Prune=false"})).off("Prune") {
 		t.Error("Prune=false on the object is not read")
+	}
+}
+
+func TestAnnotationsChangedSkipsTheHandledRefresh(t *testing.T) {
+	refresh := argov1.Prefix + argov1.AnnotationRefresh
+	argoRefresh := argov1.ArgoCDPrefix + argov1.AnnotationRefresh
+	app := func(ann map[string]string) *argov1.Application {
+		return &argov1.Application{ObjectMeta: metav1.ObjectMeta{Annotations: ann}}
+	}
+	for _, tc := range []struct {
+		name     string
+		old, new map[string]string
+		want     bool
+	}{
+		{"refresh requested", nil, map[string]string{refresh: "normal"}, true},
+		{"Argo CD's refresh requested", map[string]string{"a": "1"}, map[string]string{"a": "1", argoRefresh: "hard"}, true},
+		{"normal refresh made hard", map[string]string{refresh: "normal"}, map[string]string{refresh: "hard"}, true},
+		{"handled refresh removed", map[string]string{"a": "1", refresh: "normal"}, map[string]string{"a": "1"}, false},
+		{"another annotation changed", map[string]string{"a": "1"}, map[string]string{"a": "2"}, true},
+		{"no change", map[string]string{"a": "1"}, map[string]string{"a": "1"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := annotationsChanged().Update(event.UpdateEvent{ObjectOld: app(tc.old), ObjectNew: app(tc.new)})
+			if got != tc.want {
+				t.Errorf("annotationsChanged = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

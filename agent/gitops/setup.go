@@ -2,6 +2,7 @@ package gitops
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"time"
 
@@ -11,7 +12,9 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
@@ -93,9 +96,9 @@ func Setup(mgr manager.Manager, mux Mux, o Options) error {
 	r.config = newConfigSource(mgr.GetAPIReader(), o.Namespace)
 
 	c, err := ctrl.NewControllerManagedBy(mgr).
-		For(&argov1.Application{}, builder.WithPredicates(predicate.Or(
+		For(&argov1.Application{}, builder.WithPredicates(predicate.Or[client.Object](
 			predicate.GenerationChangedPredicate{},
-			predicate.AnnotationChangedPredicate{},
+			annotationsChanged(),
 		))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Concurrency, 1)}).
 		Named("application").
@@ -116,4 +119,29 @@ func appRequest(objLabels map[string]string) (ctrl.Request, bool) {
 		return ctrl.Request{}, false
 	}
 	return ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}, true
+}
+
+// annotationsChanged passes an update whose annotations changed, except the
+// one that only removes a refresh annotation the reconcile has handled: that
+// would reconcile (and write the status of) a large app a second time for
+// nothing.
+func annotationsChanged() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		if e.ObjectOld == nil || e.ObjectNew == nil {
+			return true
+		}
+		if _, refresh := argov1.Annotation(e.ObjectNew.GetAnnotations(), argov1.AnnotationRefresh); refresh {
+			return true
+		}
+		return !maps.Equal(withoutRefresh(e.ObjectOld.GetAnnotations()), withoutRefresh(e.ObjectNew.GetAnnotations()))
+	}}
+}
+
+// withoutRefresh is annotations less the refresh annotations (ours and Argo
+// CD's).
+func withoutRefresh(annotations map[string]string) map[string]string {
+	out := maps.Clone(annotations)
+	delete(out, argov1.Prefix+argov1.AnnotationRefresh)
+	delete(out, argov1.ArgoCDPrefix+argov1.AnnotationRefresh)
+	return out
 }
