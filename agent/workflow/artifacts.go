@@ -2,8 +2,10 @@ package workflow
 
 import (
 	"fmt"
+	"net"
 	"path"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -362,4 +364,27 @@ func (o *operation) outputArtifacts(t *argov1.Template, pod string, got []exec.A
 		}
 	}
 	return out
+}
+
+// inNamespace qualifies an endpoint whose host is a bare Service name (such
+// as minio:9000 in Argo's quick-start) with the namespace the step ran in:
+// the step Pod resolves it through its DNS search path, the agent, which
+// runs in its own namespace, would not.
+func inNamespace(endpoint, namespace string) string {
+	scheme, rest := "", endpoint
+	if i := strings.Index(endpoint, "://"); i >= 0 {
+		scheme, rest = endpoint[:i+3], endpoint[i+3:]
+	}
+	host, port, err := net.SplitHostPort(rest)
+	if err != nil {
+		host, port = rest, ""
+	}
+	if host == "" || host == "localhost" || strings.Contains(host, ".") || net.ParseIP(host) != nil || strings.Contains(host, "/") {
+		return endpoint
+	}
+	host += "." + namespace
+	if port != "" {
+		return scheme + net.JoinHostPort(host, port)
+	}
+	return scheme + host
 }

@@ -60,7 +60,7 @@ func (o *operation) assessPod(n *argov1.NodeStatus, pod *corev1.Pod, t *argov1.T
 		// Someone deleted the Pod under the step (the agent marks a node
 		// done before it deletes its Pod): an error a retry may repeat.
 		o.setNode(n)
-		o.markNode(n.Name, argov1.NodeError, "pod deleted")
+		o.markNode(n.Name, argov1.NodeError, podDeletedMessage(pod))
 		return
 	}
 	switch {
@@ -119,7 +119,13 @@ func (o *operation) finishFromContainer(n *argov1.NodeStatus, pod *corev1.Pod, t
 	var res exec.Result
 	parsed := json.Unmarshal([]byte(term.Message), &res) == nil
 	if parsed && res.Offloaded != nil {
-		full, err := exec.ReadOffloaded(o.ctx, *res.Offloaded, o.podEnv(pod))
+		loc := *res.Offloaded
+		if loc.S3 != nil {
+			s3 := *loc.S3
+			s3.Endpoint = inNamespace(s3.Endpoint, pod.Namespace)
+			loc.S3 = &s3
+		}
+		full, err := exec.ReadOffloaded(o.ctx, loc, o.podEnv(pod))
 		if err != nil {
 			o.setNode(n)
 			o.markNode(n.Name, argov1.NodeError, fmt.Sprintf("reading the step's outputs from the artifact repository: %v", err))
@@ -271,4 +277,16 @@ func (o *operation) podEnv(pod *corev1.Pod) func(string) string {
 		}
 		return ""
 	}
+}
+
+// podDeletedMessage says a step's Pod was deleted and, when Kubernetes said
+// why (the DisruptionTarget condition: a drain's eviction, a NoExecute taint
+// of a node going away, preemption), why.
+func podDeletedMessage(pod *corev1.Pod) string {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.DisruptionTarget && c.Status == corev1.ConditionTrue {
+			return fmt.Sprintf("pod deleted (%s: %s)", c.Reason, c.Message)
+		}
+	}
+	return "pod deleted"
 }

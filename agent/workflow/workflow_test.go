@@ -578,3 +578,32 @@ argo_workflows_runs{status="Succeeded"} 2
 		t.Errorf("%d gauge series, want 2 (Succeeded, Failed)", n)
 	}
 }
+
+func TestInNamespace(t *testing.T) {
+	for in, want := range map[string]string{
+		"minio:9000":                    "minio.team-a:9000",
+		"http://minio:9000":             "http://minio.team-a:9000",
+		"minio":                         "minio.team-a",
+		"minio.storage:9000":            "minio.storage:9000",
+		"s3.amazonaws.com":              "s3.amazonaws.com",
+		"198.19.0.10:9000":              "198.19.0.10:9000",
+		"localhost:9000":                "localhost:9000",
+		"https://minio.storage.svc:443": "https://minio.storage.svc:443",
+	} {
+		if got := inNamespace(in, "team-a"); got != want {
+			t.Errorf("inNamespace(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestPodDeletedMessageSaysWhy(t *testing.T) {
+	pod := &corev1.Pod{}
+	if got := podDeletedMessage(pod); got != "pod deleted" {
+		t.Errorf("without a reason: %q", got)
+	}
+	pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue,
+		Reason: "DeletionByTaintManager", Message: "Taint manager: deleting due to NoExecute taint"}}
+	if got, want := podDeletedMessage(pod), "pod deleted (DeletionByTaintManager: Taint manager: deleting due to NoExecute taint)"; got != want {
+		t.Errorf("podDeletedMessage = %q, want %q", got, want)
+	}
+}
