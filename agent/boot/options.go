@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/argolite/argolite/agent/workflow"
 	"github.com/argolite/argolite/shared/agentmeta"
 )
 
@@ -42,6 +43,7 @@ type Options struct {
 
 	ExecutorImage       string
 	WorkflowConcurrency int
+	MaxWorkflowSize     int
 }
 
 // bindFlags registers every option on fs with its default.
@@ -70,6 +72,7 @@ func (o *Options) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.SyncTimeout, "sync-timeout", 15*time.Minute, "How long a sync may wait for a wave to turn healthy or a hook to finish before it fails.")
 	fs.StringVar(&o.ExecutorImage, "executor-image", version.AgentImage(), "Image whose agent binary wraps workflow steps (install sets it to the agent's own image).")
 	fs.IntVar(&o.WorkflowConcurrency, "workflow-concurrency", 8, "How many Workflows are operated on at once.")
+	fs.IntVar(&o.MaxWorkflowSize, "max-workflow-size", workflow.DefaultMaxWorkflowSize, "Largest JSON size in bytes a Workflow is written with (Argo's MAX_WORKFLOW_SIZE): beyond it status.nodes is compressed into status.compressedNodes, and a workflow too large even then ends in Error.")
 	fs.StringVar(&o.WebhookSecretName, "webhook-secret", "argolite-webhook", "Secret in the agent's namespace whose key \"secret\" signs Git push webhooks; absent: pushes are accepted unsigned.")
 }
 
@@ -129,6 +132,9 @@ func (o *Options) validate() error {
 	case "json", "console":
 	default:
 		return fmt.Errorf("--log-encoding %q: use json or console", o.LogEncoding)
+	}
+	if o.MaxWorkflowSize <= 0 {
+		return fmt.Errorf("--max-workflow-size %d: use a positive number of bytes (default %d, 1 MiB)", o.MaxWorkflowSize, workflow.DefaultMaxWorkflowSize)
 	}
 	if o.LeaderElect && o.RenewDeadline >= o.LeaseDuration {
 		return fmt.Errorf("--leader-election-renew-deadline (%s) must be shorter than --leader-election-lease-duration (%s)", o.RenewDeadline, o.LeaseDuration)

@@ -48,7 +48,7 @@ func TestOptionsFlagsAndEnvironment(t *testing.T) {
 		{
 			name: "defaults",
 			check: func(t *testing.T, o Options) {
-				if o.Roles != "all" || !o.LeaderElect || o.KubeAPIQPS >= 0 || o.MetricsAddr != ":8080" {
+				if o.Roles != "all" || !o.LeaderElect || o.KubeAPIQPS >= 0 || o.MetricsAddr != ":8080" || o.MaxWorkflowSize != 1<<20 {
 					t.Errorf("unexpected defaults: %+v", o)
 				}
 			},
@@ -72,6 +72,16 @@ func TestOptionsFlagsAndEnvironment(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "max workflow size",
+			env:  map[string]string{"ARGOLITE_MAX_WORKFLOW_SIZE": "2097152"},
+			check: func(t *testing.T, o Options) {
+				if o.MaxWorkflowSize != 2<<20 {
+					t.Errorf("max workflow size = %d, want the environment's 2097152", o.MaxWorkflowSize)
+				}
+			},
+		},
+		{name: "max workflow size not positive", args: []string{"--max-workflow-size=0"}, wantErr: "--max-workflow-size 0"},
 		{name: "bad environment value", env: map[string]string{"ARGOLITE_LEADER_ELECT": "maybe"}, wantErr: "ARGOLITE_LEADER_ELECT"},
 		{name: "unknown role", args: []string{"--roles=gitops,rollouts"}, wantErr: `--roles: unknown role "rollouts"`},
 		{name: "bad log level", args: []string{"--log-level=trace"}, wantErr: "--log-level"},

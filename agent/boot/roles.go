@@ -110,8 +110,9 @@ func setupGitops(a *Agent) error {
 func setupWorkflow(a *Agent) error {
 	o := a.Options
 	return workflow.Setup(a.Manager, workflow.Options{
-		Namespace:     o.Namespace(),
-		ExecutorImage: o.ExecutorImage,
-		Concurrency:   o.WorkflowConcurrency,
+		Namespace:       o.Namespace(),
+		ExecutorImage:   o.ExecutorImage,
+		Concurrency:     o.WorkflowConcurrency,
+		MaxWorkflowSize: o.MaxWorkflowSize,
 	})
 }

@@ -66,19 +66,31 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return r.afterCompletion(ctx, wf)
 	}
 	log := ctrl.LoggerFrom(ctx)
-	orig := wf.DeepCopy()
 	o := &operation{r: r, ctx: ctx, log: log, now: time.Now().UTC(), wf: wf, scopes: map[string]scope{}, visited: map[string]bool{}}
+	// stored is the workflow as the API server has it, nodes compressed or
+	// not: the status patch starts from it, so that the patch clears
+	// status.nodes or status.compressedNodes when the form changes.
+	stored := wf.DeepCopy()
+	if err := wf.InflateNodes(); err != nil {
+		// Nothing can run without the nodes: end it, keeping the data as it is.
+		o.finish(argov1.WorkflowError, err.Error())
+		o.releaseLocks(workflowHolder(wf))
+		r.event(wf, corev1.EventTypeWarning, "WorkflowFailed", "Run", "%s", err.Error())
+		if res, err := r.writeStatus(ctx, stored, endedForm(stored, wf)); err != nil || !res.IsZero() {
+			return res, err
+		}
+		return r.afterCompletion(ctx, wf)
+	}
+	orig := wf.DeepCopy()
 	opErr := o.operate()
 	if !equalStatus(&orig.Status, &wf.Status) {
-		patch := client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})
-		if err := r.Client.Status().Patch(ctx, wf, patch); err != nil {
-			if apierrors.IsConflict(err) {
-				// Someone (a resume, a retry) changed it: look again.
-				return ctrl.Result{RequeueAfter: time.Millisecond}, nil
-			}
-			return ctrl.Result{}, fmt.Errorf("writing the status of workflow %s/%s: %w", wf.Namespace, wf.Name, err)
+		out, err := o.compact(stored)
+		if err != nil {
+			return ctrl.Result{}, err
 		}
-		r.written.Store(req.NamespacedName, wf.ResourceVersion)
+		if res, err := r.writeStatus(ctx, stored, out); err != nil || !res.IsZero() {
+			return res, err
+		}
 	}
 	if opErr != nil {
 		return ctrl.Result{}, opErr
@@ -89,6 +101,24 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if o.requeue > 0 {
 		return ctrl.Result{RequeueAfter: o.requeue}, nil
 	}
+	return ctrl.Result{}, nil
+}
+
+// writeStatus patches the workflow's status from stored, as read, to out
+// (o.wf, or the copy compact made), with stored's resourceVersion. A
+// conflict asks for another look.
+func (r *Reconciler) writeStatus(ctx context.Context, stored, out *argov1.Workflow) (ctrl.Result, error) {
+	patch := client.MergeFromWithOptions(stored, client.MergeFromWithOptimisticLock{})
+	// Patch reads the response into its object: a copy keeps out as it was.
+	written := out.DeepCopy()
+	if err := r.Client.Status().Patch(ctx, written, patch); err != nil {
+		if apierrors.IsConflict(err) {
+			// Someone (a resume, a retry) changed it: look again.
+			return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("writing the status of workflow %s/%s: %w", stored.Namespace, stored.Name, err)
+	}
+	r.written.Store(client.ObjectKeyFromObject(stored), written.ResourceVersion)
 	return ctrl.Result{}, nil
 }
 

@@ -31,6 +31,10 @@ type Options struct {
 	ExecutorImage string
 	// Concurrency is how many workflows are operated on at once.
 	Concurrency int
+	// MaxWorkflowSize is the largest JSON, in bytes, a Workflow is written
+	// with: beyond it status.nodes is compressed, and a workflow too large
+	// even then ends in Error. Zero means DefaultMaxWorkflowSize.
+	MaxWorkflowSize int
 }
 
 // +kubebuilder:rbac:groups=argolite.dev,resources=workflows;cronworkflows,verbs=get;list;watch;create;update;patch;delete

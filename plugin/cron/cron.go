@@ -334,8 +334,7 @@ func (o *getOptions) Run(ctx context.Context) error {
 		field("Condition:", line)
 	}
 	_ = w.Flush()
-	wfs := &argov1.WorkflowList{}
-	if err := o.Clients.Client.List(ctx, wfs, client.InNamespace(cron.Namespace), client.MatchingLabels{wf.LabelCronWorkflow: cron.Name}); err == nil && len(wfs.Items) > 0 {
+	if wfs, err := o.ListWorkflows(ctx, client.InNamespace(cron.Namespace), client.MatchingLabels{wf.LabelCronWorkflow: cron.Name}); err == nil && len(wfs.Items) > 0 {
 		wf.SortWorkflows(wfs.Items)
 		fmt.Fprintln(o.Out)
 		wf.PrintWorkflowTable(o.Out, wfs.Items, false, false, now)

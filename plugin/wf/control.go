@@ -38,40 +38,52 @@ func (c *Common) notRunning(wf *argov1.Workflow, verb string) error {
 // resourceVersion it read, reading again on a conflict. change returns
 // false to leave the workflow as it is.
 func (c *Common) patchSpec(ctx context.Context, name, verb string, change func(*argov1.Workflow) (bool, error)) (*argov1.Workflow, error) {
-	var wf *argov1.Workflow
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		var err error
-		wf, err = c.getWorkflow(ctx, name)
-		if err != nil {
-			return err
-		}
-		before := wf.DeepCopy()
-		changed, err := change(wf)
-		if err != nil || !changed {
-			return err
-		}
-		return c.Clients.Client.Patch(ctx, wf, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
-	})
-	return wf, c.writeError(err, name, verb)
+	return c.patchWorkflow(ctx, name, verb, false, change)
 }
 
 // patchStatus changes the workflow's status (its status subresource) with
 // change, with the resourceVersion it read, reading again on a conflict
 // (the agent writes the status too).
 func (c *Common) patchStatus(ctx context.Context, name, verb string, change func(*argov1.Workflow) (bool, error)) (*argov1.Workflow, error) {
+	return c.patchWorkflow(ctx, name, verb, true, change)
+}
+
+// patchWorkflow lets change edit the workflow with its nodes inflated, then
+// patches the spec, or the status subresource, from the workflow as stored.
+// The nodes are written in the form they were stored in: a merge patch from
+// compressedNodes to inflated nodes would add nodes next to compressedNodes.
+// The returned workflow has its nodes inflated.
+func (c *Common) patchWorkflow(ctx context.Context, name, verb string, status bool, change func(*argov1.Workflow) (bool, error)) (*argov1.Workflow, error) {
 	var wf *argov1.Workflow
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		var err error
-		wf, err = c.getWorkflow(ctx, name)
+		stored, err := c.readWorkflow(ctx, name)
 		if err != nil {
+			return err
+		}
+		wf = stored.DeepCopy()
+		if err := c.inflate(wf); err != nil {
 			return err
 		}
 		before := wf.DeepCopy()
 		changed, err := change(wf)
-		if err != nil || !changed || equality.Semantic.DeepEqual(before.Status, wf.Status) {
+		if err != nil || !changed || (status && equality.Semantic.DeepEqual(before.Status, wf.Status)) {
 			return err
 		}
-		return c.Clients.Client.Status().Patch(ctx, wf, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+		out := wf.DeepCopy()
+		switch {
+		case !status:
+			// The API server ignores status in a spec patch: leave it out.
+			out.Status = *stored.Status.DeepCopy()
+		case stored.Status.CompressedNodes != "":
+			if err := out.DeflateNodes(); err != nil {
+				return err
+			}
+		}
+		patch := client.MergeFromWithOptions(stored, client.MergeFromWithOptimisticLock{})
+		if status {
+			return c.Clients.Client.Status().Patch(ctx, out, patch)
+		}
+		return c.Clients.Client.Patch(ctx, out, patch)
 	})
 	return wf, c.writeError(err, name, verb)
 }

@@ -73,7 +73,6 @@ func (o *ListOptions) Validate() error {
 
 // Run lists the workflows.
 func (o *ListOptions) Run(ctx context.Context) error {
-	list := &argov1.WorkflowList{}
 	opts := []client.ListOption{}
 	if !o.AllNamespaces {
 		opts = append(opts, client.InNamespace(o.Namespace))
@@ -85,7 +84,8 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		}
 		opts = append(opts, client.MatchingLabelsSelector{Selector: sel})
 	}
-	if err := o.Clients.Client.List(ctx, list, opts...); err != nil {
+	list, err := o.ListWorkflows(ctx, opts...)
+	if err != nil {
 		return o.explain(fmt.Errorf("listing workflows: %w", err))
 	}
 	items := list.Items[:0]

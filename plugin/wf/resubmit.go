@@ -59,7 +59,8 @@ func (o *ResubmitOptions) Validate() error {
 
 // Run creates the new workflow.
 func (o *ResubmitOptions) Run(ctx context.Context) error {
-	old, err := o.getWorkflow(ctx, o.Name)
+	// Only the spec is read: a workflow whose nodes are corrupt can be resubmitted.
+	old, err := o.readWorkflow(ctx, o.Name)
 	if err != nil {
 		return err
 	}

@@ -181,8 +181,23 @@ func (c *Common) NSFlag(namespace string) string {
 	return ""
 }
 
-// getWorkflow reads the Workflow name in the namespace, explaining failures.
+// getWorkflow reads the Workflow name in the namespace with its nodes
+// inflated, explaining failures: every command that reads status nodes
+// starts here (or at ListWorkflows).
 func (c *Common) getWorkflow(ctx context.Context, name string) (*argov1.Workflow, error) {
+	wf, err := c.readWorkflow(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.inflate(wf); err != nil {
+		return nil, err
+	}
+	return wf, nil
+}
+
+// readWorkflow reads the Workflow name in the namespace as stored, its nodes
+// perhaps in status.compressedNodes, explaining failures.
+func (c *Common) readWorkflow(ctx context.Context, name string) (*argov1.Workflow, error) {
 	wf := &argov1.Workflow{}
 	err := c.Clients.Client.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: name}, wf)
 	if apierrors.IsNotFound(err) {
@@ -192,6 +207,31 @@ func (c *Common) getWorkflow(ctx context.Context, name string) (*argov1.Workflow
 		return nil, c.explain(fmt.Errorf("reading workflow %s: %w", c.Ref(name), err))
 	}
 	return wf, nil
+}
+
+// inflate moves the workflow's status.compressedNodes (written by the agent
+// when the workflow grows large) back into status.nodes.
+func (c *Common) inflate(wf *argov1.Workflow) error {
+	if err := wf.InflateNodes(); err != nil {
+		return &cli.Error{Problem: err.Error(),
+			Fix: "its steps cannot be shown; run it again with kubectl argo wf resubmit " + wf.Name + c.NSFlag(wf.Namespace), Err: err}
+	}
+	return nil
+}
+
+// ListWorkflows lists Workflows with their nodes inflated (PrintWorkflowTable
+// reads them to tell a suspended workflow). One whose compressedNodes are
+// corrupt is listed as stored, without nodes: a list shows phases, and one
+// broken workflow must not hide the others.
+func (c *Common) ListWorkflows(ctx context.Context, opts ...client.ListOption) (*argov1.WorkflowList, error) {
+	list := &argov1.WorkflowList{}
+	if err := c.Clients.Client.List(ctx, list, opts...); err != nil {
+		return nil, err
+	}
+	for i := range list.Items {
+		_ = list.Items[i].InflateNodes()
+	}
+	return list, nil
 }
 
 func (c *Common) notFound(name string, err error) error {
@@ -234,8 +274,8 @@ func completeNames(c *Common, many bool, keep func(*argov1.Workflow) bool) cobra
 		if err := c.Complete(); err != nil {
 			return nil, cobra.ShellCompDirectiveError | cobra.ShellCompDirectiveNoFileComp
 		}
-		list := &argov1.WorkflowList{}
-		if err := c.Clients.Client.List(ctx, list, client.InNamespace(c.Namespace)); err != nil {
+		list, err := c.ListWorkflows(ctx, client.InNamespace(c.Namespace))
+		if err != nil {
 			return nil, cobra.ShellCompDirectiveError | cobra.ShellCompDirectiveNoFileComp
 		}
 		slices.SortFunc(list.Items, func(a, b argov1.Workflow) int { return strings.Compare(a.Name, b.Name) })

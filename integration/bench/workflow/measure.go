@@ -144,6 +144,9 @@ func (b *bench) waitCompleted(ctx context.Context, ns, name string, timeout time
 		if err := b.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, wf); err != nil {
 			return nil, time.Time{}, fmt.Errorf("reading workflow %s/%s: %w (last seen: %s)", ns, name, err, describe(wf))
 		}
+		if err := wf.InflateNodes(); err != nil {
+			return nil, time.Time{}, err
+		}
 		if wf.Status.Phase.Completed() {
 			return wf, time.Now(), nil
 		}
@@ -158,6 +161,10 @@ func (b *bench) waitCompleted(ctx context.Context, ns, name string, timeout time
 				continue // an error: the watch ends, and a new one starts after a fresh read
 			}
 			now := time.Now()
+			if err := got.InflateNodes(); err != nil {
+				w.Stop()
+				return nil, time.Time{}, err
+			}
 			wf = got
 			if wf.Status.Phase.Completed() {
 				w.Stop()

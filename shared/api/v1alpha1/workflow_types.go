@@ -673,7 +673,12 @@ type WorkflowStatus struct {
 	Progress string `json:"progress,omitempty"`
 	Message  string `json:"message,omitempty"`
 	// Nodes are keyed by node ID.
-	Nodes                  Nodes                        `json:"nodes,omitempty"`
+	Nodes Nodes `json:"nodes,omitempty"`
+	// CompressedNodes holds every node instead of Nodes when the workflow
+	// would be larger than the agent's maximum size: the gzipped, then
+	// base64-encoded JSON of the nodes map (Argo's field). Readers call
+	// Workflow.InflateNodes first.
+	CompressedNodes        string                       `json:"compressedNodes,omitempty"`
 	StoredTemplates        map[string]Template          `json:"storedTemplates,omitempty"`
 	PersistentVolumeClaims []corev1.Volume              `json:"persistentVolumeClaims,omitempty"`
 	Outputs                *Outputs                     `json:"outputs,omitempty"`
