@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -74,6 +75,7 @@ type results struct {
 	bigRevision, fleetRevision string
 	kubectlFirst, kubectlAgain time.Duration
 	argoFirst, argoFirstOp     time.Duration
+	appBytes                   int // the synced Application's JSON size: each status write sends the API server this much
 	refreshes, manualSyncs     []time.Duration
 	refreshWork                []time.Duration // the agent's own reconcile time per refresh, from its metrics
 	manualSyncOps              []time.Duration
@@ -307,6 +309,9 @@ func (b *bench) run(ctx context.Context, o options, r *results) error {
 		return err
 	}
 	r.argoFirst, r.argoFirstOp = seen.Sub(t0), opDuration(synced)
+	if data, err := json.Marshal(synced); err == nil {
+		r.appBytes = len(data)
+	}
 	if err := b.expectConfigMaps(ctx, nsApp, o.configMaps); err != nil {
 		return err
 	}
@@ -658,6 +663,9 @@ func (r *results) markdown(o options) string {
 	w("| the same again, nothing changed | %s | |", seconds(r.kubectlAgain))
 	w("| argolite first sync: Application created → Synced at the commit, operation Succeeded | %s | kubectl first apply ÷ this: %s |", seconds(r.argoFirst), ratio(r.kubectlFirst, r.argoFirst))
 	w("| its operation's finishedAt − startedAt (1 s resolution) | %s | |", opSeconds(r.argoFirstOp))
+	if r.appBytes > 0 {
+		w("| the synced Application's size (JSON, with %d resources in status) | %.0f KiB | |", o.configMaps, float64(r.appBytes)/1024)
+	}
 	w("| argolite refresh, nothing changed: annotation set → removed, reconciledAt after it (median of %s) | %s | kubectl again ÷ this: %s; %s of the first sync |", list(r.refreshes), seconds(refresh), ratio(r.kubectlAgain, refresh), percent(refresh, r.argoFirst))
 	w("| the agent's own reconcile time for that refresh (`argolite_app_reconcile_seconds`, sum over its reconciles; median of %s) | %s | kubectl again ÷ this: %s; %s of the first sync |", list(r.refreshWork), seconds(median(r.refreshWork)), ratio(r.kubectlAgain, median(r.refreshWork)), percent(median(r.refreshWork), r.argoFirst))
 	w("| argolite manual sync, nothing changed: .operation set → new operation Succeeded (median of %s) | %s | kubectl again ÷ this: %s; %s of the first sync |", list(r.manualSyncs), seconds(manual), ratio(r.kubectlAgain, manual), percent(manual, r.argoFirst))
