@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -156,19 +158,42 @@ func (o *RetryOptions) deletePods(ctx context.Context, wf *argov1.Workflow, p *R
 	if err != nil {
 		return 0, o.explain(fmt.Errorf("listing the Pods of workflow %s/%s: %w", wf.Namespace, wf.Name, err))
 	}
-	deleted := 0
+	var gone []*corev1.Pod
 	for i := range pods {
 		pod := &pods[i]
 		if !ids[pod.Annotations[wfnames.AnnotationNodeID]] && !names[pod.Name] {
 			continue
 		}
-		if err := o.Clients.Client.Delete(ctx, pod); client.IgnoreNotFound(err) != nil {
-			return deleted, o.explain(fmt.Errorf("deleting Pod %s/%s of step %s: %w", pod.Namespace, pod.Name,
+		// The step's new Pod gets the same name: the old one must be gone
+		// first, not terminating, or the agent would take it for the new
+		// one deleted. Its containers have ended, so no grace is needed.
+		if err := o.Clients.Client.Delete(ctx, pod, client.GracePeriodSeconds(0)); client.IgnoreNotFound(err) != nil {
+			return len(gone), o.explain(fmt.Errorf("deleting Pod %s/%s of step %s: %w", pod.Namespace, pod.Name,
 				pod.Annotations[wfnames.AnnotationNodeName], err))
 		}
-		deleted++
+		gone = append(gone, pod)
 	}
-	return deleted, nil
+	if len(gone) == 0 {
+		return 0, nil
+	}
+	wait, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	_, err = cli.Poll(wait, cli.NewProgress(o.ErrOut), 200*time.Millisecond, "waiting for the old Pods to go: ", func(ctx context.Context) (bool, string, error) {
+		left := 0
+		for _, pod := range gone {
+			err := o.Clients.Client.Get(ctx, client.ObjectKeyFromObject(pod), &corev1.Pod{})
+			if err == nil {
+				left++
+			} else if !apierrors.IsNotFound(err) {
+				return false, "", err
+			}
+		}
+		return left == 0, fmt.Sprintf("%d left", left), nil
+	})
+	if err != nil {
+		return len(gone), o.explain(fmt.Errorf("waiting for the deleted Pods of workflow %s/%s to go: %w", wf.Namespace, wf.Name, err))
+	}
+	return len(gone), nil
 }
 
 // RetryPlan is a retried workflow's new status and the nodes whose Pods go.
