@@ -155,18 +155,32 @@ func (o *operation) nodeMetricVars(n *argov1.NodeStatus, t *argov1.Template, loc
 	return v
 }
 
-// emitMetrics records a finished node's (or the workflow's) metrics.
+// pendingMetric is a metric with the variables it is emitted with.
+type pendingMetric struct {
+	p    *argov1.Prometheus
+	vars map[string]string
+}
+
+// emitMetrics records a finished node's (or the workflow's) metrics, to be
+// emitted by flushMetrics once the pass's status is written.
 func (o *operation) emitMetrics(ms *argov1.Metrics, vars map[string]string) {
 	if ms == nil {
 		return
 	}
 	for _, p := range ms.Prometheus {
-		if p == nil {
-			continue
+		if p != nil {
+			o.metrics = append(o.metrics, pendingMetric{p: p, vars: vars})
 		}
-		if err := o.r.metrics.emit(p, vars); err != nil {
+	}
+}
+
+// flushMetrics emits the metrics the pass recorded.
+func (o *operation) flushMetrics() {
+	for _, m := range o.metrics {
+		if err := o.r.metrics.emit(m.p, m.vars); err != nil {
 			o.log.Error(err, "custom metric")
 			o.r.event(o.wf, "Warning", "MetricError", "Metrics", "%v", err)
 		}
 	}
+	o.metrics = nil
 }

@@ -38,6 +38,10 @@ type operation struct {
 	// globalArtifacts are workflow.outputs.artifacts.*.
 	globalArtifacts map[string]argov1.Artifact
 	scopes          map[string]scope
+	// metrics are the custom metrics this pass recorded, emitted once its
+	// status is written: a pass that loses a write conflict runs again and
+	// would count them twice.
+	metrics []pendingMetric
 	// requeue asks for another look after this long (backoffs, durations);
 	// zero means only watch events bring one.
 	requeue time.Duration

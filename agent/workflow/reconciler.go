@@ -92,6 +92,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return res, err
 		}
 	}
+	o.flushMetrics()
 	if opErr != nil {
 		return ctrl.Result{}, opErr
 	}

@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,8 +13,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -22,6 +25,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/yaml"
 
 	"github.com/argolite/argolite/agent/exec"
@@ -75,7 +79,8 @@ func (h *harness) run() *argov1.Workflow {
 	ctx := ctrl.LoggerInto(context.Background(), ctrl.Log)
 	done := map[string]bool{}
 	for range 200 {
-		if _, err := h.r.Reconcile(ctx, ctrl.Request{NamespacedName: h.key}); err != nil {
+		res, err := h.r.Reconcile(ctx, ctrl.Request{NamespacedName: h.key})
+		if err != nil {
 			h.t.Fatalf("reconcile: %v", err)
 		}
 		wf := &argov1.Workflow{}
@@ -120,15 +125,13 @@ func (h *harness) run() *argov1.Workflow {
 				h.t.Fatal(err)
 			}
 		}
-		if !progressed && !hasRequeue(wf) {
+		if !progressed && res.IsZero() {
 			h.t.Fatalf("stuck in phase %q: %s", wf.Status.Phase, summary(wf))
 		}
 	}
 	h.t.Fatal("the workflow did not end in 200 reconciles")
 	return nil
 }
-
-func hasRequeue(*argov1.Workflow) bool { return false }
 
 func summary(wf *argov1.Workflow) string {
 	var s []string
@@ -596,6 +599,58 @@ argo_workflows_runs{status="Succeeded"} 2
 	}
 	if n := promtestutil.CollectAndCount(m.vecs["argo_workflows_task_seconds"]); n != 2 {
 		t.Errorf("%d gauge series, want 2 (Succeeded, Failed)", n)
+	}
+}
+
+// TestMetricsOnceDespiteAConflict: a pass whose status write loses a
+// conflict runs again; its metrics count once.
+func TestMetricsOnceDespiteAConflict(t *testing.T) {
+	h := newHarness(t, `
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  metrics:
+    prometheus:
+    - {name: runs, help: h, labels: [{key: status, value: "{{workflow.status}}"}], counter: {value: "1"}}
+  templates:
+  - name: main
+    steps:
+    - - {name: a, template: echo}
+  - name: echo
+    metrics:
+      prometheus:
+      - {name: steps, help: h, counter: {value: "1"}}
+    container: {image: alpine, command: [echo]}
+`)
+	reg := prometheus.NewRegistry()
+	h.r.metrics = newCustomMetrics(reg)
+	conflicts := 0
+	h.r.Client = interceptor.NewClient(h.c.(client.WithWatch), interceptor.Funcs{
+		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+			// Every write that ends a node loses once.
+			if wf, ok := obj.(*argov1.Workflow); ok && conflicts < 4 && strings.Contains(summary(wf), "Succeeded") {
+				conflicts++
+				return apierrors.NewConflict(schema.GroupResource{Group: "argolite.dev", Resource: "workflows"}, wf.Name, errors.New("someone else wrote it"))
+			}
+			return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
+		},
+	})
+	if wf := h.run(); wf.Status.Phase != argov1.WorkflowSucceeded {
+		t.Fatalf("phase %s: %s", wf.Status.Phase, wf.Status.Message)
+	}
+	if conflicts == 0 {
+		t.Fatal("no write conflicted: the test tests nothing")
+	}
+	want := `
+# HELP argo_workflows_runs h
+# TYPE argo_workflows_runs counter
+argo_workflows_runs{status="Succeeded"} 1
+# HELP argo_workflows_steps h
+# TYPE argo_workflows_steps counter
+argo_workflows_steps 1
+`
+	if err := promtestutil.GatherAndCompare(reg, strings.NewReader(want), "argo_workflows_runs", "argo_workflows_steps"); err != nil {
+		t.Errorf("after %d conflicts: %v", conflicts, err)
 	}
 }
 
