@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -680,5 +681,38 @@ func TestPodDeletedMessageSaysWhy(t *testing.T) {
 		Reason: "DeletionByTaintManager", Message: "Taint manager: deleting due to NoExecute taint"}}
 	if got, want := podDeletedMessage(pod), "pod deleted (DeletionByTaintManager: Taint manager: deleting due to NoExecute taint)"; got != want {
 		t.Errorf("podDeletedMessage = %q, want %q", got, want)
+	}
+}
+
+// TestStepPodsGetNoCredentialsUnlessAsked: a step Pod mounts no API token
+// unless its template names a serviceAccountName (or is a resource template).
+func TestStepPodsGetNoCredentialsUnlessAsked(t *testing.T) {
+	h := newHarness(t, `
+metadata: {name: wf}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: plain, template: plain}
+      - {name: robot, template: robot}
+  - name: plain
+    container: {image: alpine, command: [echo]}
+  - name: robot
+    serviceAccountName: robot
+    container: {image: alpine, command: [echo]}
+`)
+	mounts := map[string]bool{}
+	h.finish = func(p *corev1.Pod) (int, exec.Result) {
+		a := p.Spec.AutomountServiceAccountToken
+		mounts[p.Annotations[AnnotationNodeName]+" as "+p.Spec.ServiceAccountName] = a == nil || *a
+		return 0, exec.Result{}
+	}
+	if wf := h.run(); wf.Status.Phase != argov1.WorkflowSucceeded {
+		t.Fatalf("phase %s: %s", wf.Status.Phase, wf.Status.Message)
+	}
+	want := map[string]bool{"wf[0].plain as ": false, "wf[0].robot as robot": true}
+	if !maps.Equal(mounts, want) {
+		t.Errorf("token mounted per step: %v, want %v", mounts, want)
 	}
 }
