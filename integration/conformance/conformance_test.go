@@ -294,44 +294,6 @@ func setupNamespace(t *testing.T, kube kubernetes.Interface) {
 	}
 }
 
-// artifactRepositories is Argo's quick-start artifact-repositories ConfigMap
-// (manifests/quick-start/base/artifact-repositories-configmap.yaml), which
-// Argo's e2e runs the examples with.
-const artifactRepositories = `
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: artifact-repositories
-  annotations:
-    workflows.argoproj.io/default-artifact-repository: default-v1
-data:
-  default-v1: |
-    archiveLogs: true
-    s3:
-      bucket: my-bucket
-      endpoint: minio:9000
-      insecure: true
-      accessKeySecret:
-        name: my-minio-cred
-        key: accesskey
-      secretKeySecret:
-        name: my-minio-cred
-        key: secretkey
-  my-key: |
-    archiveLogs: true
-    s3:
-      bucket: my-bucket
-      endpoint: minio:9000
-      insecure: true
-      accessKeySecret:
-        name: my-minio-cred
-        key: accesskey
-      secretKeySecret:
-        name: my-minio-cred
-        key: secretkey
-  empty: ""
-`
-
 // agentConfig configures the artifact driver plugin "test" that Argo's e2e
 // installs for artifact-passing-explicit-plugin.yaml: its configuration is
 // an S3 bucket.
@@ -356,13 +318,15 @@ func setupArtifactStore(t *testing.T, kube kubernetes.Interface, dyn dynamic.Int
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, doc := range []string{artifactRepositories, agentConfig} {
-		obj := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal([]byte(doc), &obj.Object); err != nil {
-			t.Fatal(err)
-		}
-		objs = append(objs, obj)
+	repos, err := s3manifest.ArtifactRepositories()
+	if err != nil {
+		t.Fatal(err)
 	}
+	config := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(agentConfig), &config.Object); err != nil {
+		t.Fatal(err)
+	}
+	objs = append(objs, repos, config)
 	for _, obj := range objs {
 		gvk := obj.GroupVersionKind()
 		gvr := schema.GroupVersionResource{Group: gvk.Group, Version: gvk.Version, Resource: strings.ToLower(gvk.Kind) + "s"}

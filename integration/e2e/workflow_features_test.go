@@ -1066,30 +1066,6 @@ func metricSample(text, name string, want map[string]string) (float64, bool) {
 	return 0, false
 }
 
-// artifactRepositories is Argo's quick-start artifact-repositories
-// ConfigMap, as the conformance suite applies it.
-const artifactRepositories = `
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: artifact-repositories
-  annotations:
-    workflows.argoproj.io/default-artifact-repository: default-v1
-data:
-  default-v1: |
-    archiveLogs: true
-    s3:
-      bucket: my-bucket
-      endpoint: minio:9000
-      insecure: true
-      accessKeySecret:
-        name: my-minio-cred
-        key: accesskey
-      secretKeySecret:
-        name: my-minio-cred
-        key: secretkey
-`
-
 // deployArtifactStore runs the S3-compatible store (Service minio, Secret
 // my-minio-cred, bucket my-bucket) in ns with the artifact-repositories
 // ConfigMap, as the conformance suite does, and waits until it serves.
@@ -1099,8 +1075,8 @@ func deployArtifactStore(t *testing.T, dyn dynamic.Interface, ns string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cm := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal([]byte(artifactRepositories), &cm.Object); err != nil {
+	cm, err := s3manifest.ArtifactRepositories()
+	if err != nil {
 		t.Fatal(err)
 	}
 	objs = append(objs, cm)

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"strings"
 
 	"github.com/fluxcd/pkg/ssa/utils"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -47,4 +48,56 @@ func Objects() ([]*unstructured.Unstructured, error) {
 		return nil, fmt.Errorf("integration/s3server/manifest.yaml: %w", err)
 	}
 	return objs, nil
+}
+
+// artifactRepositories is Argo's quick-start artifact-repositories ConfigMap
+// (manifests/quick-start/base/artifact-repositories-configmap.yaml), which
+// Argo's e2e runs the examples with: its repositories are this store.
+const artifactRepositories = `
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: artifact-repositories
+  annotations:
+    workflows.argoproj.io/default-artifact-repository: default-v1
+data:
+  default-v1: |
+    archiveLogs: true
+    s3:
+      bucket: my-bucket
+      endpoint: minio:9000
+      insecure: true
+      accessKeySecret:
+        name: my-minio-cred
+        key: accesskey
+      secretKeySecret:
+        name: my-minio-cred
+        key: secretkey
+  my-key: |
+    archiveLogs: true
+    s3:
+      bucket: my-bucket
+      endpoint: minio:9000
+      insecure: true
+      accessKeySecret:
+        name: my-minio-cred
+        key: accesskey
+      secretKeySecret:
+        name: my-minio-cred
+        key: secretkey
+  empty: ""
+`
+
+// ArtifactRepositories returns a fresh copy of Argo's quick-start
+// artifact-repositories ConfigMap, without a namespace: its default
+// repository (and my-key) is the bucket of this store at minio:9000.
+func ArtifactRepositories() (*unstructured.Unstructured, error) {
+	objs, err := utils.ReadObjects(strings.NewReader(artifactRepositories))
+	if err != nil {
+		return nil, fmt.Errorf("the artifact-repositories ConfigMap: %w", err)
+	}
+	if len(objs) != 1 {
+		return nil, fmt.Errorf("the artifact-repositories ConfigMap: %d objects, want 1", len(objs))
+	}
+	return objs[0], nil
 }

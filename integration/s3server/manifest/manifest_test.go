@@ -2,7 +2,9 @@ package s3manifest
 
 import (
 	"bytes"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -91,4 +93,30 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestArtifactRepositories(t *testing.T) {
+	cm, err := ArtifactRepositories()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cm.GetKind() != "ConfigMap" || cm.GetName() != "artifact-repositories" || cm.GetNamespace() != "" {
+		t.Fatalf("got %s %s/%s", cm.GetKind(), cm.GetNamespace(), cm.GetName())
+	}
+	if def := cm.GetAnnotations()["workflows.argoproj.io/default-artifact-repository"]; def != "default-v1" {
+		t.Errorf("default repository key %q", def)
+	}
+	data, _, _ := unstructured.NestedStringMap(cm.Object, "data")
+	for _, key := range []string{"default-v1", "my-key"} {
+		for _, want := range []string{"bucket: " + Bucket, fmt.Sprintf("endpoint: %s:%d", Name, Port), "name: " + SecretName, "key: " + AccessKeyKey, "key: " + SecretKeyKey} {
+			if !strings.Contains(data[key], want) {
+				t.Errorf("repository %s lacks %q:\n%s", key, want, data[key])
+			}
+		}
+	}
+	again, _ := ArtifactRepositories()
+	again.SetNamespace("x")
+	if cm.GetNamespace() != "" {
+		t.Error("ArtifactRepositories returned a shared object")
+	}
 }
