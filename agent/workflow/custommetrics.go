@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -21,10 +22,47 @@ type customMetrics struct {
 	reg  prometheus.Registerer
 	vecs map[string]prometheus.Collector
 	keys map[string]string
+	// series remembers when each series (metric name, then its label
+	// values) was last emitted, for expire.
+	series map[string]map[string]seriesSeen
+	now    func() time.Time
+}
+
+type seriesSeen struct {
+	labels prometheus.Labels
+	last   time.Time
 }
 
 func newCustomMetrics(reg prometheus.Registerer) *customMetrics {
-	return &customMetrics{reg: reg, vecs: map[string]prometheus.Collector{}, keys: map[string]string{}}
+	return &customMetrics{reg: reg, vecs: map[string]prometheus.Collector{}, keys: map[string]string{},
+		series: map[string]map[string]seriesSeen{}, now: time.Now}
+}
+
+// expire deletes the series not emitted for ttl (Argo's
+// metricsConfig.metricsTTL), so that the label values of finished
+// workflows do not pile up; it returns how many it deleted.
+func (m *customMetrics) expire(ttl time.Duration) int {
+	if m == nil || ttl <= 0 {
+		return 0
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cutoff := m.now().Add(-ttl)
+	deleted := 0
+	for name, byLabels := range m.series {
+		vec, ok := m.vecs[name].(interface{ Delete(prometheus.Labels) bool })
+		if !ok {
+			continue
+		}
+		for key, s := range byLabels {
+			if s.last.Before(cutoff) {
+				vec.Delete(s.labels)
+				delete(byLabels, key)
+				deleted++
+			}
+		}
+	}
+	return deleted
 }
 
 // emit records one metric with variables substituted into its labels, value
@@ -117,6 +155,14 @@ func (m *customMetrics) emit(p *argov1.Prometheus, vars map[string]string) error
 		}
 		m.vecs[name], m.keys[name] = c, kind
 	}
+	if m.series[name] == nil {
+		m.series[name] = map[string]seriesSeen{}
+	}
+	key := make([]string, 0, len(names))
+	for _, n := range names {
+		key = append(key, labels[n])
+	}
+	m.series[name][strings.Join(key, "\xff")] = seriesSeen{labels: labels, last: m.now()}
 	switch v := c.(type) {
 	case *prometheus.GaugeVec:
 		v.With(labels).Set(value)

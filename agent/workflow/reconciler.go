@@ -251,6 +251,16 @@ type configCache struct {
 	repo    *argov1.ArtifactRepository
 	repoErr error
 	drv     map[string]artifactDriver
+	ttl     time.Duration
+	ttlErr  error
+}
+
+// metricsConfig is the metricsConfig key of argolite-config, as in Argo's
+// workflow-controller-configmap.
+type metricsConfig struct {
+	// MetricsTTL is how long a custom metric's series is kept after it was
+	// last emitted; empty or 0 keeps it until the agent restarts.
+	MetricsTTL string `json:"metricsTTL"`
 }
 
 func (c *configCache) load(r *Reconciler) {
@@ -258,7 +268,7 @@ func (c *configCache) load(r *Reconciler) {
 		return
 	}
 	c.read = time.Now()
-	c.imgs, c.repo, c.repoErr, c.drv = nil, nil, nil, nil
+	c.imgs, c.repo, c.repoErr, c.drv, c.ttl, c.ttlErr = nil, nil, nil, nil, 0, nil
 	cm := &corev1.ConfigMap{}
 	if err := r.APIReader.Get(context.Background(), client.ObjectKey{Namespace: r.Options.Namespace, Name: ConfigMapName}, cm); err != nil {
 		if !apierrors.IsNotFound(err) {
@@ -281,6 +291,12 @@ func (c *configCache) load(r *Reconciler) {
 			c.repo = repo
 		}
 	}
+	if raw := cm.Data["metricsConfig"]; strings.TrimSpace(raw) != "" {
+		c.ttl, c.ttlErr = parseMetricsTTL(raw)
+		if c.ttlErr != nil {
+			c.ttlErr = fmt.Errorf("ConfigMap %s/%s key metricsConfig: %w", r.Options.Namespace, ConfigMapName, c.ttlErr)
+		}
+	}
 	if raw := cm.Data["artifactDrivers"]; strings.TrimSpace(raw) != "" {
 		var list []artifactDriver
 		if err := yaml.UnmarshalStrict([]byte(raw), &list); err == nil {
@@ -290,6 +306,30 @@ func (c *configCache) load(r *Reconciler) {
 			}
 		}
 	}
+}
+
+// parseMetricsTTL reads metricsConfig's metricsTTL: a duration such as 10m.
+func parseMetricsTTL(raw string) (time.Duration, error) {
+	var mc metricsConfig
+	if err := yaml.UnmarshalStrict([]byte(raw), &mc); err != nil {
+		return 0, err
+	}
+	if strings.TrimSpace(mc.MetricsTTL) == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(mc.MetricsTTL)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("metricsTTL %q: use a duration such as 10m (0 keeps the series)", mc.MetricsTTL)
+	}
+	return d, nil
+}
+
+// metricsTTL is argolite-config's metricsConfig.metricsTTL.
+func (c *configCache) metricsTTL(r *Reconciler) (time.Duration, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.load(r)
+	return c.ttl, c.ttlErr
 }
 
 func (c *configCache) images(r *Reconciler) map[string]imageEntry {

@@ -67,6 +67,9 @@ func Setup(mgr manager.Manager, o Options) error {
 		Options:   o,
 	}
 	r.metrics = newCustomMetrics(metrics.Registry)
+	if err := mgr.Add(manager.RunnableFunc(r.expireMetrics)); err != nil {
+		return err
+	}
 	r.locks = newLockManager(func(ctx context.Context) ([]argov1.Workflow, error) {
 		var list argov1.WorkflowList
 		err := mgr.GetClient().List(ctx, &list)
@@ -101,4 +104,32 @@ func Setup(mgr manager.Manager, o Options) error {
 		Owns(&argov1.Workflow{}).
 		Named("cronworkflow").
 		Complete(&CronReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("argolite-cron"), Now: time.Now})
+}
+
+// expireMetrics deletes, every 30 seconds, the custom metric series older
+// than argolite-config's metricsConfig.metricsTTL.
+func (r *Reconciler) expireMetrics(ctx context.Context) error {
+	log := ctrl.LoggerFrom(ctx).WithName("metrics")
+	tick := time.NewTicker(30 * time.Second)
+	defer tick.Stop()
+	var lastErr string
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		ttl, err := r.config.metricsTTL(r)
+		if err != nil {
+			if err.Error() != lastErr {
+				log.Error(err, "custom metrics are kept: fix the metricsTTL")
+				lastErr = err.Error()
+			}
+			continue
+		}
+		lastErr = ""
+		if n := r.metrics.expire(ttl); n > 0 {
+			log.V(1).Info("expired custom metric series", "series", n, "ttl", ttl.String())
+		}
+	}
 }

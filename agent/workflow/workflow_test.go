@@ -716,3 +716,54 @@ spec:
 		t.Errorf("token mounted per step: %v, want %v", mounts, want)
 	}
 }
+
+// TestMetricsExpire: series not emitted for the TTL go; the others stay.
+func TestMetricsExpire(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := newCustomMetrics(reg)
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	m.now = func() time.Time { return now }
+	g := &argov1.Prometheus{Name: "duration", Help: "h", Labels: []*argov1.MetricLabel{{Key: "wf", Value: "{{wf}}"}}, Gauge: &argov1.Gauge{Value: "1"}}
+	if err := m.emit(g, map[string]string{"wf": "old"}); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(8 * time.Minute)
+	if err := m.emit(g, map[string]string{"wf": "new"}); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(3 * time.Minute)
+	if n := m.expire(0); n != 0 {
+		t.Errorf("a TTL of 0 expired %d series", n)
+	}
+	if n := m.expire(10 * time.Minute); n != 1 {
+		t.Errorf("expired %d series, want 1 (old, 11 minutes)", n)
+	}
+	want := `
+# HELP argo_workflows_duration h
+# TYPE argo_workflows_duration gauge
+argo_workflows_duration{wf="new"} 1
+`
+	if err := promtestutil.GatherAndCompare(reg, strings.NewReader(want), "argo_workflows_duration"); err != nil {
+		t.Error(err)
+	}
+	// Emitted again, a series comes back.
+	if err := m.emit(g, map[string]string{"wf": "old"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := promtestutil.CollectAndCount(m.vecs["argo_workflows_duration"]); n != 2 {
+		t.Errorf("%d series, want 2", n)
+	}
+}
+
+func TestParseMetricsTTL(t *testing.T) {
+	for raw, want := range map[string]time.Duration{"metricsTTL: 10m": 10 * time.Minute, "metricsTTL: \"0\"": 0, "{}": 0} {
+		if got, err := parseMetricsTTL(raw); err != nil || got != want {
+			t.Errorf("parseMetricsTTL(%q) = %v, %v; want %v", raw, got, err, want)
+		}
+	}
+	for _, raw := range []string{"metricsTTL: soon", "metricsTTL: -1m", "metricTTL: 10m"} {
+		if _, err := parseMetricsTTL(raw); err == nil {
+			t.Errorf("parseMetricsTTL(%q) accepted it", raw)
+		}
+	}
+}
