@@ -542,6 +542,15 @@ spec:
 			t.Errorf("want argo_workflows_e2e_feature_runs{status=\"Succeeded\",wf=%q} 1 and a duration gauge in 0..600 s; got runs=%v (%v), duration=%v (%v); the agent's e2e_feature lines:\n%s",
 				name, runs, okRuns, dur, okDur, strings.Join(ours, "\n"))
 		}
+
+		// With Argo's metricsConfig.metricsTTL in argolite-config, series not
+		// emitted for that long go (the agent reads its config at most every
+		// 30 s and sweeps every 30 s).
+		setAgentConfigKey(t, "metricsConfig", "metricsTTL: 1s\n")
+		waitFor(t, "the finished workflow's metric series to expire", 2*time.Minute, func(context.Context) (bool, error) {
+			_, present := metricSample(agentMetrics(t), "argo_workflows_e2e_feature_runs", map[string]string{"wf": name, "status": "Succeeded"})
+			return !present, nil
+		})
 	})
 
 	t.Run("a large result is offloaded to the artifact repository and read back", func(t *testing.T) {
@@ -1149,4 +1158,56 @@ func tolerateNodeGone(t *testing.T) {
 			t.Fatalf("letting agent Pod %s tolerate the taint %s: %v", p.Name, nodeGoneTaintKey, err)
 		}
 	}
+}
+
+// setAgentConfigKey sets one key of the agent's argolite-config ConfigMap
+// (creating it if need be) and restores what was there when the test ends.
+func setAgentConfigKey(t *testing.T, key, value string) {
+	t.Helper()
+	ctx := context.Background()
+	cms := clientset.CoreV1().ConfigMaps(agentmeta.Namespace)
+	const name = "argolite-config" // agent/workflow.ConfigMapName
+	cm, err := cms.Get(ctx, name, metav1.GetOptions{})
+	if err != nil && !isNotFound(err) {
+		t.Fatalf("reading ConfigMap %s/%s: %v", agentmeta.Namespace, name, err)
+	}
+	created := false
+	if err != nil {
+		cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: agentmeta.Namespace}}
+		created = true
+	}
+	old, had := cm.Data[key]
+	if cm.Data == nil {
+		cm.Data = map[string]string{}
+	}
+	cm.Data[key] = value
+	if created {
+		_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
+	} else {
+		_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		t.Fatalf("setting %s in ConfigMap %s/%s: %v", key, agentmeta.Namespace, name, err)
+	}
+	t.Cleanup(func() {
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			cm, err := cms.Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if created && len(cm.Data) == 1 {
+				return cms.Delete(ctx, name, metav1.DeleteOptions{})
+			}
+			if had {
+				cm.Data[key] = old
+			} else {
+				delete(cm.Data, key)
+			}
+			_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+			return err
+		})
+		if err != nil {
+			t.Errorf("restoring ConfigMap %s/%s: %v", agentmeta.Namespace, name, err)
+		}
+	})
 }
