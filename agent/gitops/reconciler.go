@@ -109,7 +109,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		h, s := app.Status.Health.Status, app.Status.Sync.Status
 		appInfo.DeletePartialMatch(map[string]string{"namespace": app.Namespace, "name": app.Name})
 		appInfo.WithLabelValues(app.Namespace, app.Name, repoOf(app), string(s), string(h)).Set(1)
-		if err := r.Client.Status().Patch(ctx, app, client.MergeFrom(statusBase)); err != nil && !apierrors.IsNotFound(err) {
+		// With the resourceVersion this reconcile read: a merge patch from a
+		// cached copy older than the last write would leave out the fields
+		// that copy happens to share with this result (a sync status that
+		// went OutOfSync and back), keeping the server's stale values.
+		err := r.Client.Status().Patch(ctx, app, client.MergeFromWithOptions(statusBase, client.MergeFromWithOptimisticLock{}))
+		switch {
+		case apierrors.IsConflict(err):
+			// The cache had not seen the last write yet: look again.
+			result = ctrl.Result{RequeueAfter: 100 * time.Millisecond}
+		case err != nil && !apierrors.IsNotFound(err):
 			retErr = errors.Join(retErr, fmt.Errorf("patching status of Application %s/%s: %w", app.Namespace, app.Name, err))
 		}
 	}()
