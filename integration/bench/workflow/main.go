@@ -34,7 +34,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -116,34 +115,7 @@ func mainCode() int {
 	r := &results{started: time.Now(), image: b.image, restarts: -1}
 	runErr := b.run(ctx, o, r)
 	stop() // a second Ctrl-C during cleanup ends the process
-	if runErr != nil {
-		b.logf("FAILED: %v", runErr)
-	}
-	b.logf("cleaning up")
-	cleanErr := b.cleanup()
-	if cleanErr != nil {
-		b.logf("cleanup incomplete: %v", cleanErr)
-	}
-
-	report := r.markdown(o)
-	if runErr != nil {
-		fmt.Fprintf(os.Stderr, "\nPartial results (not written to %s):\n\n%s", o.out, report)
-		return 1
-	}
-	fmt.Print(report)
-	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, "bench-workflow:", err)
-		return 1
-	}
-	if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
-		fmt.Fprintln(os.Stderr, "bench-workflow:", err)
-		return 1
-	}
-	b.logf("wrote %s", o.out)
-	if cleanErr != nil {
-		return 1
-	}
-	return 0
+	return benchkit.Conclude("bench-workflow", o.out, runErr, b.cleanup, func() string { return r.markdown(o) }, b.logf)
 }
 
 func newBench() (*bench, error) {

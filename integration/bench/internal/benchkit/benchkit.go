@@ -277,3 +277,37 @@ func (c *Cluster) AgentMemory(ctx context.Context, pod *corev1.Pod, n int) (Memo
 	})
 	return m, err
 }
+
+// Conclude ends a benchmark command after its run: it cleans up (also after
+// a failure), then prints the report and writes it to out, or, when the run
+// failed, prints it to stderr as partial results. report is made after the
+// cleanup, which may add to the results. It returns the exit code.
+func Conclude(name, out string, runErr error, cleanup func() error, report func() string, logf func(string, ...any)) int {
+	if runErr != nil {
+		logf("FAILED: %v", runErr)
+	}
+	logf("cleaning up")
+	cleanErr := cleanup()
+	if cleanErr != nil {
+		logf("cleanup incomplete: %v", cleanErr)
+	}
+	text := report()
+	if runErr != nil {
+		fmt.Fprintf(os.Stderr, "\nPartial results (not written to %s):\n\n%s", out, text)
+		return 1
+	}
+	fmt.Print(text)
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		return 1
+	}
+	if err := os.WriteFile(out, []byte(text), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		return 1
+	}
+	logf("wrote %s", out)
+	if cleanErr != nil {
+		return 1
+	}
+	return 0
+}
