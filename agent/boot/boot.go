@@ -14,7 +14,6 @@ import (
 
 	"github.com/go-logr/logr"
 	"go.uber.org/zap/zapcore"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -22,24 +21,24 @@ import (
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	crzap "sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/argolite/argolite/agent/config"
 	stepexec "github.com/argolite/argolite/agent/exec"
-	"github.com/argolite/argolite/agent/workflow"
 	"github.com/argolite/argolite/shared/agentmeta"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/version"
 )
 
-// Agent is what a role's Setup gets: the manager to add controllers to and
-// the mux to add webhook handlers to.
+// Agent is what a role's Setup gets: the manager to add controllers to,
+// the mux to add webhook handlers to, and the agent's settings ConfigMaps.
 type Agent struct {
 	Manager  manager.Manager
 	Webhooks *WebhookServer
+	Config   *config.Store
 	Options  Options
 }
 
@@ -116,11 +115,7 @@ func Run(ctx context.Context, o Options) error {
 		RenewDeadline:                 &o.RenewDeadline,
 		RetryPeriod:                   &o.RetryPeriod,
 		GracefulShutdownTimeout:       &o.GracefulShutdownPeriod,
-		// Pods are cached only when they are workflow steps, so the agent's
-		// memory does not grow with the cluster's Pods.
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Pod{}: {Label: workflow.PodSelector()},
-		}},
+		Cache:                         cache.Options{ByObject: cacheScopes(enabled, log)},
 	})
 	if err != nil {
 		return fmt.Errorf("creating the controller manager: %w", err)
@@ -133,7 +128,14 @@ func Run(ctx context.Context, o Options) error {
 	}
 	registerInfoMetric(enabled)
 
-	a := &Agent{Manager: mgr, Webhooks: NewWebhookServer(o.WebhookAddr), Options: o}
+	store, err := config.NewStore(ctx, cfg, scheme, o.Namespace())
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(store); err != nil {
+		return err
+	}
+	a := &Agent{Manager: mgr, Webhooks: NewWebhookServer(o.WebhookAddr), Config: store, Options: o}
 	if err := a.setupRoles(enabled); err != nil {
 		return err
 	}

@@ -2,10 +2,15 @@ package boot
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/argolite/argolite/agent/gitops"
 	"github.com/argolite/argolite/agent/workflow"
@@ -19,13 +24,20 @@ type Role struct {
 	// Setup is nil while the role has no controllers in this build: the
 	// role can be switched on, and the agent reports that it runs nothing.
 	Setup func(a *Agent) error
+	// Cache limits what the manager's shared cache holds of a kind the role
+	// watches in bulk (a label selector on Pods, say), so the agent's memory
+	// follows the role's objects, not the cluster's.
+	Cache func() map[client.Object]cache.ByObject
 }
 
 // roles lists every role in the order they start. Each role's package adds
 // its Setup here as it arrives.
 var roles = []Role{
 	{Name: "gitops", Summary: "Applications: sync from Git with server-side apply, prune, drift, health", Setup: setupGitops},
-	{Name: "workflow", Summary: "Workflows, WorkflowTemplates and CronWorkflows run as Pods", Setup: setupWorkflow},
+	{Name: "workflow", Summary: "Workflows, WorkflowTemplates and CronWorkflows run as Pods", Setup: setupWorkflow,
+		Cache: func() map[client.Object]cache.ByObject {
+			return map[client.Object]cache.ByObject{&corev1.Pod{}: {Label: workflow.PodSelector()}}
+		}},
 	{Name: "rollout", Summary: "Rollouts: blue/green and canary gated by analysis"},
 	{Name: "events", Summary: "EventSources and Sensors: webhooks, schedules and cluster changes into actions"},
 	{Name: "notify", Summary: "Notifications to Slack, webhooks and email"},
@@ -75,6 +87,31 @@ func ParseRoles(spec string) ([]string, error) {
 	return enabled, nil
 }
 
+// cacheScopes merges the cache limits of the enabled roles. Two roles that
+// limit the same kind would each miss the other's objects, and label
+// selectors cannot be joined with "or": that kind is cached whole then.
+func cacheScopes(enabled []string, log logr.Logger) map[client.Object]cache.ByObject {
+	out := map[client.Object]cache.ByObject{}
+	claimed := map[reflect.Type]client.Object{}
+	owner := map[reflect.Type]string{}
+	for _, r := range roles {
+		if r.Cache == nil || !slices.Contains(enabled, r.Name) {
+			continue
+		}
+		for obj, scope := range r.Cache() {
+			t := reflect.TypeOf(obj)
+			if prev, ok := claimed[t]; ok {
+				log.Info("two roles limit the cache of one kind: caching all of it", "kind", t.Elem().Name(), "roles", owner[t]+","+r.Name)
+				out[prev] = cache.ByObject{}
+				continue
+			}
+			claimed[t], owner[t] = obj, r.Name
+			out[obj] = scope
+		}
+	}
+	return out
+}
+
 // setupRoles adds the enabled roles' controllers to the agent.
 func (a *Agent) setupRoles(enabled []string) error {
 	log := ctrl.Log.WithName("roles")
@@ -97,7 +134,7 @@ func (a *Agent) setupRoles(enabled []string) error {
 
 func setupGitops(a *Agent) error {
 	o := a.Options
-	return gitops.Setup(a.Manager, a.Webhooks, gitops.Options{
+	return gitops.Setup(a.Manager, a.Webhooks, a.Config, gitops.Options{
 		Namespace:         o.Namespace(),
 		PollInterval:      o.GitPollInterval,
 		GitCacheDir:       o.GitCacheDir,
@@ -109,7 +146,7 @@ func setupGitops(a *Agent) error {
 
 func setupWorkflow(a *Agent) error {
 	o := a.Options
-	return workflow.Setup(a.Manager, workflow.Options{
+	return workflow.Setup(a.Manager, a.Config, workflow.Options{
 		Namespace:       o.Namespace(),
 		ExecutorImage:   o.ExecutorImage,
 		Concurrency:     o.WorkflowConcurrency,

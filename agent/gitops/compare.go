@@ -176,7 +176,7 @@ func (r *Reconciler) compareOne(ctx context.Context, app *argov1.Application, ob
 			r.memo.drop(app.UID, id)
 			return memoEntry{health: health.Status{Code: argov1.HealthMissing}, message: ": missing"}, nil
 		}
-		return memoEntry{}, failed(ReasonCompareFailed, fmt.Errorf("reading %s: %w", appsource.Describe(obj), err))
+		return memoEntry{}, failed(argov1.ReasonCompareFailed, fmt.Errorf("reading %s: %w", appsource.Describe(obj), err))
 	}
 	e := memoEntry{resourceVersion: live.GetResourceVersion(), desiredHash: hash, health: checker.Check(live)}
 
@@ -190,7 +190,7 @@ func (r *Reconciler) compareOne(ctx context.Context, app *argov1.Application, ob
 	default:
 		res, cerr := diff.Compare(live, merged, ign)
 		if cerr != nil {
-			return memoEntry{}, failed(ReasonCompareFailed, fmt.Errorf("%s: %w", appsource.Describe(obj), cerr))
+			return memoEntry{}, failed(argov1.ReasonCompareFailed, fmt.Errorf("%s: %w", appsource.Describe(obj), cerr))
 		}
 		e.synced = !res.Modified
 		if res.Modified && len(res.Paths) > 0 {
@@ -237,7 +237,7 @@ func (r *Reconciler) extraneous(ctx context.Context, app *argov1.Application, d 
 			if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
 				continue
 			}
-			return nil, failed(ReasonCompareFailed, fmt.Errorf("reading %s: %w", appsource.Describe(o), err))
+			return nil, failed(argov1.ReasonCompareFailed, fmt.Errorf("reading %s: %w", appsource.Describe(o), err))
 		}
 		if m.GetLabels()[argov1.LabelAppName] != app.Name || m.GetLabels()[argov1.LabelAppNamespace] != app.Namespace {
 			continue // adopted by someone else since

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,33 +19,42 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/tools/events"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
+	"github.com/argolite/argolite/agent/config"
+	"github.com/argolite/argolite/agent/ctrlkit"
 	"github.com/argolite/argolite/shared/agentmeta"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/appsource"
 	"github.com/argolite/argolite/shared/diff"
+	"github.com/argolite/argolite/shared/duration"
 	"github.com/argolite/argolite/shared/git"
+	"github.com/argolite/argolite/shared/health"
 )
 
 // Reconciler reconciles Applications.
 type Reconciler struct {
+	ctrlkit.Events
 	Client    client.Client
 	APIReader client.Reader
 	Mapper    meta.RESTMapper
-	Recorder  events.EventRecorder
 	Git       *git.Cache
 	Options   Options
 
+	status  *ctrlkit.StatusWriter
+	metrics *ctrlkit.Metrics
+	health  *config.Parsed[*health.Checker]
 	renders *renderCache
 	memo    *compareMemo
 	creds   credentialCache
-	config  *configSource
 	watcher *watcher
 }
+
+// kind labels the role's metrics.
+const kind = "Application"
 
 // operationPoll is how soon a running operation is looked at again when no
 // watch event arrives first (hooks' Pods and Deployments report through watches).
@@ -58,21 +68,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	app := &argov1.Application{}
 	if err := r.Client.Get(ctx, req.NamespacedName, app); err != nil {
 		if apierrors.IsNotFound(err) {
-			appInfo.DeletePartialMatch(map[string]string{"namespace": req.Namespace, "name": req.Name})
+			r.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if st := app.Status.OperationState; st != nil && st.Phase == argov1.OperationRunning {
-		// A running sync resumes from its recorded steps: read them from the
-		// API server, not from a cache that may not have seen the last patch
-		// (a stale step would look for a hook that step already deleted).
-		if err := r.APIReader.Get(ctx, req.NamespacedName, app); err != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
-		}
+	// A cached copy older than our last status write would resume a sync
+	// from steps it already finished (a hook it already deleted) or start
+	// one that already ran.
+	if r.status.Stale(app) {
+		return ctrlkit.StaleResult(), nil
 	}
-	defer func() {
-		appReconcileSeconds.WithLabelValues(app.Namespace, app.Name).Observe(time.Since(start).Seconds())
-	}()
+	defer func() { r.metrics.Observe(kind, req.NamespacedName, start, retErr) }()
 
 	if !app.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, app)
@@ -109,17 +115,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		h, s := app.Status.Health.Status, app.Status.Sync.Status
 		appInfo.DeletePartialMatch(map[string]string{"namespace": app.Namespace, "name": app.Name})
 		appInfo.WithLabelValues(app.Namespace, app.Name, repoOf(app), string(s), string(h)).Set(1)
-		// With the resourceVersion this reconcile read: a merge patch from a
-		// cached copy older than the last write would leave out the fields
-		// that copy happens to share with this result (a sync status that
-		// went OutOfSync and back), keeping the server's stale values.
-		err := r.Client.Status().Patch(ctx, app, client.MergeFromWithOptions(statusBase, client.MergeFromWithOptimisticLock{}))
-		switch {
-		case apierrors.IsConflict(err):
-			// The cache had not seen the last write yet: look again.
-			result = ctrl.Result{RequeueAfter: 100 * time.Millisecond}
-		case err != nil && !apierrors.IsNotFound(err):
-			retErr = errors.Join(retErr, fmt.Errorf("patching status of Application %s/%s: %w", app.Namespace, app.Name, err))
+		res, err := r.status.Patch(ctx, statusBase, app)
+		if err != nil {
+			retErr = errors.Join(retErr, err)
+		} else if !res.IsZero() {
+			result = res
 		}
 	}()
 
@@ -130,8 +130,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			app.Status.OperationState = &argov1.OperationState{Operation: *op, Phase: argov1.OperationError,
 				StartedAt: now, FinishedAt: &now, Message: err.Error()}
 		}
-		r.setReady(app, metav1.ConditionFalse, ReasonInvalidSpec, err.Error())
-		r.event(app, corev1.EventTypeWarning, ReasonInvalidSpec, "validate", "%s", err.Error())
+		conditions(app).Failed(argov1.ReasonInvalidSpec, err.Error(), true)
+		r.Event(app, corev1.EventTypeWarning, argov1.ReasonInvalidSpec, "validate", "%s", err.Error())
 		app.Status.Sync.Status = argov1.SyncStatusUnknown
 		return ctrl.Result{}, nil // a bad spec waits for an edit
 	}
@@ -183,13 +183,13 @@ func validate(app *argov1.Application) error {
 	if sp := app.Spec.SyncPolicy; sp != nil {
 		for name := range parseSyncOptions(sp.SyncOptions) {
 			if !supportedSyncOptions[name] {
-				return fmt.Errorf("application %s/%s: spec.syncPolicy.syncOptions: unknown option %q; supported: CreateNamespace, PruneLast, ApplyOutOfSyncOnly, Replace, ServerSideApply, RespectIgnoreDifferences, PrunePropagationPolicy, Validate; remove it or fix its spelling", app.Namespace, app.Name, name)
+				return fmt.Errorf("application %s/%s: spec.syncPolicy.syncOptions: unknown option %q; supported: %s; remove it or fix its spelling", app.Namespace, app.Name, name, strings.Join(slices.Sorted(maps.Keys(supportedSyncOptions)), ", "))
 			}
 		}
 		if sp.Retry != nil && sp.Retry.Backoff != nil {
 			for field, v := range map[string]string{"duration": sp.Retry.Backoff.Duration, "maxDuration": sp.Retry.Backoff.MaxDuration} {
-				if _, err := parseDuration(v); v != "" && err != nil {
-					return fmt.Errorf("application %s/%s: spec.syncPolicy.retry.backoff.%s %q: use a duration such as 5s or 3m", app.Namespace, app.Name, field, v)
+				if _, err := duration.Parse(v); err != nil {
+					return fmt.Errorf("application %s/%s: spec.syncPolicy.retry.backoff.%s: %w", app.Namespace, app.Name, field, err)
 				}
 			}
 		}
@@ -198,17 +198,6 @@ func validate(app *argov1.Application) error {
 		return fmt.Errorf("application %s/%s: spec.%w", app.Namespace, app.Name, err)
 	}
 	return nil
-}
-
-// parseDuration accepts Argo CD's forms: a Go duration or a number of seconds.
-func parseDuration(s string) (time.Duration, error) {
-	if s == "" {
-		return 0, nil
-	}
-	if n, err := strconv.Atoi(s); err == nil {
-		return time.Duration(n) * time.Second, nil
-	}
-	return time.ParseDuration(s)
 }
 
 // options merges the spec's sync options with an operation's.
@@ -226,14 +215,14 @@ func options(app *argov1.Application, op *argov1.SyncOperation) syncOptions {
 // reconcileState compares Git with the cluster, starts an automated sync
 // when the policy asks for one, and reports.
 func (r *Reconciler) reconcileState(ctx context.Context, app *argov1.Application, mayAutoSync bool) (ctrl.Result, error) {
-	d, err := r.loadDesired(ctx, app, nil, false)
+	d, err := r.loadDesired(ctx, app, nil)
 	if err != nil {
 		return r.stepFailed(ctx, app, err)
 	}
-	checker, cfgErr := r.config.health(ctx)
+	checker, cfgErr := r.health.Get(ctx)
 	ign, err := diff.NewIgnorer(app.Spec.IgnoreDifferences)
 	if err != nil {
-		return r.stepFailed(ctx, app, failed(ReasonInvalidSpec, err))
+		return r.stepFailed(ctx, app, failed(argov1.ReasonInvalidSpec, err))
 	}
 	cmp, err := r.compare(ctx, app, d, ign, checker)
 	if err != nil {
@@ -244,20 +233,11 @@ func (r *Reconciler) reconcileState(ctx context.Context, app *argov1.Application
 	app.Status.Health = cmp.health
 	app.Status.Resources = cmp.resources
 	if cmp.sync == argov1.SyncStatusOutOfSync && wasSynced {
-		r.event(app, corev1.EventTypeNormal, "OutOfSync", "compare", "drift: %s", summarize(cmp))
+		r.Event(app, corev1.EventTypeNormal, "OutOfSync", "compare", "drift: %s", summarize(cmp))
 	}
 
 	if mayAutoSync {
 		if op := r.autoSync(app, d, cmp); op != nil {
-			// Never start a sync from a stale view: the cache may not have
-			// seen the status of a sync that just started or finished.
-			fresh := &argov1.Application{}
-			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(app), fresh); err != nil {
-				return ctrl.Result{}, client.IgnoreNotFound(err)
-			}
-			if fresh.ResourceVersion != app.ResourceVersion {
-				return ctrl.Result{RequeueAfter: 200 * time.Millisecond}, nil
-			}
 			if err := r.startOperation(ctx, app, op); err != nil {
 				return r.stepFailed(ctx, app, err)
 			}
@@ -270,14 +250,15 @@ func (r *Reconciler) reconcileState(ctx context.Context, app *argov1.Application
 		msg += ": " + summarize(cmp)
 	}
 	if st := app.Status.OperationState; st != nil && st.Phase != argov1.OperationSucceeded && st.SyncResult != nil && st.SyncResult.Revision == d.revision {
-		r.setReady(app, metav1.ConditionFalse, ReasonSyncFailed, fmt.Sprintf("last sync of %s failed: %s", short(d.revision), st.Message))
+		// Stalled until a new revision or a sync by hand: retries are over.
+		conditions(app).Failed(argov1.ReasonSyncFailed, fmt.Sprintf("last sync of %s failed: %s", short(d.revision), st.Message), true)
 	} else {
-		r.setReady(app, metav1.ConditionTrue, ReasonReconciled, msg)
+		conditions(app).Ready(argov1.ReasonReconciled, msg)
 	}
 	if cfgErr != nil {
-		r.setCondition(app, "ConfigError", metav1.ConditionTrue, "InvalidHealthRule", cfgErr.Error())
+		conditions(app).Set(argov1.ConditionConfigError, metav1.ConditionTrue, argov1.ReasonInvalidHealthRule, cfgErr.Error())
 	} else {
-		meta.RemoveStatusCondition(&app.Status.Conditions, "ConfigError")
+		conditions(app).Remove(argov1.ConditionConfigError)
 	}
 	return ctrl.Result{RequeueAfter: r.jitteredPoll()}, nil
 }
@@ -314,11 +295,11 @@ func (r *Reconciler) autoSync(app *argov1.Application, d *desired, cmp *comparis
 		return nil // only pruning is left, and automated prune is off
 	}
 	if len(d.objects) == 0 && !auto.AllowEmpty {
-		r.setCondition(app, "SyncError", metav1.ConditionTrue, "EmptyRender",
+		conditions(app).Set(argov1.ConditionSyncError, metav1.ConditionTrue, argov1.ReasonEmptyRender,
 			"Git renders no objects: automated sync would prune everything; set spec.syncPolicy.automated.allowEmpty to allow it")
 		return nil
 	}
-	meta.RemoveStatusCondition(&app.Status.Conditions, "SyncError")
+	conditions(app).Remove(argov1.ConditionSyncError)
 	if st := app.Status.OperationState; alreadyAttempted(st, d) {
 		// Argo CD's rule: one automated attempt per revision and source,
 		// whoever started the last one. Only selfHeal syncs it again, and
@@ -326,7 +307,7 @@ func (r *Reconciler) autoSync(app *argov1.Application, d *desired, cmp *comparis
 		if !auto.SelfHeal || st.Phase != argov1.OperationSucceeded {
 			return nil
 		}
-		r.event(app, corev1.EventTypeNormal, "SelfHeal", "sync", "re-applying drifted objects: %s", summarize(cmp))
+		r.Event(app, corev1.EventTypeNormal, "SelfHeal", "sync", "re-applying drifted objects: %s", summarize(cmp))
 	}
 	return &argov1.Operation{
 		Sync:        &argov1.SyncOperation{Revision: d.revision, Prune: auto.Prune},
@@ -352,7 +333,7 @@ func (r *Reconciler) startOperation(ctx context.Context, app *argov1.Application
 	if op.Sync == nil {
 		op.Sync = &argov1.SyncOperation{}
 	}
-	d, err := r.loadDesired(ctx, app, op.Sync, false)
+	d, err := r.loadDesired(ctx, app, op.Sync)
 	if err != nil {
 		now := metav1.Now()
 		app.Status.OperationState = &argov1.OperationState{
@@ -381,7 +362,7 @@ func (r *Reconciler) startOperation(ctx context.Context, app *argov1.Application
 	if !op.InitiatedBy.Automated {
 		who = orDefault(op.InitiatedBy.Username, "a user")
 	}
-	r.event(app, corev1.EventTypeNormal, "SyncStarted", "sync", "sync to %s started by %s", short(d.revision), who)
+	r.Event(app, corev1.EventTypeNormal, "SyncStarted", "sync", "sync to %s started by %s", short(d.revision), who)
 	return nil
 }
 
@@ -396,17 +377,17 @@ func (r *Reconciler) continueOperation(ctx context.Context, app *argov1.Applicat
 		st.FinishedAt = nil
 	}
 	sel := st.Operation.Sync
-	d, err := r.loadDesired(ctx, app, sel, false)
+	d, err := r.loadDesired(ctx, app, sel)
 	if err != nil {
 		now := metav1.Now()
 		st.Phase, st.Message, st.FinishedAt = argov1.OperationError, err.Error(), &now
 		appSyncTotal.WithLabelValues(app.Namespace, app.Name, string(argov1.OperationError)).Inc()
 		return r.stepFailed(ctx, app, err)
 	}
-	checker, _ := r.config.health(ctx)
+	checker, _ := r.health.Get(ctx)
 	ign, err := diff.NewIgnorer(app.Spec.IgnoreDifferences)
 	if err != nil {
-		return r.stepFailed(ctx, app, failed(ReasonInvalidSpec, err))
+		return r.stepFailed(ctx, app, failed(argov1.ReasonInvalidSpec, err))
 	}
 	oc := &opContext{
 		app: app, state: st, d: d, options: options(app, sel), ign: ign, checker: checker,
@@ -425,11 +406,11 @@ func (r *Reconciler) continueOperation(ctx context.Context, app *argov1.Applicat
 	oc.rm.SetConcurrency(compareConcurrency)
 	if st.CompletedSteps == 0 && len(st.SyncResult.Resources) == 0 && oc.options.on("CreateNamespace") && !oc.dryRun {
 		if err := r.createNamespace(ctx, app); err != nil {
-			return r.stepFailed(ctx, app, failed(ReasonSyncFailed, err))
+			return r.stepFailed(ctx, app, failed(argov1.ReasonSyncFailed, err))
 		}
 	}
 
-	r.setReady(app, metav1.ConditionUnknown, ReasonSyncRunning, "sync to "+short(d.revision)+" running")
+	conditions(app).Progressing(argov1.ReasonProgressing, "sync to "+short(d.revision)+" running")
 	if err := r.runOperation(ctx, oc); err != nil {
 		if errors.Is(err, errWaiting) {
 			if due := retryDue(app, st); !due.IsZero() {
@@ -459,46 +440,39 @@ func (r *Reconciler) createNamespace(ctx context.Context, app *argov1.Applicatio
 // stepFailed reports a failed step on the Ready condition and as an Event.
 // Git and cluster errors are retried with backoff; spec errors wait for an edit.
 func (r *Reconciler) stepFailed(ctx context.Context, app *argov1.Application, err error) (ctrl.Result, error) {
-	reason := ReasonGitFailed
+	reason := argov1.ReasonGitFailed
 	var se *stepError
 	if errors.As(err, &se) {
 		reason = se.reason
 	}
 	msg := err.Error()
-	r.setReady(app, metav1.ConditionFalse, reason, msg)
+	// Fixed in Git or in the spec: Stalled until then; a poll picks up the
+	// fix (a webhook sooner). Git and cluster errors are retried sooner.
+	terminal := reason == argov1.ReasonInvalidSpec || reason == argov1.ReasonRenderFailed || reason == argov1.ReasonUnknownKind
+	conditions(app).Failed(reason, msg, terminal)
 	if app.Status.Sync.Status == "" {
 		app.Status.Sync.Status = argov1.SyncStatusUnknown
 	}
-	r.event(app, corev1.EventTypeWarning, reason, "reconcile", "%s", msg)
+	r.Event(app, corev1.EventTypeWarning, reason, "reconcile", "%s", msg)
 	logFrom(ctx).Info("reconcile step failed", "reason", reason, "error", msg)
-	switch reason {
-	case ReasonInvalidSpec, ReasonRenderFailed, ReasonUnknownKind:
-		// Fixed in Git or in the spec; a poll picks up the fix (a webhook sooner).
+	if terminal {
 		return ctrl.Result{RequeueAfter: min(r.jitteredPoll(), time.Minute)}, nil
-	default:
-		return ctrl.Result{RequeueAfter: min(r.jitteredPoll(), 30*time.Second)}, nil
 	}
+	return ctrl.Result{RequeueAfter: min(r.jitteredPoll(), 30*time.Second)}, nil
 }
 
-func (r *Reconciler) setReady(app *argov1.Application, status metav1.ConditionStatus, reason, msg string) {
-	r.setCondition(app, "Ready", status, reason, msg)
+// conditions sets the Application's conditions at its generation.
+func conditions(app *argov1.Application) ctrlkit.Conditions {
+	return ctrlkit.Conditions{List: &app.Status.Conditions, Generation: app.Generation}
 }
 
-func (r *Reconciler) setCondition(app *argov1.Application, typ string, status metav1.ConditionStatus, reason, msg string) {
-	if len(msg) > 32*1024 {
-		msg = msg[:32*1024]
-	}
-	meta.SetStatusCondition(&app.Status.Conditions, metav1.Condition{
-		Type: typ, Status: status, Reason: reason, Message: msg, ObservedGeneration: app.Generation,
-	})
-}
-
-// event records a Kubernetes Event on the Application.
-func (r *Reconciler) event(app *argov1.Application, typ, reason, action, note string, args ...any) {
-	if r.Recorder == nil {
-		return
-	}
-	r.Recorder.Eventf(app, nil, typ, reason, action, note, args...)
+// forget drops what the agent keeps of a deleted Application: its metric
+// series and its last status write.
+func (r *Reconciler) forget(key types.NamespacedName) {
+	appInfo.DeletePartialMatch(map[string]string{"namespace": key.Namespace, "name": key.Name})
+	appSyncTotal.DeletePartialMatch(map[string]string{"namespace": key.Namespace, "name": key.Name})
+	r.metrics.Forget(kind, key)
+	r.status.Forget(key)
 }
 
 // finalize deletes the application's objects (unless cascade is off) and
@@ -544,13 +518,13 @@ func (r *Reconciler) finalize(ctx context.Context, app *argov1.Application) (ctr
 			logFrom(ctx).Info("waiting for the application's objects to be deleted", "remaining", len(remaining))
 			return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
 		}
-		r.event(app, corev1.EventTypeNormal, "Deleted", "delete", "deleted the application's objects")
+		r.Event(app, corev1.EventTypeNormal, "Deleted", "delete", "deleted the application's objects")
 	}
 	orig := app.DeepCopy()
 	controllerutil.RemoveFinalizer(app, argov1.ResourcesFinalizer)
 	if err := r.Client.Patch(ctx, app, client.MergeFrom(orig)); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	appInfo.DeletePartialMatch(map[string]string{"namespace": app.Namespace, "name": app.Name})
+	r.forget(client.ObjectKeyFromObject(app))
 	return ctrl.Result{}, nil
 }

@@ -18,6 +18,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
+	"github.com/argolite/argolite/agent/config"
+	"github.com/argolite/argolite/agent/ctrlkit"
+	"github.com/argolite/argolite/shared/agentmeta"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/git"
 )
@@ -49,7 +52,7 @@ const WebhookPath = "/api/webhook"
 
 // Setup adds the Application reconciler, the watches on managed objects and
 // the push webhook to the manager.
-func Setup(mgr manager.Manager, mux Mux, o Options) error {
+func Setup(mgr manager.Manager, mux Mux, settings config.Source, o Options) error {
 	gitCache, err := git.NewCache(git.Options{
 		Dir: o.GitCacheDir,
 		OnRequest: func(op string, d time.Duration, err error) {
@@ -84,16 +87,18 @@ func Setup(mgr manager.Manager, mux Mux, o Options) error {
 	}
 
 	r := &Reconciler{
+		Events:    ctrlkit.Events{Recorder: mgr.GetEventRecorder("argolite-gitops")},
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Mapper:    mgr.GetRESTMapper(),
-		Recorder:  mgr.GetEventRecorder("argolite-gitops"),
 		Git:       gitCache,
 		Options:   o,
+		status:    ctrlkit.NewStatusWriter(mgr.GetClient()),
+		metrics:   ctrlkit.RoleMetrics("gitops"),
+		health:    config.NewParsed(settings, agentmeta.ConfigMapName, healthRules(settings.Namespace())),
 		renders:   newRenderCache(),
 		memo:      newCompareMemo(),
 	}
-	r.config = newConfigSource(mgr.GetAPIReader(), o.Namespace)
 
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&argov1.Application{}, builder.WithPredicates(predicate.Or[client.Object](

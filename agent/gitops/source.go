@@ -16,30 +16,12 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/argolite/argolite/shared/agentmeta"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/appsource"
 	"github.com/argolite/argolite/shared/git"
 	"github.com/argolite/argolite/shared/health"
 	"github.com/argolite/argolite/shared/render"
-)
-
-// ConfigMapName is the agent's settings ConfigMap in its namespace; it holds
-// custom health rules (resource.customizations.health.<group>_<Kind>).
-const ConfigMapName = "argolite-config"
-
-// Condition reasons set on the Ready condition.
-const (
-	ReasonReconciled      = "Reconciled"
-	ReasonInvalidSpec     = "InvalidSpec"
-	ReasonGitFailed       = "GitOperationFailed"
-	ReasonAuthFailed      = "AuthenticationFailed"
-	ReasonRevisionMissing = "RevisionNotFound"
-	ReasonRenderFailed    = "RenderFailed"
-	ReasonUnknownKind     = "UnknownKind"
-	ReasonCompareFailed   = "ComparisonFailed"
-	ReasonSyncFailed      = "SyncFailed"
-	ReasonSyncRunning     = "Progressing"
-	ReasonDeleting        = "Deleting"
 )
 
 // desired is what Git says the application should be at a revision.
@@ -121,13 +103,13 @@ func (r *Reconciler) credentials(ctx context.Context, app *argov1.Application, s
 		key := types.NamespacedName{Namespace: app.Namespace, Name: src.SecretRef.Name}
 		if err := r.APIReader.Get(ctx, key, &s); err != nil {
 			if apierrors.IsNotFound(err) {
-				return nil, failed(ReasonAuthFailed, fmt.Errorf("source %s: secretRef %s not found in namespace %s: create it with the repository's username/password or sshPrivateKey", src.RepoURL, src.SecretRef.Name, app.Namespace))
+				return nil, failed(argov1.ReasonAuthFailed, fmt.Errorf("source %s: secretRef %s not found in namespace %s: create it with the repository's username/password or sshPrivateKey", src.RepoURL, src.SecretRef.Name, app.Namespace))
 			}
 			return nil, fmt.Errorf("reading Secret %s: %w", key, err)
 		}
 		auth, _, err := git.AuthFromSecretData(s.Data)
 		if err != nil {
-			return nil, failed(ReasonAuthFailed, fmt.Errorf("repository secret %s: %w", key, err))
+			return nil, failed(argov1.ReasonAuthFailed, fmt.Errorf("repository secret %s: %w", key, err))
 		}
 		return auth, nil
 	}
@@ -208,21 +190,21 @@ func contains(list []string, s string) bool {
 func gitFailure(err error) error {
 	switch {
 	case errors.Is(err, git.ErrAuthentication):
-		return failed(ReasonAuthFailed, err)
+		return failed(argov1.ReasonAuthFailed, err)
 	case errors.Is(err, git.ErrRevisionNotFound):
-		return failed(ReasonRevisionMissing, err)
+		return failed(argov1.ReasonRevisionMissing, err)
 	default:
-		return failed(ReasonGitFailed, err)
+		return failed(argov1.ReasonGitFailed, err)
 	}
 }
 
 // loadDesired resolves each source's revision (ls-remote only) and renders
 // them, reusing the last render when neither the revisions nor the sources
 // changed.
-func (r *Reconciler) loadDesired(ctx context.Context, app *argov1.Application, op *argov1.SyncOperation, hard bool) (*desired, error) {
+func (r *Reconciler) loadDesired(ctx context.Context, app *argov1.Application, op *argov1.SyncOperation) (*desired, error) {
 	srcs := appsource.Sources(app, op)
 	if len(srcs) == 0 {
-		return nil, failed(ReasonInvalidSpec, errors.New("spec.source: set source (or sources) to a Git repository"))
+		return nil, failed(argov1.ReasonInvalidSpec, errors.New("spec.source: set source (or sources) to a Git repository"))
 	}
 	auths := make([]*git.Auth, len(srcs))
 	shas := make([]string, len(srcs))
@@ -244,10 +226,8 @@ func (r *Reconciler) loadDesired(ctx context.Context, app *argov1.Application, o
 	}{srcs, app.Spec.Destination, shas})
 	sum := sha256.Sum256(specJSON)
 	key := hex.EncodeToString(sum[:])
-	if !hard {
-		if d := r.renders.get(app.UID, key); d != nil {
-			return d, nil
-		}
+	if d := r.renders.get(app.UID, key); d != nil {
+		return d, nil
 	}
 
 	// Check out every source; ref sources lend their trees to Helm value files.
@@ -277,7 +257,7 @@ func (r *Reconciler) loadDesired(ctx context.Context, app *argov1.Application, o
 			Namespace: appsource.DestNamespace(app),
 		})
 		if err != nil {
-			return nil, failed(ReasonRenderFailed, fmt.Errorf("revision %s: %w", short(shas[i]), err))
+			return nil, failed(argov1.ReasonRenderFailed, fmt.Errorf("revision %s: %w", short(shas[i]), err))
 		}
 		objects = append(objects, objs...)
 	}
@@ -289,7 +269,7 @@ func (r *Reconciler) loadDesired(ctx context.Context, app *argov1.Application, o
 		}
 	}
 	if d.revision == "" {
-		return nil, failed(ReasonInvalidSpec, errors.New("spec.sources: every source has only a ref; give at least one source a path to render"))
+		return nil, failed(argov1.ReasonInvalidSpec, errors.New("spec.sources: every source has only a ref; give at least one source a path to render"))
 	}
 	if err := r.prepare(app, d, objects); err != nil {
 		return nil, err
@@ -306,11 +286,11 @@ func (r *Reconciler) prepare(app *argov1.Application, d *desired, objects []*uns
 	var dup *appsource.DuplicateError
 	switch {
 	case errors.As(err, &unknown):
-		return failed(ReasonUnknownKind, err)
+		return failed(argov1.ReasonUnknownKind, err)
 	case errors.As(err, &dup):
-		return failed(ReasonRenderFailed, err)
+		return failed(argov1.ReasonRenderFailed, err)
 	case err != nil:
-		return failed(ReasonCompareFailed, err)
+		return failed(argov1.ReasonCompareFailed, err)
 	}
 	d.objects, d.hooks = out.Objects, out.Hooks
 	d.hashes = make(map[string]string, len(d.objects))
@@ -320,47 +300,17 @@ func (r *Reconciler) prepare(app *argov1.Application, d *desired, objects []*uns
 	return nil
 }
 
-// configSource reads the agent's ConfigMap at most every half minute, so
-// health rules can change without a restart and without a request per reconcile.
-type configSource struct {
-	reader    client.Reader
-	namespace string
-
-	mu      sync.Mutex
-	read    time.Time
-	checker *health.Checker
-	err     error
-}
-
-func newConfigSource(reader client.Reader, namespace string) *configSource {
-	return &configSource{reader: reader, namespace: namespace}
-}
-
-func (c *configSource) health(ctx context.Context) (*health.Checker, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.checker != nil && time.Since(c.read) < 30*time.Second {
-		return c.checker, c.err
+// healthRules parses argolite-config's custom health rules. A bad rule is
+// reported and the built-in rules judge health meanwhile.
+func healthRules(namespace string) func(data map[string]string) (*health.Checker, error) {
+	return func(data map[string]string) (*health.Checker, error) {
+		checker, err := health.NewChecker(data)
+		if err != nil {
+			builtin, _ := health.NewChecker(nil)
+			return builtin, fmt.Errorf("ConfigMap %s/%s: %w", namespace, agentmeta.ConfigMapName, err)
+		}
+		return checker, nil
 	}
-	var cm corev1.ConfigMap
-	data := map[string]string{}
-	err := c.reader.Get(ctx, types.NamespacedName{Namespace: c.namespace, Name: ConfigMapName}, &cm)
-	switch {
-	case err == nil:
-		data = cm.Data
-	case apierrors.IsNotFound(err):
-	default:
-		return nil, fmt.Errorf("reading ConfigMap %s/%s: %w", c.namespace, ConfigMapName, err)
-	}
-	checker, cerr := health.NewChecker(data)
-	c.read = time.Now()
-	if cerr != nil {
-		// Keep judging health with the built-in rules; report the bad rule.
-		checker, _ = health.NewChecker(nil)
-		cerr = fmt.Errorf("ConfigMap %s/%s: %w", c.namespace, ConfigMapName, cerr)
-	}
-	c.checker, c.err = checker, cerr
-	return checker, cerr
 }
 
 func short(sha string) string {

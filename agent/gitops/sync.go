@@ -28,6 +28,7 @@ import (
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/appsource"
 	"github.com/argolite/argolite/shared/diff"
+	"github.com/argolite/argolite/shared/duration"
 	"github.com/argolite/argolite/shared/health"
 )
 
@@ -579,7 +580,7 @@ func (r *Reconciler) createHook(ctx context.Context, oc *opContext, h *unstructu
 	res.HookPhase = string(argov1.OperationRunning)
 	res.Status = "Synced"
 	res.Message = "hook created"
-	r.event(oc.app, corev1.EventTypeNormal, "HookCreated", "create", "%s hook %s created", phase, appsource.Describe(obj))
+	r.Event(oc.app, corev1.EventTypeNormal, "HookCreated", "create", "%s hook %s created", phase, appsource.Describe(obj))
 	return nil
 }
 
@@ -727,7 +728,7 @@ func (r *Reconciler) pruneStep(ctx context.Context, oc *opContext) error {
 			res.Message = "pruned"
 			r.dropFromInventory(oc.app, o)
 			r.memo.drop(oc.app.UID, appsource.ObjectID(o))
-			r.event(oc.app, corev1.EventTypeNormal, "Pruned", "prune", "pruned %s: it left Git", appsource.Describe(o))
+			r.Event(oc.app, corev1.EventTypeNormal, "Pruned", "prune", "pruned %s: it left Git", appsource.Describe(o))
 		}
 	}
 	return nil
@@ -807,7 +808,7 @@ func (r *Reconciler) retryOrFail(ctx context.Context, oc *opContext, reason stri
 		st.CompletedSteps = 0
 		st.SyncResult.Resources = nil
 		st.Message = fmt.Sprintf("%s (retrying attempt #%d in %s)", reason, st.RetryCount, wait)
-		r.event(oc.app, corev1.EventTypeWarning, "SyncRetrying", "sync", "sync failed, retry #%d in %s: %s", st.RetryCount, wait, reason)
+		r.Event(oc.app, corev1.EventTypeWarning, "SyncRetrying", "sync", "sync failed, retry #%d in %s: %s", st.RetryCount, wait, reason)
 		return errWaiting
 	}
 	r.finishOperation(ctx, oc, argov1.OperationFailed, reason)
@@ -834,13 +835,13 @@ func retryDue(app *argov1.Application, st *argov1.OperationState) time.Time {
 func backoff(b *argov1.Backoff, n int64) time.Duration {
 	d, factor, maxD := 5*time.Second, int64(2), 3*time.Minute
 	if b != nil {
-		if v, err := parseDuration(b.Duration); err == nil && v > 0 {
+		if v, err := duration.Parse(b.Duration); err == nil && v > 0 {
 			d = v
 		}
 		if b.Factor != nil && *b.Factor > 0 {
 			factor = *b.Factor
 		}
-		if v, err := parseDuration(b.MaxDuration); err == nil && v > 0 {
+		if v, err := duration.Parse(b.MaxDuration); err == nil && v > 0 {
 			maxD = v
 		}
 	}
@@ -860,10 +861,10 @@ func (r *Reconciler) finishOperation(_ context.Context, oc *opContext, phase arg
 	st.FinishedAt = &now
 	appSyncTotal.WithLabelValues(oc.app.Namespace, oc.app.Name, string(phase)).Inc()
 	if phase != argov1.OperationSucceeded {
-		r.event(oc.app, corev1.EventTypeWarning, "SyncFailed", "sync", "sync to %s failed: %s", short(st.SyncResult.Revision), msg)
+		r.Event(oc.app, corev1.EventTypeWarning, "SyncFailed", "sync", "sync to %s failed: %s", short(st.SyncResult.Revision), msg)
 		return
 	}
-	r.event(oc.app, corev1.EventTypeNormal, "SyncSucceeded", "sync", "synced to %s", short(st.SyncResult.Revision))
+	r.Event(oc.app, corev1.EventTypeNormal, "SyncSucceeded", "sync", "synced to %s", short(st.SyncResult.Revision))
 	if oc.dryRun || oc.partial {
 		return
 	}

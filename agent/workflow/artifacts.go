@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/argolite/argolite/agent/exec"
+	"github.com/argolite/argolite/shared/agentmeta"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/expr"
 )
@@ -78,7 +79,8 @@ func (o *operation) resolveRepository() error {
 	default:
 		return fmt.Errorf("reading ConfigMap %s/%s: %w", o.wf.Namespace, cmName, err)
 	}
-	repo, err := o.r.config.defaultRepository(o.r)
+	cfg := o.r.config(o.ctx)
+	repo, err := cfg.repo.DeepCopy(), cfg.repoErr
 	if err != nil {
 		return err
 	}
@@ -190,10 +192,10 @@ func (o *operation) execLocation(l argov1.ArtifactLocation, name string, creds *
 // argolite-config ConfigMap (artifactDrivers: [{name, type: s3}]): its
 // configuration holds the bucket settings.
 func (o *operation) pluginS3(p *argov1.PluginArtifact) (*argov1.S3Artifact, error) {
-	drivers := o.r.config.drivers(o.r)
+	drivers := o.r.config(o.ctx).drivers
 	d, ok := drivers[p.Name]
 	if !ok {
-		return nil, specError("artifact plugin %q is not configured: add it under artifactDrivers in the %s ConfigMap (type s3)", p.Name, ConfigMapName)
+		return nil, specError("artifact plugin %q is not configured: add it under artifactDrivers in the %s ConfigMap (type s3)", p.Name, agentmeta.ConfigMapName)
 	}
 	if d.Type != "s3" {
 		return nil, specError("artifact plugin %q has driver type %q: argolite drives plugin artifacts of type s3", p.Name, d.Type)

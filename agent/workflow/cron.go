@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -9,30 +10,35 @@ import (
 
 	"github.com/robfig/cron/v3"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/argolite/argolite/agent/ctrlkit"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/wfnames"
 	"github.com/argolite/argolite/shared/wfvalidate"
-)
-
-// Argo's names for what links a scheduled Workflow to its CronWorkflow.
-const (
-	LabelCronWorkflow       = "workflows.argoproj.io/cron-workflow"
-	AnnotationScheduledTime = "workflows.argoproj.io/scheduled-time"
 )
 
 // CronReconciler submits the Workflows of CronWorkflows on their schedules.
 type CronReconciler struct {
-	Client   client.Client
-	Recorder events.EventRecorder
+	ctrlkit.Events
+	Client client.Client
 	// Now is the clock (time.Now in the agent).
 	Now func() time.Time
+
+	status  *ctrlkit.StatusWriter
+	metrics *ctrlkit.Metrics
+}
+
+// kindCronWorkflow labels the role's reconcile metrics.
+const kindCronWorkflow = "CronWorkflow"
+
+func newCronReconciler(c client.Client, events ctrlkit.Events, now func() time.Time) *CronReconciler {
+	return &CronReconciler{Events: events, Client: c, Now: now,
+		status: ctrlkit.NewStatusWriter(c), metrics: ctrlkit.RoleMetrics("workflow")}
 }
 
 // Schedules parses a CronWorkflow's schedules in its timezone (the
@@ -74,21 +80,28 @@ func nextDue(scheds []cron.Schedule, now time.Time) time.Time {
 
 // Reconcile submits what is due, applies the concurrency policy and the
 // history limits, and asks to be woken at the next schedule time.
-func (r *CronReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *CronReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	start := time.Now()
 	cw := &argov1.CronWorkflow{}
 	if err := r.Client.Get(ctx, req.NamespacedName, cw); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.status.Forget(req.NamespacedName)
+			r.metrics.Forget(kindCronWorkflow, req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	// An older copy would submit the run its last write recorded again.
+	if r.status.Stale(cw) {
+		return ctrlkit.StaleResult(), nil
+	}
+	defer func() { r.metrics.Observe(kindCronWorkflow, req.NamespacedName, start, retErr) }()
 	if !cw.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
 	orig := cw.DeepCopy()
-	now := r.Now()
-	result, err := r.reconcile(ctx, cw, now)
-	if !equality.Semantic.DeepEqual(orig.Status, cw.Status) {
-		if perr := r.Client.Status().Patch(ctx, cw, client.MergeFrom(orig)); perr != nil {
-			return ctrl.Result{}, fmt.Errorf("writing the status of CronWorkflow %s/%s: %w", cw.Namespace, cw.Name, perr)
-		}
+	result, err := r.reconcile(ctx, cw, r.Now())
+	if res, perr := r.status.Patch(ctx, orig, cw); perr != nil || !res.IsZero() {
+		return res, errors.Join(err, perr)
 	}
 	return result, err
 }
@@ -97,7 +110,7 @@ func (r *CronReconciler) reconcile(ctx context.Context, cw *argov1.CronWorkflow,
 	scheds, err := Schedules(&cw.Spec)
 	if err != nil {
 		setCronCondition(cw, "SpecError", err.Error())
-		r.event(cw, corev1.EventTypeWarning, "SpecError", "Schedule", "%s", err.Error())
+		r.Event(cw, corev1.EventTypeWarning, "SpecError", "Schedule", "%s", err.Error())
 		return ctrl.Result{}, nil
 	}
 	setCronCondition(cw, "SpecError", "")
@@ -118,7 +131,7 @@ func (r *CronReconciler) reconcile(ctx context.Context, cw *argov1.CronWorkflow,
 	if due := lastDue(scheds, after, now); !due.IsZero() {
 		late := now.Sub(due)
 		if d := cw.Spec.StartingDeadlineSeconds; d != nil && late > time.Duration(*d)*time.Second {
-			r.event(cw, corev1.EventTypeWarning, "MissedSchedule", "Schedule", "missed the run of %s: %s late, more than startingDeadlineSeconds %d",
+			r.Event(cw, corev1.EventTypeWarning, "MissedSchedule", "Schedule", "missed the run of %s: %s late, more than startingDeadlineSeconds %d",
 				due.Format(time.RFC3339), late.Round(time.Second), *d)
 			cw.Status.LastScheduledTime = &metav1.Time{Time: due}
 		} else if err := r.run(ctx, cw, due, owned); err != nil {
@@ -143,7 +156,7 @@ func (r *CronReconciler) run(ctx context.Context, cw *argov1.CronWorkflow, at ti
 	switch cw.Spec.ConcurrencyPolicy {
 	case argov1.ForbidConcurrent:
 		if len(active) > 0 {
-			r.event(cw, corev1.EventTypeNormal, "Skipped", "Schedule", "skipped the run of %s: %s is still running (concurrencyPolicy Forbid)",
+			r.Event(cw, corev1.EventTypeNormal, "Skipped", "Schedule", "skipped the run of %s: %s is still running (concurrencyPolicy Forbid)",
 				at.Format(time.RFC3339), active[0].Name)
 			cw.Status.LastScheduledTime = &metav1.Time{Time: at}
 			return nil
@@ -160,10 +173,10 @@ func (r *CronReconciler) run(ctx context.Context, cw *argov1.CronWorkflow, at ti
 	}
 	wf := NewCronWorkflowRun(cw, at)
 	if err := r.Client.Create(ctx, wf); err != nil && !apierrors.IsAlreadyExists(err) {
-		r.event(cw, corev1.EventTypeWarning, "SubmitFailed", "Schedule", "submitting %s: %v", wf.Name, err)
+		r.Event(cw, corev1.EventTypeWarning, "SubmitFailed", "Schedule", "submitting %s: %v", wf.Name, err)
 		return fmt.Errorf("submitting the run of %s of CronWorkflow %s/%s: %w", at.Format(time.RFC3339), cw.Namespace, cw.Name, err)
 	}
-	r.event(cw, corev1.EventTypeNormal, "Submitted", "Schedule", "submitted %s", wf.Name)
+	r.Event(cw, corev1.EventTypeNormal, "Submitted", "Schedule", "submitted %s", wf.Name)
 	cw.Status.LastScheduledTime = &metav1.Time{Time: at}
 	cw.Status.Active = append(cw.Status.Active, corev1.ObjectReference{APIVersion: argov1.GroupVersion.String(), Kind: "Workflow",
 		Namespace: wf.Namespace, Name: wf.Name})
@@ -178,8 +191,8 @@ func NewCronWorkflowRun(cw *argov1.CronWorkflow, at time.Time) *argov1.Workflow 
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        cw.Name + "-" + strconv.FormatInt(at.Unix(), 10),
 			Namespace:   cw.Namespace,
-			Labels:      map[string]string{LabelCronWorkflow: cw.Name},
-			Annotations: map[string]string{AnnotationScheduledTime: at.UTC().Format(time.RFC3339)},
+			Labels:      map[string]string{wfnames.LabelCronWorkflow: cw.Name},
+			Annotations: map[string]string{wfnames.AnnotationScheduledTime: at.UTC().Format(time.RFC3339)},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: argov1.GroupVersion.String(), Kind: "CronWorkflow",
 				Name: cw.Name, UID: cw.UID, Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}},
 		},
@@ -199,7 +212,7 @@ func NewCronWorkflowRun(cw *argov1.CronWorkflow, at time.Time) *argov1.Workflow 
 // ownedWorkflows lists the CronWorkflow's Workflows, oldest first.
 func (r *CronReconciler) ownedWorkflows(ctx context.Context, cw *argov1.CronWorkflow) ([]argov1.Workflow, error) {
 	var list argov1.WorkflowList
-	if err := r.Client.List(ctx, &list, client.InNamespace(cw.Namespace), client.MatchingLabels{LabelCronWorkflow: cw.Name}); err != nil {
+	if err := r.Client.List(ctx, &list, client.InNamespace(cw.Namespace), client.MatchingLabels{wfnames.LabelCronWorkflow: cw.Name}); err != nil {
 		return nil, fmt.Errorf("listing the workflows of CronWorkflow %s/%s: %w", cw.Namespace, cw.Name, err)
 	}
 	var out []argov1.Workflow
@@ -255,10 +268,4 @@ func setCronCondition(cw *argov1.CronWorkflow, typ, msg string) {
 		out = append(out, argov1.WorkflowCondition{Type: typ, Status: metav1.ConditionTrue, Message: msg})
 	}
 	cw.Status.Conditions = out
-}
-
-func (r *CronReconciler) event(obj client.Object, typ, reason, action, note string, args ...any) {
-	if r.Recorder != nil {
-		r.Recorder.Eventf(obj, nil, typ, reason, action, note, args...)
-	}
 }

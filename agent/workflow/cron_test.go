@@ -14,7 +14,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
+	"github.com/argolite/argolite/agent/ctrlkit"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/wfnames"
 )
 
 func cronClient(t *testing.T, objs ...client.Object) client.Client {
@@ -32,7 +34,7 @@ func TestCronSubmitsWhatIsDue(t *testing.T) {
 			WorkflowSpec: argov1.WorkflowSpec{Entrypoint: "main"}}}
 	c := cronClient(t, cw)
 	now := created.Add(11 * time.Minute) // 10:11:30: the runs of 10:05 and 10:10 are due; only the last runs
-	r := &CronReconciler{Client: c, Now: func() time.Time { return now }}
+	r := newCronReconciler(c, ctrlkit.Events{}, func() time.Time { return now })
 	ctx := ctrl.LoggerInto(context.Background(), ctrl.Log)
 	key := types.NamespacedName{Namespace: "ns", Name: "nightly"}
 	res, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key})
@@ -49,7 +51,7 @@ func TestCronSubmitsWhatIsDue(t *testing.T) {
 	}
 	wf := wfs.Items[0]
 	want := time.Date(2026, 11, 26, 10, 10, 0, 0, time.UTC)
-	if wf.Annotations[AnnotationScheduledTime] != want.Format(time.RFC3339) || !strings.HasPrefix(wf.Name, "nightly-") || !metav1.IsControlledBy(&wf, cw) {
+	if wf.Annotations[wfnames.AnnotationScheduledTime] != want.Format(time.RFC3339) || !strings.HasPrefix(wf.Name, "nightly-") || !metav1.IsControlledBy(&wf, cw) {
 		t.Errorf("workflow %s annotations %v", wf.Name, wf.Annotations)
 	}
 	// Forbid: the next run is skipped while this one runs.

@@ -225,7 +225,7 @@ func (o *operation) flushMetrics() {
 	for _, m := range o.metrics {
 		if err := o.r.metrics.emit(m.p, m.vars); err != nil {
 			o.log.Error(err, "custom metric")
-			o.r.event(o.wf, "Warning", "MetricError", "Metrics", "%v", err)
+			o.r.Event(o.wf, "Warning", "MetricError", "Metrics", "%v", err)
 		}
 	}
 	o.metrics = nil

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/duration"
 )
 
 // operate is one pass over a running (or new) workflow.
@@ -25,7 +26,7 @@ func (o *operation) operate() error {
 			if isSpecError(err) {
 				o.finish(argov1.WorkflowError, err.Error())
 				o.setCondition("SpecError", metav1.ConditionTrue, err.Error())
-				o.r.event(wf, corev1.EventTypeWarning, "WorkflowFailed", "Validate", "%s", err.Error())
+				o.r.Event(wf, corev1.EventTypeWarning, "WorkflowFailed", "Validate", "%s", err.Error())
 				return nil
 			}
 			return err
@@ -184,7 +185,7 @@ func (o *operation) start() error {
 	}
 	wf.Status.Phase = argov1.WorkflowRunning
 	wf.Status.StartedAt = metav1.NewTime(o.now)
-	o.r.event(wf, corev1.EventTypeNormal, "WorkflowRunning", "Run", "Workflow Running")
+	o.r.Event(wf, corev1.EventTypeNormal, "WorkflowRunning", "Run", "Workflow Running")
 	return nil
 }
 
@@ -386,9 +387,9 @@ func (o *operation) completed() {
 		"workflow.duration": strconv.FormatFloat(wf.Status.FinishedAt.Sub(wf.Status.StartedAt.Time).Seconds(), 'f', -1, 64)})
 	o.emitMetrics(o.spec.Metrics, vars)
 	if wf.Status.Phase == argov1.WorkflowSucceeded {
-		o.r.event(wf, corev1.EventTypeNormal, "WorkflowSucceeded", "Run", "Workflow completed")
+		o.r.Event(wf, corev1.EventTypeNormal, "WorkflowSucceeded", "Run", "Workflow completed")
 	} else {
-		o.r.event(wf, corev1.EventTypeWarning, "WorkflowFailed", "Run", "%s", wf.Status.Message)
+		o.r.Event(wf, corev1.EventTypeWarning, "WorkflowFailed", "Run", "%s", wf.Status.Message)
 	}
 	o.stopDaemons("")
 	o.releaseLocks(workflowHolder(wf))
@@ -413,9 +414,9 @@ func (o *operation) executeSuspend(name string, t *argov1.Template, ref template
 	if t.Suspend.Duration == "" {
 		return n, nil
 	}
-	d, err := parseDuration(t.Suspend.Duration)
+	d, err := duration.Parse(t.Suspend.Duration)
 	if err != nil {
-		return o.markNode(name, argov1.NodeError, fmt.Sprintf("suspend.duration %q: %v", t.Suspend.Duration, err)), specError("%v", err)
+		return o.markNode(name, argov1.NodeError, fmt.Sprintf("suspend.duration: %v", err)), specError("%v", err)
 	}
 	if left := n.StartedAt.Add(d).Sub(o.now); left > 0 {
 		o.requeueAfter(left)

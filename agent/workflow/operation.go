@@ -17,7 +17,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/duration"
 	"github.com/argolite/argolite/shared/expr"
+	"github.com/argolite/argolite/shared/wfnames"
 )
 
 // operation is one reconcile of one Workflow.
@@ -125,7 +127,7 @@ func (o *operation) setGlobals() error {
 	if b, err := json.Marshal(wf.Annotations); err == nil {
 		g["workflow.annotations.json"] = string(b)
 	}
-	if t, ok := wf.Annotations["workflows.argoproj.io/scheduled-time"]; ok {
+	if t, ok := wf.Annotations[wfnames.AnnotationScheduledTime]; ok {
 		g["workflow.scheduledTime"] = t
 	}
 	params := map[string]string{}
@@ -662,7 +664,7 @@ func (o *operation) retryDecision(rs *argov1.WorkflowRetryStrategy, parent *argo
 		}
 	}
 	if b := rs.Backoff; b != nil && b.Duration != "" {
-		base, perr := parseDuration(b.Duration)
+		base, perr := duration.Parse(b.Duration)
 		if perr != nil {
 			return false, "", "", 0, specError("retryStrategy.backoff.duration: %v", perr)
 		}
@@ -680,12 +682,12 @@ func (o *operation) retryDecision(rs *argov1.WorkflowRetryStrategy, parent *argo
 		}
 		delay := time.Duration(d)
 		if b.Cap != "" {
-			if c, err := parseDuration(b.Cap); err == nil && delay > c {
+			if c, err := duration.Parse(b.Cap); err == nil && delay > c {
 				delay = c
 			}
 		}
 		if b.MaxDuration != "" {
-			maxD, merr := parseDuration(b.MaxDuration)
+			maxD, merr := duration.Parse(b.MaxDuration)
 			if merr != nil {
 				return false, "", "", 0, specError("retryStrategy.backoff.maxDuration: %v", merr)
 			}
@@ -722,14 +724,6 @@ func isTransientMessage(msg string) bool {
 		}
 	}
 	return false
-}
-
-// parseDuration accepts Go durations and plain seconds.
-func parseDuration(s string) (time.Duration, error) {
-	if n, err := strconv.Atoi(s); err == nil {
-		return time.Duration(n) * time.Second, nil
-	}
-	return time.ParseDuration(s)
 }
 
 // intOrStringValue reads an int, or a string holding one (after substitution).

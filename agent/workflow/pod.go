@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/argolite/argolite/agent/exec"
+	"github.com/argolite/argolite/shared/agentmeta"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/expr"
 	"github.com/argolite/argolite/shared/wfnames"
@@ -369,11 +370,11 @@ func applyPodSpecPatch(ps *corev1.PodSpec, patch string) error {
 func (o *operation) wrap(c *corev1.Container, role exec.Role, tmpl string) error {
 	cmd := c.Command
 	if len(cmd) == 0 {
-		if ep, ok := o.r.imageCommand(c.Image); ok {
+		if ep, ok := o.r.imageCommand(o.ctx, c.Image); ok {
 			cmd = ep
 		} else {
 			return specError("template %s: container %s (image %s) has no command: argolite runs the command under its wrapper and "+
-				"cannot read image metadata; set command, or add the image's entrypoint under images in the %s ConfigMap", tmpl, c.Name, c.Image, ConfigMapName)
+				"cannot read image metadata; set command, or add the image's entrypoint under images in the %s ConfigMap", tmpl, c.Name, c.Image, agentmeta.ConfigMapName)
 		}
 	}
 	c.Command = append([]string{exec.Binary, "exec", "run", "--role", string(role), "--container", c.Name, "--"}, cmd...)

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,50 +13,49 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/argolite/argolite/agent/config"
+	"github.com/argolite/argolite/agent/ctrlkit"
+	"github.com/argolite/argolite/shared/agentmeta"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/wfvalidate"
 )
 
-// ConfigMapName is the agent's settings ConfigMap (shared with the other roles).
-const ConfigMapName = "argolite-config"
-
 // Reconciler runs Workflows.
 type Reconciler struct {
+	ctrlkit.Events
 	Client    client.Client
 	APIReader client.Reader
-	Recorder  events.EventRecorder
 	Options   Options
 
-	// written remembers the resourceVersion of each workflow's last status
-	// write: a cached copy older than that is skipped (its update is coming).
-	written sync.Map
-	config  configCache
-	locks   *lockManager
-	metrics *customMetrics
+	status    *ctrlkit.StatusWriter
+	reconcile *ctrlkit.Metrics
+	settings  *config.Parsed[*settings]
+	locks     *lockManager
+	metrics   *customMetrics
 }
 
+// kindWorkflow labels the role's reconcile metrics.
+const kindWorkflow = "Workflow"
+
 // Reconcile runs one operation of a Workflow.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	start := time.Now()
 	wf := &argov1.Workflow{}
 	if err := r.Client.Get(ctx, req.NamespacedName, wf); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.written.Delete(req.NamespacedName)
-			if r.locks != nil {
-				holder := req.Namespace + "/" + req.Name
-				r.locks.release(func(_, h string) bool { return h == holder || strings.HasPrefix(h, holder+"/") })
-			}
+			r.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if r.stale(req.NamespacedName, wf.ResourceVersion) {
-		return ctrl.Result{}, nil
+	if r.status.Stale(wf) {
+		return ctrlkit.StaleResult(), nil
 	}
+	defer func() { r.reconcile.Observe(kindWorkflow, req.NamespacedName, start, retErr) }()
 	if !wf.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
@@ -75,8 +72,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// Nothing can run without the nodes: end it, keeping the data as it is.
 		o.finish(argov1.WorkflowError, err.Error())
 		o.releaseLocks(workflowHolder(wf))
-		r.event(wf, corev1.EventTypeWarning, "WorkflowFailed", "Run", "%s", err.Error())
-		if res, err := r.writeStatus(ctx, stored, endedForm(stored, wf)); err != nil || !res.IsZero() {
+		r.Event(wf, corev1.EventTypeWarning, "WorkflowFailed", "Run", "%s", err.Error())
+		if res, err := r.status.Patch(ctx, stored, endedForm(stored, wf)); err != nil || !res.IsZero() {
 			return res, err
 		}
 		return r.afterCompletion(ctx, wf)
@@ -88,7 +85,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		if res, err := r.writeStatus(ctx, stored, out); err != nil || !res.IsZero() {
+		if res, err := r.status.Patch(ctx, stored, out); err != nil || !res.IsZero() {
 			return res, err
 		}
 	}
@@ -105,33 +102,28 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return ctrl.Result{}, nil
 }
 
-// writeStatus patches the workflow's status from stored, as read, to out
-// (o.wf, or the copy compact made), with stored's resourceVersion. A
-// conflict asks for another look.
-func (r *Reconciler) writeStatus(ctx context.Context, stored, out *argov1.Workflow) (ctrl.Result, error) {
-	patch := client.MergeFromWithOptions(stored, client.MergeFromWithOptimisticLock{})
-	// Patch reads the response into its object: a copy keeps out as it was.
-	written := out.DeepCopy()
-	if err := r.Client.Status().Patch(ctx, written, patch); err != nil {
-		if apierrors.IsConflict(err) {
-			// Someone (a resume, a retry) changed it: look again.
-			return ctrl.Result{RequeueAfter: time.Millisecond}, nil
-		}
-		return ctrl.Result{}, fmt.Errorf("writing the status of workflow %s/%s: %w", stored.Namespace, stored.Name, err)
+// forget drops what the role keeps of a deleted workflow: its last status
+// write, its reconcile series and the locks it held.
+func (r *Reconciler) forget(key types.NamespacedName) {
+	r.status.Forget(key)
+	r.reconcile.Forget(kindWorkflow, key)
+	if r.locks != nil {
+		holder := key.Namespace + "/" + key.Name
+		r.locks.release(func(_, h string) bool { return h == holder || strings.HasPrefix(h, holder+"/") })
 	}
-	r.written.Store(client.ObjectKeyFromObject(stored), written.ResourceVersion)
-	return ctrl.Result{}, nil
 }
 
-// stale reports whether the cached workflow is older than our last write.
-func (r *Reconciler) stale(key types.NamespacedName, rv string) bool {
-	last, ok := r.written.Load(key)
-	if !ok {
-		return false
+// newReconciler wires a Reconciler: c writes and reads through the cache,
+// reader reads the API server, settings holds argolite-config.
+func newReconciler(c client.Client, reader client.Reader, settings config.Source, o Options) *Reconciler {
+	return &Reconciler{
+		Client:    c,
+		APIReader: reader,
+		Options:   o,
+		status:    ctrlkit.NewStatusWriter(c),
+		reconcile: ctrlkit.RoleMetrics("workflow"),
+		settings:  config.NewParsed(settings, agentmeta.ConfigMapName, parseSettings(settings.Namespace())),
 	}
-	got, err1 := strconv.ParseUint(rv, 10, 64)
-	want, err2 := strconv.ParseUint(last.(string), 10, 64)
-	return err1 == nil && err2 == nil && got < want
 }
 
 func equalStatus(a, b *argov1.WorkflowStatus) bool {
@@ -172,14 +164,6 @@ func (r *Reconciler) afterCompletion(ctx context.Context, wf *argov1.Workflow) (
 		ctrl.LoggerFrom(ctx).Info("workflow deleted by its TTL strategy")
 	}
 	return ctrl.Result{}, client.IgnoreNotFound(err)
-}
-
-// event records a Kubernetes Event on a workflow.
-func (r *Reconciler) event(obj client.Object, typ, reason, action, note string, args ...any) {
-	if r.Recorder == nil {
-		return
-	}
-	r.Recorder.Eventf(obj, nil, typ, reason, action, note, args...)
 }
 
 // validate checks a new workflow before any Pod starts, with the validator
@@ -223,9 +207,8 @@ func (r *Reconciler) validate(ctx context.Context, wf *argov1.Workflow) error {
 
 // imageCommand is an image's entrypoint from the images key of the
 // argolite-config ConfigMap (Argo's workflow-controller-configmap images).
-func (r *Reconciler) imageCommand(image string) ([]string, bool) {
-	imgs := r.config.images(r)
-	if e, ok := imgs[image]; ok {
+func (r *Reconciler) imageCommand(ctx context.Context, image string) ([]string, bool) {
+	if e, ok := r.config(ctx).images[image]; ok {
 		return append(append([]string(nil), e.Entrypoint...), e.Cmd...), len(e.Entrypoint)+len(e.Cmd) > 0
 	}
 	return nil, false
@@ -243,14 +226,13 @@ type artifactDriver struct {
 	Type string `json:"type"`
 }
 
-// configCache reads argolite-config at most every 30 seconds.
-type configCache struct {
-	mu      sync.Mutex
-	read    time.Time
-	imgs    map[string]imageEntry
+// settings is what the workflow role reads from argolite-config, with the
+// errors of the keys that do not parse: each is reported where it is used.
+type settings struct {
+	images  map[string]imageEntry
 	repo    *argov1.ArtifactRepository
 	repoErr error
-	drv     map[string]artifactDriver
+	drivers map[string]artifactDriver
 	ttl     time.Duration
 	ttlErr  error
 }
@@ -263,49 +245,54 @@ type metricsConfig struct {
 	MetricsTTL string `json:"metricsTTL"`
 }
 
-func (c *configCache) load(r *Reconciler) {
-	if time.Since(c.read) < 30*time.Second {
-		return
-	}
-	c.read = time.Now()
-	c.imgs, c.repo, c.repoErr, c.drv, c.ttl, c.ttlErr = nil, nil, nil, nil, 0, nil
-	cm := &corev1.ConfigMap{}
-	if err := r.APIReader.Get(context.Background(), client.ObjectKey{Namespace: r.Options.Namespace, Name: ConfigMapName}, cm); err != nil {
-		if !apierrors.IsNotFound(err) {
-			c.repoErr = fmt.Errorf("reading ConfigMap %s/%s: %w", r.Options.Namespace, ConfigMapName, err)
-			c.read = time.Time{}
+// parseSettings reads the workflow keys of argolite-config in namespace.
+func parseSettings(namespace string) func(data map[string]string) (*settings, error) {
+	return func(data map[string]string) (*settings, error) {
+		c := &settings{}
+		where := func(key string) string {
+			return fmt.Sprintf("ConfigMap %s/%s key %s", namespace, agentmeta.ConfigMapName, key)
 		}
-		return
-	}
-	if raw := cm.Data["images"]; strings.TrimSpace(raw) != "" {
-		var m map[string]imageEntry
-		if err := yaml.Unmarshal([]byte(raw), &m); err == nil {
-			c.imgs = m
-		}
-	}
-	if raw := cm.Data["artifactRepository"]; strings.TrimSpace(raw) != "" {
-		repo := &argov1.ArtifactRepository{}
-		if err := yaml.UnmarshalStrict([]byte(raw), repo); err != nil {
-			c.repoErr = specError("ConfigMap %s/%s key artifactRepository: %v", r.Options.Namespace, ConfigMapName, err)
-		} else {
-			c.repo = repo
-		}
-	}
-	if raw := cm.Data["metricsConfig"]; strings.TrimSpace(raw) != "" {
-		c.ttl, c.ttlErr = parseMetricsTTL(raw)
-		if c.ttlErr != nil {
-			c.ttlErr = fmt.Errorf("ConfigMap %s/%s key metricsConfig: %w", r.Options.Namespace, ConfigMapName, c.ttlErr)
-		}
-	}
-	if raw := cm.Data["artifactDrivers"]; strings.TrimSpace(raw) != "" {
-		var list []artifactDriver
-		if err := yaml.UnmarshalStrict([]byte(raw), &list); err == nil {
-			c.drv = map[string]artifactDriver{}
-			for _, d := range list {
-				c.drv[d.Name] = d
+		if raw := data["images"]; strings.TrimSpace(raw) != "" {
+			var m map[string]imageEntry
+			if err := yaml.Unmarshal([]byte(raw), &m); err == nil {
+				c.images = m
 			}
 		}
+		if raw := data["artifactRepository"]; strings.TrimSpace(raw) != "" {
+			repo := &argov1.ArtifactRepository{}
+			if err := yaml.UnmarshalStrict([]byte(raw), repo); err != nil {
+				c.repoErr = specError("%s: %v", where("artifactRepository"), err)
+			} else {
+				c.repo = repo
+			}
+		}
+		if raw := data["metricsConfig"]; strings.TrimSpace(raw) != "" {
+			if c.ttl, c.ttlErr = parseMetricsTTL(raw); c.ttlErr != nil {
+				c.ttlErr = fmt.Errorf("%s: %w", where("metricsConfig"), c.ttlErr)
+			}
+		}
+		if raw := data["artifactDrivers"]; strings.TrimSpace(raw) != "" {
+			var list []artifactDriver
+			if err := yaml.UnmarshalStrict([]byte(raw), &list); err == nil {
+				c.drivers = map[string]artifactDriver{}
+				for _, d := range list {
+					c.drivers[d.Name] = d
+				}
+			}
+		}
+		return c, nil
 	}
+}
+
+// config is argolite-config as it is now. A ConfigMap that cannot be read
+// counts as empty, with the error on the artifact repository, which a
+// workflow cannot do without.
+func (r *Reconciler) config(ctx context.Context) *settings {
+	s, err := r.settings.Get(ctx)
+	if err != nil {
+		return &settings{repoErr: err}
+	}
+	return s
 }
 
 // parseMetricsTTL reads metricsConfig's metricsTTL: a duration such as 10m.
@@ -322,36 +309,6 @@ func parseMetricsTTL(raw string) (time.Duration, error) {
 		return 0, fmt.Errorf("metricsTTL %q: use a duration such as 10m (0 keeps the series)", mc.MetricsTTL)
 	}
 	return d, nil
-}
-
-// metricsTTL is argolite-config's metricsConfig.metricsTTL.
-func (c *configCache) metricsTTL(r *Reconciler) (time.Duration, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.load(r)
-	return c.ttl, c.ttlErr
-}
-
-func (c *configCache) images(r *Reconciler) map[string]imageEntry {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.load(r)
-	return c.imgs
-}
-
-// defaultRepository is argolite-config's artifactRepository, or nil.
-func (c *configCache) defaultRepository(r *Reconciler) (*argov1.ArtifactRepository, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.load(r)
-	return c.repo.DeepCopy(), c.repoErr
-}
-
-func (c *configCache) drivers(r *Reconciler) map[string]artifactDriver {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.load(r)
-	return c.drv
 }
 
 // createClaims creates the workflow's volumeClaimTemplates as PVCs.

@@ -20,6 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
+	"github.com/argolite/argolite/agent/config"
+	"github.com/argolite/argolite/agent/ctrlkit"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
@@ -56,16 +58,12 @@ func PodSelector() labels.Selector {
 }
 
 // Setup adds the Workflow reconciler to the manager.
-func Setup(mgr manager.Manager, o Options) error {
+func Setup(mgr manager.Manager, settings config.Source, o Options) error {
 	if o.ExecutorImage == "" {
 		return fmt.Errorf("the workflow role needs the executor image (--executor-image)")
 	}
-	r := &Reconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Recorder:  mgr.GetEventRecorder("argolite-workflow"),
-		Options:   o,
-	}
+	r := newReconciler(mgr.GetClient(), mgr.GetAPIReader(), settings, o)
+	r.Events = ctrlkit.Events{Recorder: mgr.GetEventRecorder("argolite-workflow")}
 	r.metrics = newCustomMetrics(metrics.Registry)
 	if err := mgr.Add(manager.RunnableFunc(r.expireMetrics)); err != nil {
 		return err
@@ -103,7 +101,7 @@ func Setup(mgr manager.Manager, o Options) error {
 		For(&argov1.CronWorkflow{}).
 		Owns(&argov1.Workflow{}).
 		Named("cronworkflow").
-		Complete(&CronReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("argolite-cron"), Now: time.Now})
+		Complete(newCronReconciler(mgr.GetClient(), ctrlkit.Events{Recorder: mgr.GetEventRecorder("argolite-cron")}, time.Now))
 }
 
 // expireMetrics deletes, every 30 seconds, the custom metric series older
@@ -119,7 +117,8 @@ func (r *Reconciler) expireMetrics(ctx context.Context) error {
 			return nil
 		case <-tick.C:
 		}
-		ttl, err := r.config.metricsTTL(r)
+		cfg := r.config(ctx)
+		ttl, err := cfg.ttl, cfg.ttlErr
 		if err != nil {
 			if err.Error() != lastErr {
 				log.Error(err, "custom metrics are kept: fix the metricsTTL")

@@ -64,7 +64,7 @@ func (o *operation) compact(stored *argov1.Workflow) (*argov1.Workflow, error) {
 	if o.spec != nil {
 		o.completed()
 	} else {
-		o.r.event(o.wf, corev1.EventTypeWarning, "WorkflowFailed", "Run", "%s", msg)
+		o.r.Event(o.wf, corev1.EventTypeWarning, "WorkflowFailed", "Run", "%s", msg)
 	}
 	return endedForm(stored, o.wf), nil
 }

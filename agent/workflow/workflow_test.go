@@ -29,6 +29,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/yaml"
 
+	"github.com/argolite/argolite/agent/config"
+	"github.com/argolite/argolite/agent/ctrlkit"
 	"github.com/argolite/argolite/agent/exec"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
@@ -64,7 +66,7 @@ func newHarness(t *testing.T, wfYAML string, objs ...client.Object) *harness {
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjectTracker(tracker).WithObjects(append(objs, wf)...).
 		WithStatusSubresource(&argov1.Workflow{}).Build()
 	h := &harness{t: t, c: c, key: types.NamespacedName{Namespace: "ns", Name: wf.Name}}
-	h.r = &Reconciler{Client: c, APIReader: c, Options: Options{Namespace: "argolite-system", ExecutorImage: "agent:test"}}
+	h.r = newReconciler(c, c, config.Reader{Client: c, NS: "argolite-system"}, Options{Namespace: "argolite-system", ExecutorImage: "agent:test"})
 	h.r.locks = newLockManager(func(ctx context.Context) ([]argov1.Workflow, error) {
 		var list argov1.WorkflowList
 		err := c.List(ctx, &list)
@@ -636,6 +638,7 @@ spec:
 			return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
 		},
 	})
+	h.r.status = ctrlkit.NewStatusWriter(h.r.Client)
 	if wf := h.run(); wf.Status.Phase != argov1.WorkflowSucceeded {
 		t.Fatalf("phase %s: %s", wf.Status.Phase, wf.Status.Message)
 	}

@@ -1,6 +1,6 @@
 // Package agentmeta owns the names by which the plugin finds the agent in a
 // cluster and the agent describes itself: its namespace, Deployment, leader
-// Lease, labels and the annotations the agent writes on its own Pod.
+// Lease, settings ConfigMap, labels and the annotations the agent writes on its own Pod.
 package agentmeta
 
 const (
@@ -10,6 +10,9 @@ const (
 	Name = "argolite-agent"
 	// LeaderElectionID names the Lease the agent replicas elect a leader on.
 	LeaderElectionID = "argolite-agent-leader"
+	// ConfigMapName is the agent's settings ConfigMap in its namespace:
+	// health rules, workflow images, the artifact repository, metrics.
+	ConfigMapName = "argolite-config"
 	// FieldManager is the server-side apply field manager of everything argolite applies.
 	FieldManager = "argolite"
 

@@ -1,7 +1,8 @@
 // Package wfnames owns the names argolite gives workflow nodes and step Pods,
 // so that the agent, which creates them, and the plugin, which finds them,
 // agree: Argo's node IDs and (v2) Pod names, the display name of a node, and
-// the label and annotations that tie a step Pod to its workflow and node.
+// the label and annotations that tie a step Pod to its workflow and node,
+// and a scheduled Workflow to its CronWorkflow.
 //
 // It imports nothing beyond the standard library, so either binary can use it.
 package wfnames
@@ -22,6 +23,12 @@ const (
 	AnnotationNodeName = "argolite.dev/node-name"
 	// MainContainer is the step Pod's container that runs the user's command.
 	MainContainer = "main"
+
+	// LabelCronWorkflow (Argo's name) names the CronWorkflow that submitted a Workflow.
+	LabelCronWorkflow = "workflows.argoproj.io/cron-workflow"
+	// AnnotationScheduledTime (Argo's name) is the schedule time a
+	// CronWorkflow submitted a Workflow for, in RFC 3339.
+	AnnotationScheduledTime = "workflows.argoproj.io/scheduled-time"
 )
 
 // maxPodPrefix keeps a Pod name (prefix, '-', up to 10 hash digits) within
