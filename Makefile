@@ -61,7 +61,7 @@ test-unit: ## Unit tests (no cluster needed).
 	go test -count=1 $$(go list ./... | grep -v -e /integration/e2e -e /integration/conformance)
 
 .PHONY: test-e2e
-test-e2e: build cluster-up image-import krew-tools dist ## End-to-end tests on the local cluster.
+test-e2e: build cluster-up image-import krew-tools dist-e2e ## End-to-end tests on the local cluster.
 	mkdir -p $(ROOT)/.e2e
 	KUBECONFIG=$(KUBECONFIG_LOCAL) ARGOLITE_E2E=1 ARGOLITE_E2E_IMAGE=$(IMAGE) ARGOLITE_BIN=$(BIN) \
 	  ARGOLITE_DIST=$(ROOT)/dist ARGOLITE_K8S_BIN=$(K8S_BIN) ARGOLITE_E2E_REPORT_DIR=$(ROOT)/.e2e \
@@ -137,6 +137,11 @@ krew-tools: ## Build krew and validate-krew-manifest v0.4.3 into bin/ (outside t
 .PHONY: dist
 dist: krew-tools ## Cross-build plugin archives with sha256 sums and render krew/argo.yaml.
 	bash krew/dist.sh '$(VERSION)' '$(LDFLAGS)'
+	$(BIN)/validate-krew-manifest -manifest krew/argo.yaml -skip-install
+
+.PHONY: dist-e2e
+dist-e2e: krew-tools ## The plugin archive and krew manifest for linux/amd64 only: what the krew e2e installs.
+	PLATFORMS=linux/amd64 bash krew/dist.sh '$(VERSION)' '$(LDFLAGS)'
 	$(BIN)/validate-krew-manifest -manifest krew/argo.yaml -skip-install
 
 .PHONY: clean
