@@ -132,7 +132,7 @@ func (b *bench) deleteApps(ctx context.Context, ns string, timeout time.Duration
 	})
 }
 
-// reconcileStat is one Application's argolite_app_reconcile_seconds sum and count.
+// reconcileStat is one Application's argolite_gitops_reconcile_seconds sum and count.
 type reconcileStat struct{ sum, count float64 }
 
 // reconcileSeconds reads the agent's reconcile histogram for one Application
@@ -142,12 +142,12 @@ func (b *bench) reconcileSeconds(ctx context.Context, pod *corev1.Pod, ns, name 
 	if err != nil {
 		return reconcileStat{}, fmt.Errorf("metrics of %s: %w", pod.Name, err)
 	}
-	labels := fmt.Sprintf(`{name=%q,namespace=%q}`, name, ns)
+	labels := fmt.Sprintf(`{kind="Application",name=%q,namespace=%q}`, name, ns)
 	var st reconcileStat
 	for _, line := range strings.Split(string(raw), "\n") {
 		for prefix, into := range map[string]*float64{
-			"argolite_app_reconcile_seconds_sum" + labels + " ":   &st.sum,
-			"argolite_app_reconcile_seconds_count" + labels + " ": &st.count,
+			"argolite_gitops_reconcile_seconds_sum" + labels + " ":   &st.sum,
+			"argolite_gitops_reconcile_seconds_count" + labels + " ": &st.count,
 		} {
 			if v, ok := strings.CutPrefix(line, prefix); ok {
 				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)

@@ -640,7 +640,7 @@ func (r *results) markdown(o options) string {
 		w("| the synced Application's size (JSON, with %d resources in status) | %.0f KiB | |", o.configMaps, float64(r.appBytes)/1024)
 	}
 	w("| argolite refresh, nothing changed: annotation set → removed, reconciledAt after it (median of %s) | %s | kubectl again ÷ this: %s; %s of the first sync |", list(r.refreshes), seconds(refresh), ratio(r.kubectlAgain, refresh), percent(refresh, r.argoFirst))
-	w("| the agent's own reconcile time for that refresh (`argolite_app_reconcile_seconds`, sum over its reconciles; median of %s) | %s | kubectl again ÷ this: %s; %s of the first sync |", list(r.refreshWork), seconds(median(r.refreshWork)), ratio(r.kubectlAgain, median(r.refreshWork)), percent(median(r.refreshWork), r.argoFirst))
+	w("| the agent's own reconcile time for that refresh (`argolite_gitops_reconcile_seconds`, sum over its reconciles; median of %s) | %s | kubectl again ÷ this: %s; %s of the first sync |", list(r.refreshWork), seconds(median(r.refreshWork)), ratio(r.kubectlAgain, median(r.refreshWork)), percent(median(r.refreshWork), r.argoFirst))
 	w("| argolite manual sync, nothing changed: .operation set → new operation Succeeded (median of %s) | %s | kubectl again ÷ this: %s; %s of the first sync |", list(r.manualSyncs), seconds(manual), ratio(r.kubectlAgain, manual), percent(manual, r.argoFirst))
 	w("| its operation's finishedAt − startedAt (1 s resolution) | %s | |", opSeconds(median(r.manualSyncOps)))
 	w("| deleting the Application (cascade: its %d ConfigMaps go first) | %s | |", o.configMaps, seconds(r.deleteBig))
