@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/argolite/argolite/shared/duration"
 	exprlang "github.com/expr-lang/expr"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -18,16 +19,14 @@ func (v *validator) duration(path, s string, plainSeconds bool) {
 		return
 	}
 	if plainSeconds {
-		if _, err := strconv.Atoi(s); err == nil {
-			return
+		// The agent's own parser, so lint accepts exactly what runs.
+		if _, err := duration.Parse(s); err != nil {
+			v.add(path, "%v", err)
 		}
+		return
 	}
 	if _, err := time.ParseDuration(s); err != nil {
-		if plainSeconds {
-			v.add(path, "%q is not a duration: write it like 30s, 5m or 1h30m, or as a number of seconds", s)
-		} else {
-			v.add(path, "%q is not a duration: write it like 30s, 5m or 1h30m", s)
-		}
+		v.add(path, "%q is not a duration: write it like 30s, 5m or 1h30m", s)
 	}
 }
 
