@@ -29,6 +29,7 @@ import (
 // cluster: sync, poll, webhook, prune, self-heal, waves, hooks, rollback,
 // ignoreDifferences and each kind of bad input.
 func TestGitOps(t *testing.T) {
+	needCluster(t)
 	installGitopsAgent(t)
 	c := newCRClient(t)
 	srv := startGitServer(t, "", "")

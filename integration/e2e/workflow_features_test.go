@@ -45,6 +45,7 @@ const (
 )
 
 func TestWorkflowFeatures(t *testing.T) {
+	needCluster(t)
 	installGitopsAgent(t)
 	dyn := dynamic.NewForConfigOrDie(cfg)
 
