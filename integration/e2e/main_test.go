@@ -136,6 +136,27 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func(ctx con
 	}
 }
 
+// waitEventNote waits for an events.k8s.io Event with reason about the
+// object named regarding in ns, and returns its note.
+func waitEventNote(t *testing.T, ns, regarding, reason string, timeout time.Duration) string {
+	t.Helper()
+	var note string
+	waitFor(t, "an Event "+reason+" on "+regarding, timeout, func(ctx context.Context) (bool, error) {
+		evs, err := clientset.EventsV1().Events(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, e := range evs.Items {
+			if e.Regarding.Name == regarding && e.Reason == reason {
+				note = e.Note
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	return note
+}
+
 // result is a finished command.
 type result struct {
 	stdout, stderr string
