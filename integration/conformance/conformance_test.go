@@ -93,19 +93,18 @@ func (r result) succeeded() bool {
 }
 
 func TestConformance(t *testing.T) {
-	if os.Getenv("ARGOLITE_E2E") != "1" {
-		t.Skip("set ARGOLITE_E2E=1 (make test-conformance does) to run against the local cluster")
+	if v := os.Getenv("ARGOLITE_E2E"); v != "1" {
+		if v == "" {
+			t.Skip("ARGOLITE_E2E is not set: run make test-conformance, which starts the local cluster and sets ARGOLITE_E2E=1")
+		}
+		t.Skipf("ARGOLITE_E2E is %q, not 1: run make test-conformance, which starts the local cluster and sets ARGOLITE_E2E=1", v)
 	}
-	corpus := os.Getenv("ARGOLITE_CONFORMANCE_DIR")
-	if corpus == "" {
-		corpus = "../../../shared/conformance/argo-workflows"
-	}
-	corpus, err := filepath.Abs(corpus)
+	corpus, err := filepath.Abs(filepath.Join(corpusDir(), "argo-workflows"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(corpus, "expected-succeeded.txt")); err != nil {
-		msg := fmt.Sprintf("Argo Workflows examples conformance: skipped: the corpus is absent (%v); it lives in ../shared/conformance/argo-workflows next to the repository, or set ARGOLITE_CONFORMANCE_DIR", err)
+		msg := fmt.Sprintf("Argo Workflows examples conformance: skipped: the corpus is absent (%v); it lives in ../shared/conformance/argo-workflows next to the repository, or set %s to the directory that holds argo-workflows/", err, corpusEnv)
 		if dir := os.Getenv("ARGOLITE_E2E_REPORT_DIR"); dir != "" {
 			_ = os.WriteFile(filepath.Join(dir, "conformance.txt"), []byte(msg+"\n"), 0o644)
 		}
@@ -197,6 +196,24 @@ func TestConformance(t *testing.T) {
 		sort.Strings(newly)
 		t.Logf("newly passing (add them to integration/conformance/passing.txt):\n%s", strings.Join(newly, "\n"))
 	}
+}
+
+// corpusEnv names the directory of Argo's own material (argo-workflows/,
+// argo-rollouts/, argo-events/), relative to the repository's root unless
+// absolute; by default ../shared/conformance, next to the repository.
+const corpusEnv = "ARGOLITE_CORPUS_DIR"
+
+// corpusDir is the directory corpusEnv names; the test runs in
+// integration/conformance, two levels below the root.
+func corpusDir() string {
+	dir := os.Getenv(corpusEnv)
+	if dir == "" {
+		dir = "../shared/conformance"
+	}
+	if filepath.IsAbs(dir) {
+		return dir
+	}
+	return filepath.Join("../..", dir)
 }
 
 func firstNonEmpty(s ...string) string {

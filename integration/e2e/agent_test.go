@@ -26,6 +26,7 @@ import (
 // built image, checks status and version, leader election with two replicas
 // and a leader failover, measures idle memory, and uninstalls.
 func TestAgentLifecycle(t *testing.T) {
+	needCluster(t)
 	ctx := context.Background()
 	pods := clientset.CoreV1().Pods(agentmeta.Namespace)
 	selector := agentmeta.ComponentLabel + "=" + agentmeta.Name

@@ -19,6 +19,7 @@ import (
 // Service balances over both replicas, and logs and termination messages
 // come back through the API server.
 func TestClusterServesPods(t *testing.T) {
+	needCluster(t)
 	ns := newNamespace(t)
 	ctx := context.Background()
 	labels := map[string]string{"app": "web"}

@@ -8,6 +8,7 @@ import (
 // TestPluginErrorsNameTheFix checks the messages people meet first: no
 // permission, no reachable cluster, no kubeconfig at all.
 func TestPluginErrorsNameTheFix(t *testing.T) {
+	needCluster(t)
 	tests := []struct {
 		name string
 		args []string

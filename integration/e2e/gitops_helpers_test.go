@@ -166,18 +166,7 @@ func readyFalse(reason string, parts ...string) func(*argov1.Application) bool {
 // waitEvent waits for a Kubernetes Event on the Application with the reason.
 func waitEvent(t *testing.T, ns, app, reason string) {
 	t.Helper()
-	waitFor(t, "an Event "+reason+" on Application "+app, 30*time.Second, func(ctx context.Context) (bool, error) {
-		evs, err := clientset.EventsV1().Events(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, err
-		}
-		for _, e := range evs.Items {
-			if e.Regarding.Name == app && e.Reason == reason {
-				return true, nil
-			}
-		}
-		return false, nil
-	})
+	waitEventNote(t, ns, app, reason, 30*time.Second)
 }
 
 // busyboxDeployment is a Deployment of the locally built busybox that turns

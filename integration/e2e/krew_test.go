@@ -10,6 +10,7 @@ import (
 // TestKrewInstall installs the plugin the way users do, with krew v0.4.3 and
 // the manifest and archive that make dist produced, then runs it through kubectl.
 func TestKrewInstall(t *testing.T) {
+	needCluster(t)
 	manifest := filepath.Join(e2e.repoRoot, "krew", "argo.yaml")
 	archive := filepath.Join(e2e.distDir, "kubectl-argo_linux_amd64.tar.gz")
 	krew := filepath.Join(e2e.binDir, "krew")

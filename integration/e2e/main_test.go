@@ -39,10 +39,17 @@ var (
 	clientset kubernetes.Interface
 )
 
+// skipReason is why the suite does not run here, empty when it does: each
+// test then skips with it (needCluster), so `go test` lists them as skipped.
+var skipReason string
+
 func TestMain(m *testing.M) {
-	if os.Getenv("ARGOLITE_E2E") != "1" {
-		fmt.Println("e2e: skipped: set ARGOLITE_E2E=1 (make test-e2e does) to run against the local cluster")
-		os.Exit(0)
+	if v := os.Getenv("ARGOLITE_E2E"); v != "1" {
+		skipReason = "ARGOLITE_E2E is not set: run make test-e2e, which starts the local cluster and sets ARGOLITE_E2E=1"
+		if v != "" {
+			skipReason = fmt.Sprintf("ARGOLITE_E2E is %q, not 1: run make test-e2e, which starts the local cluster and sets ARGOLITE_E2E=1", v)
+		}
+		os.Exit(m.Run())
 	}
 	root, _ := filepath.Abs("../..")
 	e2e = env{
@@ -72,6 +79,15 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	os.Exit(m.Run())
+}
+
+// needCluster skips t unless the suite runs against the local cluster.
+// Every test calls it first (TestEveryTestNeedsTheCluster checks that).
+func needCluster(t *testing.T) {
+	t.Helper()
+	if skipReason != "" {
+		t.Skip(skipReason)
+	}
 }
 
 // invalidNameChars are runs of characters a namespace name cannot hold.
@@ -118,6 +134,27 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func(ctx con
 	if err != nil {
 		t.Fatalf("timed out after %s waiting for %s (last error: %v)", timeout, what, lastErr)
 	}
+}
+
+// waitEventNote waits for an events.k8s.io Event with reason about the
+// object named regarding in ns, and returns its note.
+func waitEventNote(t *testing.T, ns, regarding, reason string, timeout time.Duration) string {
+	t.Helper()
+	var note string
+	waitFor(t, "an Event "+reason+" on "+regarding, timeout, func(ctx context.Context) (bool, error) {
+		evs, err := clientset.EventsV1().Events(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, e := range evs.Items {
+			if e.Regarding.Name == regarding && e.Reason == reason {
+				note = e.Note
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	return note
 }
 
 // result is a finished command.

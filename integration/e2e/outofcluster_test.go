@@ -24,6 +24,7 @@ import (
 // it becomes ready, takes the leader Lease in the namespace it is given, and
 // on SIGTERM exits cleanly and releases the Lease for the next leader.
 func TestAgentOutOfCluster(t *testing.T) {
+	needCluster(t)
 	ns := newNamespace(t)
 	metrics, probes, hooks := freePort(t), freePort(t), freePort(t)
 	var logs syncBuffer

@@ -101,6 +101,7 @@ func stepPods(t *testing.T, ns, wf string) []corev1.Pod {
 }
 
 func TestWorkflows(t *testing.T) {
+	needCluster(t)
 	installGitopsAgent(t)
 	dyn := dynamic.NewForConfigOrDie(cfg)
 	ns := newNamespace(t)

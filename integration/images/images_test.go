@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -364,7 +366,7 @@ func TestRunErrors(t *testing.T) {
 }
 
 // TestPause builds the real pause image and checks the binary stops with
-// exit code 0 on SIGTERM.
+// exit code 0 on SIGTERM, sent once it is ready (startReadyPause).
 func TestPause(t *testing.T) {
 	if testing.Short() || runtime.GOOS != "linux" {
 		t.Skip("builds the pause binary; linux only")
@@ -395,11 +397,7 @@ func TestPause(t *testing.T) {
 	if err := checkStaticELF(bin, runtime.GOARCH); err != nil {
 		t.Error(err)
 	}
-	cmd := exec.Command(bin)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(200 * time.Millisecond)
+	cmd := startReadyPause(t, bin)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -414,6 +412,83 @@ func TestPause(t *testing.T) {
 	if !strings.Contains(stdout.String(), "up to date") {
 		t.Errorf("second run rebuilt: %q", stdout.String())
 	}
+}
+
+// pauseHelperEnv, set to a pause binary, makes the test binary the helper
+// of startReadyPause instead of running tests.
+const pauseHelperEnv = "ARGOLITE_TEST_PAUSE_HELPER"
+
+func TestMain(m *testing.M) {
+	if bin := os.Getenv(pauseHelperEnv); bin != "" {
+		execPauseWithExitedChild(bin)
+	}
+	os.Exit(m.Run())
+}
+
+// execPauseWithExitedChild starts a child that exits at once (pause -v) and,
+// without waiting for it, execs pause in its place: the PID and the child
+// stay, so pause has a child to reap. It prints the child's PID first.
+func execPauseWithExitedChild(bin string) {
+	child := exec.Command(bin, "-v")
+	if err := child.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(3)
+	}
+	fmt.Println(child.Process.Pid)
+	err := syscall.Exec(bin, []string{bin}, os.Environ())
+	fmt.Fprintln(os.Stderr, "exec", bin, err)
+	os.Exit(3)
+}
+
+// startReadyPause starts pause and returns once it handles SIGTERM. pause
+// says nothing when it starts, but right after its signal.Notify it reaps
+// the children that exited before, and nothing else reaps them (the helper
+// that exec'd it never waits): so it is ready once its child, which exits
+// at once, is gone.
+func startReadyPause(t *testing.T, bin string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), pauseHelperEnv+"="+bin)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	var child int
+	if _, err := fmt.Fscanln(stdout, &child); err != nil {
+		t.Fatalf("reading the PID of pause's child: %v", err)
+	}
+	const timeout = 10 * time.Second
+	for deadline := time.Now().Add(timeout); ; time.Sleep(5 * time.Millisecond) {
+		ppid, err := parentOf(child)
+		if errors.Is(err, fs.ErrNotExist) || (err == nil && ppid != cmd.Process.Pid) { // reaped (and its PID perhaps reused)
+			return cmd
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pause (pid %d) did not reap its exited child %d within %s: it is not ready to handle SIGTERM", cmd.Process.Pid, child, timeout)
+		}
+	}
+}
+
+// parentOf is the parent PID of a process, from /proc/PID/stat ("pid (comm)
+// state ppid ...", where comm may hold spaces and parentheses).
+func parentOf(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(fields) < 2 {
+		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, b)
+	}
+	return strconv.Atoi(fields[1])
 }
 
 func TestBusyboxArchiveCarriesBothTags(t *testing.T) {
