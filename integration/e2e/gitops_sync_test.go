@@ -52,10 +52,10 @@ func (gs *gitopsSuite) directoryApp(t *testing.T) {
 	waitEvent(t, ns, "web", "SyncSucceeded")
 	metrics := agentMetrics(t)
 	for _, want := range []string{
-		fmt.Sprintf(`argolite_app_info{health_status="Healthy",name="web",namespace="%s",repo="%s",sync_status="Synced"} 1`, ns, repo.URL),
-		fmt.Sprintf(`argolite_app_sync_total{name="web",namespace="%s",phase="Succeeded"}`, ns),
-		`argolite_git_request_seconds_count{op="ls-remote",result="success"}`,
-		`argolite_app_reconcile_seconds_count{name="web",namespace="` + ns + `"}`,
+		fmt.Sprintf(`argolite_gitops_app_info{health_status="Healthy",name="web",namespace="%s",repo="%s",sync_status="Synced"} 1`, ns, repo.URL),
+		fmt.Sprintf(`argolite_gitops_sync_total{name="web",namespace="%s",phase="Succeeded"}`, ns),
+		`argolite_gitops_git_request_seconds_count{op="ls-remote",result="success"}`,
+		`argolite_gitops_reconcile_seconds_count{kind="Application",name="web",namespace="` + ns + `"}`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("agent metrics lack %s", want)

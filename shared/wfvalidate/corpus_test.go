@@ -14,20 +14,24 @@ import (
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
-// corpusDir is Argo's examples folder next to the repository (see
-// integration/conformance); ARGOLITE_ARGO_EXAMPLES overrides it.
+// corpusDir is Argo's examples folder in the corpus directory that
+// ARGOLITE_CORPUS_DIR names (relative to the repository root; default
+// ../shared/conformance, as for integration/conformance).
 func corpusDir(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("ARGOLITE_ARGO_EXAMPLES")
+	dir := os.Getenv("ARGOLITE_CORPUS_DIR")
 	if dir == "" {
-		dir = "../../../shared/conformance/argo-workflows"
+		dir = "../shared/conformance"
 	}
-	abs, err := filepath.Abs(dir)
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join("../..", dir) // this test runs in shared/wfvalidate
+	}
+	abs, err := filepath.Abs(filepath.Join(dir, "argo-workflows"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(abs, "expected-succeeded.txt")); err != nil {
-		t.Skipf("the Argo examples corpus is absent (%v): it lives in ../shared/conformance/argo-workflows next to the repository, or set ARGOLITE_ARGO_EXAMPLES", err)
+		t.Skipf("the Argo examples corpus is absent (%v): it lives in ../shared/conformance/argo-workflows next to the repository, or set ARGOLITE_CORPUS_DIR to the directory that holds argo-workflows/", err)
 	}
 	return abs
 }
