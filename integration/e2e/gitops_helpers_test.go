@@ -159,7 +159,26 @@ func readyFalse(reason string, parts ...string) func(*argov1.Application) bool {
 				return false
 			}
 		}
-		return true
+		return kstatusPairAgrees(a.Status.Conditions, reason)
+	}
+}
+
+// kstatusPairAgrees checks Reconciling and Stalled next to a Ready=False
+// with reason: a failure that waits for a change of the spec or of Git is
+// Stalled, one the agent retries keeps Reconciling; never both.
+func kstatusPairAgrees(conds []metav1.Condition, reason string) bool {
+	stalled := meta.FindStatusCondition(conds, argov1.ConditionStalled)
+	reconciling := meta.FindStatusCondition(conds, argov1.ConditionReconciling)
+	isStalled := stalled != nil && stalled.Status == metav1.ConditionTrue && stalled.Reason == reason && reconciling == nil
+	isRetrying := reconciling != nil && reconciling.Status == metav1.ConditionTrue && reconciling.Reason == argov1.ReasonProgressingWithRetry && stalled == nil
+	switch reason {
+	case argov1.ReasonInvalidSpec, argov1.ReasonRenderFailed, argov1.ReasonUnknownKind:
+		return isStalled
+	case argov1.ReasonSyncFailed:
+		// A sync whose retries are spent is Stalled; a step before it retries.
+		return isStalled || isRetrying
+	default:
+		return isRetrying
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/argolite/argolite/shared/wfnames"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -17,8 +18,8 @@ import (
 
 // The label and annotation the agent puts on the workflows a CronWorkflow starts.
 const (
-	labelCronWorkflow       = "workflows.argoproj.io/cron-workflow"  // agent/workflow/cron.go
-	annotationScheduledTime = "workflows.argoproj.io/scheduled-time" // agent/workflow/cron.go
+	labelCronWorkflow       = wfnames.LabelCronWorkflow
+	annotationScheduledTime = wfnames.AnnotationScheduledTime
 )
 
 // cronSchedules is the subtest of TestWorkflowFeatures

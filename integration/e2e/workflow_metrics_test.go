@@ -71,12 +71,26 @@ spec:
 			name, runs, okRuns, dur, okDur, strings.Join(ours, "\n"))
 	}
 
+	// The role's own series: one per workflow, gone with it.
+	ours := map[string]string{"kind": "Workflow", "namespace": ns, "name": name}
+	if n, ok := metricSample(text, "argolite_workflow_reconcile_seconds_count", ours); !ok || n < 1 {
+		t.Errorf("want argolite_workflow_reconcile_seconds_count for %s/%s, got %v (%v)", ns, name, n, ok)
+	}
+
 	// With Argo's metricsConfig.metricsTTL in argolite-config, series not
-	// emitted for that long go (the agent reads its config at most every
-	// 30 s and sweeps every 30 s).
+	// emitted for that long go (the agent watches its config and sweeps
+	// every 30 s).
 	setAgentConfigKey(t, "metricsConfig", "metricsTTL: 1s\n")
 	waitFor(t, "the finished workflow's metric series to expire", 2*time.Minute, func(context.Context) (bool, error) {
 		_, present := metricSample(agentMetrics(t), "argo_workflows_e2e_feature_runs", map[string]string{"wf": name, "status": "Succeeded"})
+		return !present, nil
+	})
+
+	if err := dyn.Resource(workflowGVR).Namespace(ns).Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the deleted workflow's reconcile series to go", time.Minute, func(context.Context) (bool, error) {
+		_, present := metricSample(agentMetrics(t), "argolite_workflow_reconcile_seconds_count", ours)
 		return !present, nil
 	})
 }
@@ -117,7 +131,7 @@ func setAgentConfigKey(t *testing.T, key, value string) {
 	t.Helper()
 	ctx := context.Background()
 	cms := clientset.CoreV1().ConfigMaps(agentmeta.Namespace)
-	const name = "argolite-config" // agent/workflow.ConfigMapName
+	const name = agentmeta.ConfigMapName
 	cm, err := cms.Get(ctx, name, metav1.GetOptions{})
 	if err != nil && !isNotFound(err) {
 		t.Fatalf("reading ConfigMap %s/%s: %v", agentmeta.Namespace, name, err)
