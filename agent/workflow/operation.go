@@ -152,107 +152,94 @@ func (o *operation) executeTemplate(name string, sc scope, h holder, args argov1
 	if n != nil && n.Phase.Fulfilled() {
 		return n, nil
 	}
-	inner, tmpl, ref, err := o.resolve(sc, h)
+	inner, tmpl, ref, err := o.resolveWithDefaults(sc, h)
 	if err != nil {
 		return o.nodeError(n, name, ref, opts, err), err
 	}
-	tmpl, err = mergeDefaults(tmpl, o.spec.TemplateDefaults)
-	if err != nil {
-		return o.nodeError(n, name, ref, opts, err), err
-	}
-	locals := maps.Clone(opts.locals)
-	if locals == nil {
-		locals = map[string]string{}
-	}
-	locals["node.name"] = name
-	if isPodTemplate(tmpl) && tmpl.RetryStrategy == nil && o.spec.RetryStrategy == nil {
-		locals["pod.name"] = podName(o.wf, name, tmpl.Name)
-	}
+	locals := o.nodeLocals(name, tmpl, opts.locals)
 	processed, err := o.processArgs(tmpl, args, locals)
 	if err != nil {
 		return o.nodeError(n, name, ref, opts, err), err
 	}
-	if n != nil && processed.Timeout != "" {
-		if d, err := time.ParseDuration(processed.Timeout); err == nil && !n.StartedAt.IsZero() {
-			if left := n.StartedAt.Add(d).Sub(o.now); left <= 0 {
-				o.stopNodePods(n.ID)
-				return o.markNode(name, argov1.NodeFailed, fmt.Sprintf("Max duration limit exceeded: the template's timeout is %s", processed.Timeout)), nil
-			} else {
-				o.requeueAfter(left)
-			}
-		}
+	if failed, expired := o.enforceTimeout(n, name, processed); expired {
+		return failed, nil
 	}
 	if s := processed.Synchronization; s != nil {
-		holder := workflowHolder(o.wf) + "/" + nodeID(o.wf, name)
-		waiting, err := o.acquireLocks(s, holder)
+		waiting, unlock, err := o.lock(n, name, s, ref, opts)
 		if err != nil {
 			return o.nodeError(n, name, ref, opts, err), err
 		}
-		if waiting != "" {
-			if n == nil {
-				n = o.initNode(name, argov1.NodeTypePod, ref, opts.boundaryID, argov1.NodePending, opts.flag, "")
-			}
-			n.Message = fmt.Sprintf("Waiting for %s lock", waiting)
-			n.SynchronizationStatus = &argov1.NodeSynchronizationStatus{Waiting: waiting}
-			o.setNode(n)
-			return n, nil
+		if waiting != nil {
+			return waiting, nil
 		}
-		if n != nil && n.SynchronizationStatus != nil {
-			n.SynchronizationStatus, n.Message = nil, ""
-			o.setNode(n)
-		}
-		defer func() {
-			if done := o.node(name); done != nil && done.Phase.Fulfilled() {
-				o.releaseLocks(holder)
-			}
-		}()
+		defer unlock()
 	}
 	if m := processed.Memoize; m != nil && n == nil {
-		out, hit, err := o.memoLoad(m)
+		hit, err := o.memoized(name, m, processed, ref, opts)
 		if err != nil {
 			return o.nodeError(n, name, ref, opts, err), err
 		}
-		if hit {
-			typ := argov1.NodeTypePod
-			switch {
-			case processed.Steps != nil:
-				typ = argov1.NodeTypeSteps
-			case processed.DAG != nil:
-				typ = argov1.NodeTypeDAG
-			}
-			hn := o.initNode(name, typ, ref, opts.boundaryID, argov1.NodeSucceeded, opts.flag, "")
-			hn.Outputs = out
-			hn.MemoizationStatus = &argov1.MemoizationStatus{Hit: true, Key: m.Key, CacheName: m.Cache.ConfigMap.Name}
-			o.setNode(hn)
-			o.addGlobalOutputs(out)
-			return hn, nil
+		if hit != nil {
+			return hit, nil
 		}
 	}
-	retry := processed.RetryStrategy
-	if retry == nil && isPodTemplate(processed) {
-		retry = o.spec.RetryStrategy
-	}
-	var result *argov1.NodeStatus
-	if retry != nil {
-		result, err = o.executeWithRetries(name, inner, processed, ref, retry, opts, locals)
-	} else {
-		result, err = o.executeType(name, inner, processed, ref, opts)
-	}
-	if processed.Metrics != nil && result != nil && result.Phase.Fulfilled() {
-		o.emitMetrics(processed.Metrics, o.nodeMetricVars(result, processed, locals))
-	}
-	if m := processed.Memoize; m != nil && result != nil && m.Cache != nil && m.Cache.ConfigMap != nil {
-		if result.MemoizationStatus == nil {
-			result.MemoizationStatus = &argov1.MemoizationStatus{Key: m.Key, CacheName: m.Cache.ConfigMap.Name}
-			o.setNode(result)
-		}
-		if result.Phase == argov1.NodeSucceeded {
-			if serr := o.memoSave(m, result.ID, result.Outputs); serr != nil {
-				o.log.Error(serr, "memoization cache", "node", name)
-			}
-		}
-	}
+	result, err := o.run(name, inner, processed, ref, opts, locals)
+	o.emitTemplateMetrics(processed, result, locals)
+	o.memoRecord(name, processed.Memoize, result)
 	return result, err
+}
+
+// resolveWithDefaults is the template h refers to, with
+// spec.templateDefaults under its own fields.
+func (o *operation) resolveWithDefaults(sc scope, h holder) (scope, *argov1.Template, templateRef, error) {
+	inner, t, ref, err := o.resolve(sc, h)
+	if err != nil {
+		return inner, nil, ref, err
+	}
+	t, err = mergeDefaults(t, o.spec.TemplateDefaults)
+	return inner, t, ref, err
+}
+
+// nodeLocals are the parent's locals and the node's own variables.
+func (o *operation) nodeLocals(name string, t *argov1.Template, parent map[string]string) map[string]string {
+	locals := maps.Clone(parent)
+	if locals == nil {
+		locals = map[string]string{}
+	}
+	locals["node.name"] = name
+	// With retries each attempt is its own Pod and sets its own pod.name.
+	if isPodTemplate(t) && o.retryStrategy(t) == nil {
+		locals["pod.name"] = podName(o.wf, name, t.Name)
+	}
+	return locals
+}
+
+// enforceTimeout fails a started node whose template's timeout has passed,
+// stopping its Pods; before that it asks for a look when it will have.
+func (o *operation) enforceTimeout(n *argov1.NodeStatus, name string, t *argov1.Template) (failed *argov1.NodeStatus, expired bool) {
+	if n == nil || t.Timeout == "" {
+		return nil, false
+	}
+	d, err := time.ParseDuration(t.Timeout)
+	if err != nil || n.StartedAt.IsZero() {
+		return nil, false
+	}
+	left := n.StartedAt.Add(d).Sub(o.now)
+	if left > 0 {
+		o.requeueAfter(left)
+		return nil, false
+	}
+	o.stopNodePods(n.ID)
+	return o.markNode(name, argov1.NodeFailed, fmt.Sprintf("Max duration limit exceeded: the template's timeout is %s", t.Timeout)), true
+}
+
+// run runs a processed template, under a Retry node when it has a retry
+// strategy.
+func (o *operation) run(name string, sc scope, t *argov1.Template, ref templateRef, opts execOpts, locals map[string]string) (*argov1.NodeStatus, error) {
+	if retry := o.retryStrategy(t); retry != nil {
+		return o.executeWithRetries(name, sc, t, ref, retry, opts, locals)
+	}
+	return o.executeType(name, sc, t, ref, opts)
 }
 
 // nodeError records err on the node (creating it in Error when missing).

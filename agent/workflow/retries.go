@@ -211,3 +211,12 @@ func isTransientMessage(msg string) bool {
 	}
 	return false
 }
+
+// retryStrategy is the template's retry strategy; a Pod template without
+// one falls back on the workflow's.
+func (o *operation) retryStrategy(t *argov1.Template) *argov1.WorkflowRetryStrategy {
+	if t.RetryStrategy == nil && isPodTemplate(t) {
+		return o.spec.RetryStrategy
+	}
+	return t.RetryStrategy
+}
