@@ -111,15 +111,11 @@ func mergeDefaults(t *argov1.Template, defaults *argov1.Template) (*argov1.Templ
 		return nil, err
 	}
 	merged := deepMerge(b, o)
-	// A default container only applies to container templates.
-	for _, k := range []string{"container", "script", "containerSet", "resource", "dag", "steps", "suspend"} {
-		if _, own := o[k]; !own {
-			if k == "container" {
-				if _, isScript := o["script"]; isScript {
-					delete(merged, k)
-				}
-			}
-		}
+	// A default container does not apply to a script template: the script
+	// brings its own, and with both it would run as a container template.
+	_, ownContainer := o["container"]
+	if _, isScript := o["script"]; isScript && !ownContainer {
+		delete(merged, "container")
 	}
 	raw, err := json.Marshal(merged)
 	if err != nil {
