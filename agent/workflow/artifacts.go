@@ -390,3 +390,9 @@ func inNamespace(endpoint, namespace string) string {
 	}
 	return scheme + host
 }
+
+// hasLocation reports whether an artifact says where it is.
+func hasLocation(a *argov1.Artifact) bool {
+	l := a.ArtifactLocation
+	return l.S3 != nil || l.HTTP != nil || l.Raw != nil || l.Plugin != nil || a.From != "" || a.FromExpression != ""
+}

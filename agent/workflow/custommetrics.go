@@ -230,3 +230,11 @@ func (o *operation) flushMetrics() {
 	}
 	o.metrics = nil
 }
+
+// emitTemplateMetrics records the template's custom metrics once its node is
+// done.
+func (o *operation) emitTemplateMetrics(t *argov1.Template, result *argov1.NodeStatus, locals map[string]string) {
+	if t.Metrics != nil && result != nil && result.Phase.Fulfilled() {
+		o.emitMetrics(t.Metrics, o.nodeMetricVars(result, t, locals))
+	}
+}

@@ -93,3 +93,42 @@ func (o *operation) memoSave(m *argov1.Memoize, nodeID string, out *argov1.Outpu
 	}
 	return nil
 }
+
+// memoized is the node name as a cache hit, when the cache holds outputs
+// for m's key; nil when it does not.
+func (o *operation) memoized(name string, m *argov1.Memoize, t *argov1.Template, ref templateRef, opts execOpts) (*argov1.NodeStatus, error) {
+	out, hit, err := o.memoLoad(m)
+	if err != nil || !hit {
+		return nil, err
+	}
+	typ := argov1.NodeTypePod
+	switch {
+	case t.Steps != nil:
+		typ = argov1.NodeTypeSteps
+	case t.DAG != nil:
+		typ = argov1.NodeTypeDAG
+	}
+	hn := o.initNode(name, typ, ref, opts.boundaryID, argov1.NodeSucceeded, opts.flag, "")
+	hn.Outputs = out
+	hn.MemoizationStatus = &argov1.MemoizationStatus{Hit: true, Key: m.Key, CacheName: m.Cache.ConfigMap.Name}
+	o.setNode(hn)
+	o.addGlobalOutputs(out)
+	return hn, nil
+}
+
+// memoRecord notes m's key on the node and, once it succeeded, caches its
+// outputs; a cache that cannot be written only costs a later run its hit.
+func (o *operation) memoRecord(name string, m *argov1.Memoize, result *argov1.NodeStatus) {
+	if m == nil || result == nil || m.Cache == nil || m.Cache.ConfigMap == nil {
+		return
+	}
+	if result.MemoizationStatus == nil {
+		result.MemoizationStatus = &argov1.MemoizationStatus{Key: m.Key, CacheName: m.Cache.ConfigMap.Name}
+		o.setNode(result)
+	}
+	if result.Phase == argov1.NodeSucceeded {
+		if err := o.memoSave(m, result.ID, result.Outputs); err != nil {
+			o.log.Error(err, "memoization cache", "node", name)
+		}
+	}
+}

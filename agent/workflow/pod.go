@@ -90,11 +90,45 @@ func (o *operation) suspended() bool {
 	return o.wf.Spec.Suspend != nil && *o.wf.Spec.Suspend
 }
 
-// buildPod is the Pod for a node.
+// buildPod is the Pod for a node: the template's containers under the
+// wrapper, with the workflow's Pod settings under the template's own.
 func (o *operation) buildPod(n *argov1.NodeStatus, t *argov1.Template) (*corev1.Pod, error) {
-	spec := o.spec
-	wf := o.wf
+	pod := o.newPod(n, t)
+	ps := &pod.Spec
+	o.setIdentity(ps, t)
+	o.setScheduling(ps, t)
+	o.setNetworking(ps, t)
+	if err := o.setLimits(ps, t); err != nil {
+		return nil, err
+	}
 	es := exec.Spec{ResultCap: exec.DefaultResultCap}
+	mains, err := o.mainContainers(n, t, &es, ps)
+	if err != nil {
+		return nil, err
+	}
+	es.Outputs.Parameters = fileOutputParameters(t)
+	if err := o.addArtifacts(t, &es, pod, mains); err != nil {
+		return nil, err
+	}
+	if err := o.addContainers(ps, t, mains); err != nil {
+		return nil, err
+	}
+	if err := o.addVolumes(ps, t); err != nil {
+		return nil, err
+	}
+	if err := setExecSpec(pod, &es); err != nil {
+		return nil, err
+	}
+	if err := o.applyPodSpecPatches(ps, t); err != nil {
+		return nil, err
+	}
+	return pod, nil
+}
+
+// newPod is the node's Pod with its metadata: the workflow's Pod metadata
+// under the template's, and the labels and annotations the agent finds it by.
+func (o *operation) newPod(n *argov1.NodeStatus, t *argov1.Template) *corev1.Pod {
+	wf := o.wf
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        podName(wf, n.Name, t.Name),
@@ -108,23 +142,26 @@ func (o *operation) buildPod(n *argov1.NodeStatus, t *argov1.Template) (*corev1.
 		},
 		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever},
 	}
-	if spec.PodMetadata != nil {
-		maps.Copy(pod.Labels, spec.PodMetadata.Labels)
-		maps.Copy(pod.Annotations, spec.PodMetadata.Annotations)
+	if pm := o.spec.PodMetadata; pm != nil {
+		maps.Copy(pod.Labels, pm.Labels)
+		maps.Copy(pod.Annotations, pm.Annotations)
 	}
 	maps.Copy(pod.Labels, t.Metadata.Labels)
 	maps.Copy(pod.Annotations, t.Metadata.Annotations)
 	pod.Labels[LabelWorkflow] = wf.Name
 	pod.Annotations[AnnotationNodeID] = n.ID
 	pod.Annotations[AnnotationNodeName] = n.Name
+	return pod
+}
 
-	ps := &pod.Spec
+// setIdentity sets whom the Pod runs as: its service account, API token,
+// security context and image pull secrets.
+func (o *operation) setIdentity(ps *corev1.PodSpec, t *argov1.Template) {
+	spec := o.spec
 	ps.ServiceAccountName = firstNonEmpty(t.ServiceAccountName, spec.ServiceAccountName)
-	// Step Pods get API credentials only when they ask for an account.
-	automount := ps.ServiceAccountName != ""
-	if t.Resource != nil {
-		automount = true
-	}
+	// Step Pods get API credentials only when they ask for an account, or
+	// act on the API as a resource template does.
+	automount := ps.ServiceAccountName != "" || t.Resource != nil
 	if spec.AutomountServiceAccountToken != nil {
 		automount = *spec.AutomountServiceAccountToken
 	}
@@ -132,6 +169,16 @@ func (o *operation) buildPod(n *argov1.NodeStatus, t *argov1.Template) (*corev1.
 		automount = *t.AutomountServiceAccountToken
 	}
 	ps.AutomountServiceAccountToken = ptr.To(automount)
+	ps.SecurityContext = spec.SecurityContext
+	if t.SecurityContext != nil {
+		ps.SecurityContext = t.SecurityContext
+	}
+	ps.ImagePullSecrets = spec.ImagePullSecrets
+}
+
+// setScheduling sets where and in which order the Pod is scheduled.
+func (o *operation) setScheduling(ps *corev1.PodSpec, t *argov1.Template) {
+	spec := o.spec
 	ps.NodeSelector = maps.Clone(spec.NodeSelector)
 	if t.NodeSelector != nil {
 		ps.NodeSelector = maps.Clone(t.NodeSelector)
@@ -143,31 +190,151 @@ func (o *operation) buildPod(n *argov1.NodeStatus, t *argov1.Template) (*corev1.
 	ps.Tolerations = append(append([]corev1.Toleration(nil), spec.Tolerations...), t.Tolerations...)
 	ps.SchedulerName = firstNonEmpty(t.SchedulerName, spec.SchedulerName)
 	ps.PriorityClassName = firstNonEmpty(t.PriorityClassName, spec.PodPriorityClassName)
-	ps.HostAliases = append(append([]corev1.HostAlias(nil), spec.HostAliases...), t.HostAliases...)
-	ps.SecurityContext = spec.SecurityContext
-	if t.SecurityContext != nil {
-		ps.SecurityContext = t.SecurityContext
+}
+
+// setNetworking sets the Pod's network and name resolution.
+func (o *operation) setNetworking(ps *corev1.PodSpec, t *argov1.Template) {
+	spec := o.spec
+	if spec.HostNetwork != nil {
+		ps.HostNetwork = *spec.HostNetwork
 	}
+	ps.HostAliases = append(append([]corev1.HostAlias(nil), spec.HostAliases...), t.HostAliases...)
 	if spec.DNSPolicy != nil {
 		ps.DNSPolicy = *spec.DNSPolicy
 	}
 	ps.DNSConfig = spec.DNSConfig
-	ps.ImagePullSecrets = spec.ImagePullSecrets
-	if spec.HostNetwork != nil {
-		ps.HostNetwork = *spec.HostNetwork
-	}
-	ps.Resources = spec.PodResources
+}
+
+// setLimits sets the Pod's resources and how long it may run.
+func (o *operation) setLimits(ps *corev1.PodSpec, t *argov1.Template) error {
+	ps.Resources = o.spec.PodResources
 	if t.PodResources != nil {
 		ps.Resources = t.PodResources
 	}
-	if t.ActiveDeadlineSeconds != nil {
-		v, err := intOrStringValue(t.ActiveDeadlineSeconds, o.globals)
-		if err != nil {
-			return nil, specError("template %s: activeDeadlineSeconds: %v", t.Name, err)
-		}
-		ps.ActiveDeadlineSeconds = ptr.To(int64(v))
+	if t.ActiveDeadlineSeconds == nil {
+		return nil
 	}
+	v, err := intOrStringValue(t.ActiveDeadlineSeconds, o.globals)
+	if err != nil {
+		return specError("template %s: activeDeadlineSeconds: %v", t.Name, err)
+	}
+	ps.ActiveDeadlineSeconds = ptr.To(int64(v))
+	return nil
+}
 
+// mainContainers are the containers that do the template's work, each under
+// the wrapper; es records what the wrapper does for them.
+func (o *operation) mainContainers(n *argov1.NodeStatus, t *argov1.Template, es *exec.Spec, ps *corev1.PodSpec) ([]corev1.Container, error) {
+	switch {
+	case t.Container != nil:
+		es.CaptureResult = o.resultReferenced(n.Name)
+		return o.wrappedMain(*t.Container.DeepCopy(), t.Name)
+	case t.Script != nil:
+		es.Script = &exec.Script{Source: t.Script.Source}
+		es.CaptureResult = true
+		return o.wrappedMain(*t.Script.Container.DeepCopy(), t.Name)
+	case t.ContainerSet != nil:
+		return o.containerSet(t, es)
+	case t.Resource != nil:
+		// The executor acts on the API as the Pod's account.
+		if ps.ServiceAccountName == "" {
+			ps.ServiceAccountName = "default"
+		}
+		return []corev1.Container{o.resourceMain(t, es)}, nil
+	}
+	return nil, nil
+}
+
+// wrappedMain is c as the Pod's one main container.
+func (o *operation) wrappedMain(c corev1.Container, tmpl string) ([]corev1.Container, error) {
+	c.Name = exec.MainContainer
+	if err := o.wrap(&c, exec.RoleMain, tmpl); err != nil {
+		return nil, err
+	}
+	return []corev1.Container{c}, nil
+}
+
+// containerSet is a container set's containers, with its shared mounts; the
+// wrapper starts each once those it depends on are done.
+func (o *operation) containerSet(t *argov1.Template, es *exec.Spec) ([]corev1.Container, error) {
+	es.CaptureResult = true
+	es.Dependencies = map[string][]string{}
+	var set []corev1.Container
+	for _, cn := range t.ContainerSet.Containers {
+		c := *cn.Container.DeepCopy()
+		c.VolumeMounts = append(c.VolumeMounts, t.ContainerSet.VolumeMounts...)
+		es.Dependencies[c.Name] = cn.Dependencies
+		if err := o.wrap(&c, exec.RoleSet, t.Name); err != nil {
+			return nil, err
+		}
+		set = append(set, c)
+	}
+	return set, nil
+}
+
+// resourceMain is the executor applying a resource template's manifest and
+// reading its output parameters from the object.
+func (o *operation) resourceMain(t *argov1.Template, es *exec.Spec) corev1.Container {
+	r := t.Resource
+	es.Resource = &exec.Resource{Action: r.Action, MergeStrategy: r.MergeStrategy, Manifest: r.Manifest, Flags: r.Flags,
+		SuccessCondition: r.SuccessCondition, FailureCondition: r.FailureCondition}
+	if r.SetOwnerReference {
+		wf := o.wf
+		es.Resource.Owner = &exec.Owner{APIVersion: argov1.GroupVersion.String(), Kind: "Workflow", Name: wf.Name, UID: string(wf.UID)}
+	}
+	for _, p := range t.Outputs.Parameters {
+		if p.ValueFrom == nil {
+			continue
+		}
+		rp := exec.ResourceParameter{Name: p.Name, JSONPath: p.ValueFrom.JSONPath, JQFilter: p.ValueFrom.JQFilter}
+		if p.ValueFrom.Default != nil {
+			rp.Default = ptr.To(p.ValueFrom.Default.String())
+		}
+		es.Resource.Parameters = append(es.Resource.Parameters, rp)
+	}
+	return corev1.Container{
+		Name:            exec.MainContainer,
+		Image:           o.r.Options.ExecutorImage,
+		ImagePullPolicy: corev1.PullIfNotPresent,
+		Command:         []string{"/argolite-agent", "exec", "resource"},
+		Env: []corev1.EnvVar{{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{
+			FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}}},
+	}
+}
+
+// fileOutputParameters are the output parameters the wrapper reads from files.
+func fileOutputParameters(t *argov1.Template) []exec.OutputParameter {
+	var out []exec.OutputParameter
+	for _, p := range t.Outputs.Parameters {
+		if p.ValueFrom == nil || p.ValueFrom.Path == "" {
+			continue
+		}
+		op := exec.OutputParameter{Name: p.Name, Path: p.ValueFrom.Path}
+		if p.ValueFrom.Default != nil {
+			op.Default = ptr.To(p.ValueFrom.Default.String())
+		}
+		out = append(out, op)
+	}
+	return out
+}
+
+// addArtifacts tells the wrapper which artifacts to move and gives the main
+// containers the credentials for them.
+func (o *operation) addArtifacts(t *argov1.Template, es *exec.Spec, pod *corev1.Pod, mains []corev1.Container) error {
+	credEnv, err := o.artifactSpec(t, es, pod)
+	if err != nil {
+		return err
+	}
+	// The wrapper reads the artifact credentials; it hides them from the command.
+	for i := range mains {
+		mains[i].Env = append(mains[i].Env, credEnv...)
+	}
+	return nil
+}
+
+// addContainers puts the wrapper's init container, the template's init
+// containers, the main containers and the sidecars into the Pod.
+func (o *operation) addContainers(ps *corev1.PodSpec, t *argov1.Template, mains []corev1.Container) error {
 	execMount := corev1.VolumeMount{Name: exec.VolumeName, MountPath: exec.Dir}
 	infoMount := corev1.VolumeMount{Name: exec.PodInfoVolumeName, MountPath: exec.PodInfoDir, ReadOnly: true}
 	ps.InitContainers = append(ps.InitContainers, corev1.Container{
@@ -180,120 +347,47 @@ func (o *operation) buildPod(n *argov1.NodeStatus, t *argov1.Template) (*corev1.
 		// Pod's life and would keep a step asking for every CPU unschedulable.
 		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceMemory: resourceQuantity("32Mi")}},
 	})
-
-	var mains []corev1.Container
-	switch {
-	case t.Container != nil:
-		es.CaptureResult = o.resultReferenced(n.Name)
-		c := *t.Container.DeepCopy()
-		c.Name = exec.MainContainer
-		if err := o.wrap(&c, exec.RoleMain, t.Name); err != nil {
-			return nil, err
-		}
-		mains = append(mains, c)
-	case t.Script != nil:
-		c := *t.Script.Container.DeepCopy()
-		c.Name = exec.MainContainer
-		es.Script = &exec.Script{Source: t.Script.Source}
-		es.CaptureResult = true
-		if err := o.wrap(&c, exec.RoleMain, t.Name); err != nil {
-			return nil, err
-		}
-		mains = append(mains, c)
-	case t.ContainerSet != nil:
-		es.CaptureResult = true
-		es.Dependencies = map[string][]string{}
-		for _, cn := range t.ContainerSet.Containers {
-			c := *cn.Container.DeepCopy()
-			c.VolumeMounts = append(c.VolumeMounts, t.ContainerSet.VolumeMounts...)
-			es.Dependencies[c.Name] = cn.Dependencies
-			if err := o.wrap(&c, exec.RoleSet, t.Name); err != nil {
-				return nil, err
-			}
-			mains = append(mains, c)
-		}
-	case t.Resource != nil:
-		r := t.Resource
-		es.Resource = &exec.Resource{Action: r.Action, MergeStrategy: r.MergeStrategy, Manifest: r.Manifest, Flags: r.Flags,
-			SuccessCondition: r.SuccessCondition, FailureCondition: r.FailureCondition}
-		if r.SetOwnerReference {
-			es.Resource.Owner = &exec.Owner{APIVersion: argov1.GroupVersion.String(), Kind: "Workflow", Name: wf.Name, UID: string(wf.UID)}
-		}
-		for _, p := range t.Outputs.Parameters {
-			if p.ValueFrom == nil {
-				continue
-			}
-			rp := exec.ResourceParameter{Name: p.Name, JSONPath: p.ValueFrom.JSONPath, JQFilter: p.ValueFrom.JQFilter}
-			if p.ValueFrom.Default != nil {
-				rp.Default = ptr.To(p.ValueFrom.Default.String())
-			}
-			es.Resource.Parameters = append(es.Resource.Parameters, rp)
-		}
-		if ps.ServiceAccountName == "" {
-			ps.ServiceAccountName = "default"
-		}
-		mains = append(mains, corev1.Container{
-			Name:            exec.MainContainer,
-			Image:           o.r.Options.ExecutorImage,
-			ImagePullPolicy: corev1.PullIfNotPresent,
-			Command:         []string{"/argolite-agent", "exec", "resource"},
-			Env: []corev1.EnvVar{{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{
-				FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}}},
-		})
-	}
-	for _, p := range t.Outputs.Parameters {
-		if p.ValueFrom == nil || p.ValueFrom.Path == "" {
-			continue
-		}
-		op := exec.OutputParameter{Name: p.Name, Path: p.ValueFrom.Path}
-		if p.ValueFrom.Default != nil {
-			op.Default = ptr.To(p.ValueFrom.Default.String())
-		}
-		es.Outputs.Parameters = append(es.Outputs.Parameters, op)
-	}
-	credEnv, err := o.artifactSpec(t, &es, pod)
-	if err != nil {
-		return nil, err
-	}
-	// The wrapper reads the artifact credentials; it hides them from the command.
-	for i := range mains {
-		mains[i].Env = append(mains[i].Env, credEnv...)
-	}
-
-	// User init containers run as they are, with main's mounts when asked.
+	// User init containers and sidecars mirror main's own mounts when they
+	// ask, taken before main gets the wrapper's; init containers run unwrapped.
 	var mainMounts []corev1.VolumeMount
 	if len(mains) > 0 {
 		mainMounts = mains[0].VolumeMounts
 	}
 	for _, ic := range t.InitContainers {
-		c := *ic.Container.DeepCopy()
-		if ic.MirrorVolumeMounts != nil && *ic.MirrorVolumeMounts {
-			c.VolumeMounts = append(c.VolumeMounts, mainMounts...)
-		}
-		ps.InitContainers = append(ps.InitContainers, c)
+		ps.InitContainers = append(ps.InitContainers, mirrorMounts(ic, mainMounts))
 	}
 	for i := range mains {
 		mains[i].VolumeMounts = append(mains[i].VolumeMounts, execMount, infoMount)
 	}
 	ps.Containers = append(ps.Containers, mains...)
 	for _, sc := range t.Sidecars {
-		c := *sc.Container.DeepCopy()
-		if sc.MirrorVolumeMounts != nil && *sc.MirrorVolumeMounts {
-			c.VolumeMounts = append(c.VolumeMounts, mainMounts...)
-		}
+		c := mirrorMounts(sc, mainMounts)
 		if err := o.wrap(&c, exec.RoleSidecar, t.Name); err != nil {
-			return nil, err
+			return err
 		}
 		c.VolumeMounts = append(c.VolumeMounts, execMount, infoMount)
 		ps.Containers = append(ps.Containers, c)
 	}
+	return nil
+}
 
-	// Volumes: what the containers mount, from the template, the workflow and its claims.
+// mirrorMounts is a user container with main's mounts added when it asks.
+func mirrorMounts(uc argov1.UserContainer, mainMounts []corev1.VolumeMount) corev1.Container {
+	c := *uc.Container.DeepCopy()
+	if uc.MirrorVolumeMounts != nil && *uc.MirrorVolumeMounts {
+		c.VolumeMounts = append(c.VolumeMounts, mainMounts...)
+	}
+	return c
+}
+
+// addVolumes adds what the containers mount, from the template, the workflow
+// and its claims, then the wrapper's own volumes.
+func (o *operation) addVolumes(ps *corev1.PodSpec, t *argov1.Template) error {
 	available := map[string]corev1.Volume{}
 	for _, v := range o.wf.Status.PersistentVolumeClaims {
 		available[v.Name] = v
 	}
-	for _, v := range spec.Volumes {
+	for _, v := range o.spec.Volumes {
 		available[v.Name] = v
 	}
 	for _, v := range t.Volumes {
@@ -308,7 +402,7 @@ func (o *operation) buildPod(n *argov1.NodeStatus, t *argov1.Template) (*corev1.
 				}
 				v, ok := available[m.Name]
 				if !ok {
-					return nil, specError("template %s: container %s mounts volume %q, which neither the template nor the workflow defines", t.Name, c.Name, m.Name)
+					return specError("template %s: container %s mounts volume %q, which neither the template nor the workflow defines", t.Name, c.Name, m.Name)
 				}
 				used[m.Name] = true
 				ps.Volumes = append(ps.Volumes, v)
@@ -322,26 +416,38 @@ func (o *operation) buildPod(n *argov1.NodeStatus, t *argov1.Template) (*corev1.
 				FieldPath: "metadata.annotations['" + exec.AnnotationSpec + "']"}}},
 		}}},
 	)
+	return nil
+}
+
+// setExecSpec hands es to the wrapper in an annotation, which the Pod
+// mounts through the downward API.
+func setExecSpec(pod *corev1.Pod, es *exec.Spec) error {
+	ps := &pod.Spec
 	es.MessageLimit = exec.MessageLimitFor(len(ps.InitContainers) + len(ps.Containers))
 	b, err := json.Marshal(es)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("encoding the wrapper's spec: %w", err)
 	}
 	pod.Annotations[exec.AnnotationSpec] = string(b)
+	return nil
+}
 
-	for _, patch := range []struct{ where, p string }{{"spec.podSpecPatch", spec.PodSpecPatch}, {"templates." + t.Name + ".podSpecPatch", t.PodSpecPatch}} {
+// applyPodSpecPatches applies the workflow's podSpecPatch, then the
+// template's, over everything else.
+func (o *operation) applyPodSpecPatches(ps *corev1.PodSpec, t *argov1.Template) error {
+	for _, patch := range []struct{ where, p string }{{"spec.podSpecPatch", o.spec.PodSpecPatch}, {"templates." + t.Name + ".podSpecPatch", t.PodSpecPatch}} {
 		if strings.TrimSpace(patch.p) == "" {
 			continue
 		}
 		p, err := expr.Replace(patch.p, o.globals, expr.Options{AllowUnresolved: true})
 		if err != nil {
-			return nil, specError("%s: %v", patch.where, err)
+			return specError("%s: %v", patch.where, err)
 		}
 		if err := applyPodSpecPatch(ps, p); err != nil {
-			return nil, specError("%s: %v", patch.where, err)
+			return specError("%s: %v", patch.where, err)
 		}
 	}
-	return pod, nil
+	return nil
 }
 
 // applyPodSpecPatch applies a strategic merge patch (JSON or YAML) to a Pod spec.

@@ -311,3 +311,32 @@ func addHolder(list []argov1.LockHolding, key, holder string) []argov1.LockHoldi
 	}
 	return append(list, argov1.LockHolding{Lock: key, Holders: []string{holder}})
 }
+
+// lock takes the synchronization locks of the node name. While it waits for
+// one it returns the node saying so; once it holds them, unlock gives them
+// back if the node is done.
+func (o *operation) lock(n *argov1.NodeStatus, name string, s *argov1.Synchronization, ref templateRef, opts execOpts) (waiting *argov1.NodeStatus, unlock func(), err error) {
+	holder := workflowHolder(o.wf) + "/" + nodeID(o.wf, name)
+	waitingFor, err := o.acquireLocks(s, holder)
+	if err != nil {
+		return nil, nil, err
+	}
+	if waitingFor != "" {
+		if n == nil {
+			n = o.initNode(name, argov1.NodeTypePod, ref, opts.boundaryID, argov1.NodePending, opts.flag, "")
+		}
+		n.Message = fmt.Sprintf("Waiting for %s lock", waitingFor)
+		n.SynchronizationStatus = &argov1.NodeSynchronizationStatus{Waiting: waitingFor}
+		o.setNode(n)
+		return n, nil, nil
+	}
+	if n != nil && n.SynchronizationStatus != nil {
+		n.SynchronizationStatus, n.Message = nil, ""
+		o.setNode(n)
+	}
+	return nil, func() {
+		if done := o.node(name); done != nil && done.Phase.Fulfilled() {
+			o.releaseLocks(holder)
+		}
+	}, nil
+}
