@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -111,11 +112,15 @@ func mergeDefaults(t *argov1.Template, defaults *argov1.Template) (*argov1.Templ
 		return nil, err
 	}
 	merged := deepMerge(b, o)
-	// A default container does not apply to a script template: the script
-	// brings its own, and with both it would run as a container template.
-	_, ownContainer := o["container"]
-	if _, isScript := o["script"]; isScript && !ownContainer {
-		delete(merged, "container")
+	// The template keeps its own type, as Argo's SetType does after the
+	// merge: a default container does not turn a script, steps, DAG or
+	// resource template into a container template.
+	if own := templateTypeKeys(o); len(own) > 0 {
+		for _, k := range templateTypeKeys(merged) {
+			if !slices.Contains(own, k) {
+				delete(merged, k)
+			}
+		}
 	}
 	raw, err := json.Marshal(merged)
 	if err != nil {
@@ -123,6 +128,20 @@ func mergeDefaults(t *argov1.Template, defaults *argov1.Template) (*argov1.Templ
 	}
 	out := &argov1.Template{}
 	return out, json.Unmarshal(raw, out)
+}
+
+// templateKinds are the keys that give a template its type.
+var templateKinds = []string{"container", "script", "containerSet", "resource", "dag", "steps", "suspend", "data", "http", "plugin"}
+
+// templateTypeKeys lists the type keys a template's JSON holds.
+func templateTypeKeys(t map[string]any) []string {
+	var keys []string
+	for _, k := range templateKinds {
+		if _, ok := t[k]; ok {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 // deepMerge overlays o on b: maps merge key by key, anything else in o wins.

@@ -770,3 +770,39 @@ func TestParseMetricsTTL(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplateDefaultsKeepTheType: Argo's templateDefaults merge into each
+// template, which keeps its own type (SetType after the merge).
+func TestTemplateDefaultsKeepTheType(t *testing.T) {
+	defaults := &argov1.Template{
+		Container: &corev1.Container{Image: "alpine", Env: []corev1.EnvVar{{Name: "FROM", Value: "defaults"}}},
+		Timeout:   "1m",
+	}
+	for name, tc := range map[string]struct {
+		tmpl          argov1.Template
+		wantContainer bool
+	}{
+		"container":          {tmpl: argov1.Template{Name: "c", Container: &corev1.Container{Command: []string{"echo"}}}, wantContainer: true},
+		"script":             {tmpl: argov1.Template{Name: "s", Script: &argov1.ScriptTemplate{Source: "echo"}}},
+		"steps":              {tmpl: argov1.Template{Name: "st", Steps: []argov1.ParallelSteps{{Steps: []argov1.WorkflowStep{{Name: "a", Template: "c"}}}}}},
+		"dag":                {tmpl: argov1.Template{Name: "d", DAG: &argov1.DAGTemplate{Tasks: []argov1.DAGTask{{Name: "a", Template: "c"}}}}},
+		"resource":           {tmpl: argov1.Template{Name: "r", Resource: &argov1.ResourceTemplate{Action: "create"}}},
+		"no type of its own": {tmpl: argov1.Template{Name: "n"}, wantContainer: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := mergeDefaults(&tc.tmpl, defaults)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (got.Container != nil) != tc.wantContainer {
+				t.Errorf("container after the merge: %v, want %v", got.Container != nil, tc.wantContainer)
+			}
+			if tc.wantContainer && (got.Container.Image != "alpine" || len(got.Container.Env) != 1) {
+				t.Errorf("the default container was not merged: %+v", got.Container)
+			}
+			if got.Timeout != "1m" {
+				t.Errorf("timeout %q, want the default's 1m", got.Timeout)
+			}
+		})
+	}
+}
