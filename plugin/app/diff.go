@@ -153,7 +153,8 @@ elsewhere in the working copy resolve.`,
   kubectl argo app diff guestbook --revision feature/x`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			err := runWithName(o, &o.Name)(cmd, args)
+			// kubectl diff's exit codes: 1 is for differences, errors are 2.
+			err := cli.RunE(o)(cmd, args)
 			var exit *cli.ExitError
 			if err == nil || errors.As(err, &exit) {
 				return err
@@ -170,8 +171,9 @@ elsewhere in the working copy resolve.`,
 	return cmd
 }
 
-// Complete builds the clients.
-func (o *DiffOptions) Complete() error {
+// Complete takes the name and builds the clients.
+func (o *DiffOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
 	if err := o.Common.Complete(); err != nil {
 		return err
 	}
@@ -199,7 +201,7 @@ func (o *DiffOptions) Run(ctx context.Context) error {
 	}
 	ign, err := diff.NewIgnorer(app.Spec.IgnoreDifferences)
 	if err != nil {
-		return &cli.Error{Problem: fmt.Sprintf("application %s: %v", o.ref(app.Name), err),
+		return &cli.Error{Problem: fmt.Sprintf("application %s: %v", o.Ref(app.Name), err),
 			Fix: "fix spec.ignoreDifferences", Err: err}
 	}
 	progress := cli.NewProgress(o.ErrOut)
@@ -208,7 +210,7 @@ func (o *DiffOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	colour := newPalette(o.Out).on
+	colour := newPalette(o.Out).On()
 	diffs, err := o.compare(ctx, app, d.objects, ign, colour, progress)
 	if err != nil {
 		return err
@@ -223,7 +225,7 @@ func (o *DiffOptions) Run(ctx context.Context) error {
 	}
 	if n > 0 && o.ExitCode {
 		return &cli.ExitError{Code: exitDifferences, Silent: true,
-			Err: fmt.Errorf("%s of %s differ from the cluster", plural(n, "object"), o.ref(app.Name))}
+			Err: fmt.Errorf("%s of %s differ from the cluster", cli.Plural(n, "object"), o.Ref(app.Name))}
 	}
 	return nil
 }
@@ -247,7 +249,7 @@ func (o *DiffOptions) compare(ctx context.Context, app *argov1.Application, objs
 	}
 	out := make([]objectDiff, len(objs))
 	tty := printers.IsTerminal(o.ErrOut)
-	progress.Update(fmt.Sprintf("Comparing %s with the cluster", plural(len(objs), "object")))
+	progress.Update(fmt.Sprintf("Comparing %s with the cluster", cli.Plural(len(objs), "object")))
 	var done atomic.Int32
 	var progressMu sync.Mutex // Progress is not safe for concurrent use
 	g, gctx := errgroup.WithContext(ctx)

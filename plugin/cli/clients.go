@@ -1,6 +1,3 @@
-// Package cli owns what every kubectl-argo command shares: the Kubernetes
-// clients built from the kubeconfig flags, errors that say what went wrong
-// and what to do about it, progress lines, colour and report printing.
 package cli
 
 import (

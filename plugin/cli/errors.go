@@ -106,6 +106,15 @@ func (c *Clients) context() string {
 	return fmt.Sprintf(" (context %q)", c.Context)
 }
 
+// APIMessage is the API server's message of err without the Go type around it.
+func APIMessage(err error) string {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return status.Status().Message
+	}
+	return err.Error()
+}
+
 // unreachable reports whether err means no API server answered, and the
 // shortest message that says why: the dial error, not the whole URL.
 func unreachable(err error) (string, bool) {

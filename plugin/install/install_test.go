@@ -24,7 +24,7 @@ import (
 
 	"github.com/argolite/argolite/manifests"
 	"github.com/argolite/argolite/plugin/cli"
-	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/clitest"
 	"github.com/argolite/argolite/shared/agentmeta"
 )
 
@@ -333,7 +333,7 @@ func TestWaitForAgent(t *testing.T) {
 			o := NewOptions(genericclioptions.NewConfigFlags(false), streams)
 			o.Clients = clitest.NewClients(t, rolloutObjects(tt.pod, tt.deploy)...)
 			o.interval, o.Timeout = 10*time.Millisecond, 50*time.Millisecond
-			ctx, cancel := context.WithTimeoutCause(context.Background(), o.Timeout, errTimeout)
+			ctx, cancel := cli.WithTimeout(context.Background(), o.Timeout)
 			defer cancel()
 			start := time.Now()
 			err := o.waitForAgent(ctx)

@@ -56,19 +56,19 @@ template and the parameters.`,
 	f.BoolVar(&o.Running, "running", false, "Only workflows that have not ended.")
 	f.BoolVar(&o.Completed, "completed", false, "Only workflows that have ended.")
 	f.StringVarP(&o.Selector, "selector", "l", "", "Label selector, such as team=web.")
-	addPrintFlags(cmd, o.PrintFlags, wide)
+	cli.AddPrintFlags(cmd, o.PrintFlags, cli.Wide)
 	return cmd
 }
 
 // Complete builds the clients.
-func (o *ListOptions) Complete() error { return o.Common.Complete() }
+func (o *ListOptions) Complete(*cobra.Command, []string) error { return o.Common.Complete() }
 
 // Validate checks the flags.
 func (o *ListOptions) Validate() error {
 	if o.Running && o.Completed {
 		return errors.New("--running and --completed cannot be combined: leave both out to list every workflow")
 	}
-	return validateOutput(o.PrintFlags, wide)
+	return cli.ValidateOutput(o.PrintFlags, cli.Wide)
 }
 
 // Run lists the workflows.
@@ -78,7 +78,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		opts = append(opts, client.InNamespace(o.Namespace))
 	}
 	if o.Selector != "" {
-		sel, err := ParseSelector(o.Selector)
+		sel, err := cli.ParseSelector(o.Selector)
 		if err != nil {
 			return err
 		}
@@ -98,7 +98,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	}
 	list.Items = items
 	SortWorkflows(list.Items)
-	p, err := TextOrPrinter(o.PrintFlags, wide)
+	p, err := cli.Printer(o.PrintFlags, cli.Wide)
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		for i := range list.Items {
 			items[i] = &list.Items[i]
 		}
-		return PrintList(p, o.PrintFlags, list, KindWorkflow, items, o.Out)
+		return cli.PrintList(p, o.PrintFlags, list, KindWorkflow, items, o.Out)
 	}
 	if len(list.Items) == 0 {
 		if o.AllNamespaces {
@@ -117,8 +117,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		}
 		return nil
 	}
-	isWide := o.PrintFlags.OutputFormat != nil && *o.PrintFlags.OutputFormat == wide
-	PrintWorkflowTable(o.Out, list.Items, o.AllNamespaces, isWide, o.Now())
+	PrintWorkflowTable(o.Out, list.Items, o.AllNamespaces, cli.OutputIs(o.PrintFlags, cli.Wide), o.Now())
 	return nil
 }
 
@@ -131,7 +130,7 @@ func SortWorkflows(items []argov1.Workflow) {
 
 // PrintWorkflowTable prints workflows as wf list does.
 func PrintWorkflowTable(out io.Writer, items []argov1.Workflow, namespaces, isWide bool, now time.Time) {
-	pal := NewPalette(out)
+	pal := newPalette(out)
 	w := printers.GetNewTabWriter(out)
 	defer w.Flush()
 	var header []string
@@ -150,10 +149,10 @@ func PrintWorkflowTable(out io.Writer, items []argov1.Workflow, namespaces, isWi
 		if namespaces {
 			row = append(row, wf.Namespace)
 		}
-		row = append(row, wf.Name, pal.WorkflowPhase(wf.Status.Phase, statusText(wf)), Age(now, wf.CreationTimestamp),
-			orDash(span(now, wf.Status.StartedAt, wf.Status.FinishedAt)), orDash(wf.Status.Progress))
+		row = append(row, wf.Name, pal.workflowPhase(wf.Status.Phase, statusText(wf)), cli.Age(now, wf.CreationTimestamp),
+			cli.OrDash(cli.Span(now, wf.Status.StartedAt, wf.Status.FinishedAt)), cli.OrDash(wf.Status.Progress))
 		if isWide {
-			row = append(row, orDash(templateOf(wf)), orDash(parameters(wf.Spec.Arguments.Parameters)))
+			row = append(row, cli.OrDash(templateOf(wf)), cli.OrDash(parameters(wf.Spec.Arguments.Parameters)))
 		}
 		row = append(row, oneLine(wf.Status.Message, 80))
 		fmt.Fprintln(w, strings.Join(row, "\t"))

@@ -100,10 +100,7 @@ not succeed, and its message is printed.`,
 
   # The name of the created workflow, for scripts
   NAME=$(kubectl argo wf submit build.yaml -o name)`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Files = args
-			return cli.RunE(o)(cmd, args)
-		},
+		RunE: cli.RunE(o),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			return []cobra.Completion{"yaml", "yml", "json"}, cobra.ShellCompDirectiveFilterFileExt
 		},
@@ -121,7 +118,7 @@ not succeed, and its message is printed.`,
 	f.BoolVar(&o.Wait, "wait", false, "Wait until the workflows end; exit non-zero when one does not succeed.")
 	f.BoolVar(&o.Log, "log", false, "Stream the steps' logs until the workflow ends; exit non-zero when it does not succeed.")
 	f.DurationVar(&o.Timeout, "timeout", 0, "With --wait, --watch or --log: how long to wait (default: until the workflow ends).")
-	addPrintFlags(cmd, o.PrintFlags)
+	cli.AddPrintFlags(cmd, o.PrintFlags)
 	_ = cmd.MarkFlagFilename("parameter-file", "yaml", "yml", "json")
 	_ = cmd.RegisterFlagCompletionFunc("from", o.completeFrom)
 	return cmd
@@ -187,8 +184,11 @@ func normalizeKind(s string) string {
 	return ""
 }
 
-// Complete builds the clients.
-func (o *SubmitOptions) Complete() error { return o.Common.Complete() }
+// Complete takes the files and builds the clients.
+func (o *SubmitOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Files = args
+	return o.Common.Complete()
+}
 
 // Validate checks the flags, before any request.
 func (o *SubmitOptions) Validate() error {
@@ -312,7 +312,7 @@ func (o *SubmitOptions) structured() bool {
 // one per line, after what happened and what to do.
 func invalid(problems []string, what string) error {
 	return &cli.Error{
-		Problem: fmt.Sprintf("%s; %s:\n  %s", Plural(len(problems), "validation error"), what, strings.Join(problems, "\n  ")),
+		Problem: fmt.Sprintf("%s; %s:\n  %s", cli.Plural(len(problems), "validation error"), what, strings.Join(problems, "\n  ")),
 	}
 }
 
@@ -593,38 +593,11 @@ func (c *Common) CreateWorkflow(ctx context.Context, wf *argov1.Workflow) error 
 		return &cli.Error{Problem: fmt.Sprintf("workflow %s already exists", ref),
 			Fix: "pick another name with --name, or let the API server pick one with --generate-name " + wf.Name + "-", Err: err}
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
-		return &cli.Error{Problem: fmt.Sprintf("the API server rejected workflow %s: %v", ref, APIMessage(err)),
+		return &cli.Error{Problem: fmt.Sprintf("the API server rejected workflow %s: %v", ref, cli.APIMessage(err)),
 			Fix: "fix the fields it names", Err: err}
 	case apierrors.IsNotFound(err):
-		return &cli.Error{Problem: fmt.Sprintf("cannot create workflow %s: %v", ref, APIMessage(err)),
+		return &cli.Error{Problem: fmt.Sprintf("cannot create workflow %s: %v", ref, cli.APIMessage(err)),
 			Fix: "create the namespace first (kubectl create namespace " + wf.Namespace + "), or pick another with -n", Err: err}
 	}
 	return c.explain(fmt.Errorf("creating workflow %s: %w", ref, err))
-}
-
-// APIMessage is the API server's message of err without the Go type around it.
-func APIMessage(err error) string {
-	var status apierrors.APIStatus
-	if errors.As(err, &status) {
-		return status.Status().Message
-	}
-	return err.Error()
-}
-
-// addPrintFlags binds -o, whose text formats (such as wide) extra adds to
-// the printers' formats.
-func addPrintFlags(cmd *cobra.Command, flags *genericclioptions.PrintFlags, extra ...string) {
-	AddPrintFlags(cmd, flags, extra...)
-}
-
-// AddPrintFlags binds -o, whose text formats (such as wide) extra adds to
-// the printers' formats, and completes its values.
-func AddPrintFlags(cmd *cobra.Command, flags *genericclioptions.PrintFlags, extra ...string) {
-	flags.AddFlags(cmd)
-	_ = cmd.Flags().MarkHidden("show-managed-fields")
-	formats := append(slices.Clone(extra), flags.AllowedFormats()...)
-	if f := cmd.Flags().Lookup("output"); f != nil {
-		f.Usage = "Output format. One of: (" + strings.Join(formats, ", ") + ")."
-	}
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
 }
