@@ -323,8 +323,7 @@ func (o *CreateOptions) create(ctx context.Context, app *argov1.Application) err
 	case apierrors.IsAlreadyExists(err):
 		return o.upsert(ctx, app)
 	case apierrors.IsInvalid(err):
-		return &cli.Error{Problem: fmt.Sprintf("the API server rejected application %s: %v", ref, cli.APIMessage(err)),
-			Fix: "fix the fields it names", Err: err}
+		return cli.Rejected("application "+ref, err)
 	case apierrors.IsNotFound(err):
 		return &cli.Error{Problem: fmt.Sprintf("cannot create application %s: %v", ref, cli.APIMessage(err)),
 			Fix: "create the namespace first (kubectl create namespace " + app.Namespace + "), or pick another with -n", Err: err}
@@ -368,8 +367,7 @@ func (o *CreateOptions) upsert(ctx context.Context, app *argov1.Application) err
 				Fix: "run the command again", Err: err}
 		}
 		if apierrors.IsInvalid(err) {
-			return &cli.Error{Problem: fmt.Sprintf("the API server rejected application %s/%s: %v", app.Namespace, app.Name, cli.APIMessage(err)),
-				Fix: "fix the fields it names", Err: err}
+			return cli.Rejected("application "+app.Namespace+"/"+app.Name, err)
 		}
 		return o.explain(fmt.Errorf("updating application %s/%s: %w", app.Namespace, app.Name, err))
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/argolite/argolite/plugin/cli"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
@@ -63,22 +62,14 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		return err
 	}
 	list := &argov1.ApplicationList{}
-	var opts []client.ListOption
-	if !o.AllNamespaces {
-		opts = append(opts, client.InNamespace(o.Namespace))
-	}
-	if err := o.Clients.Client.List(ctx, list, opts...); err != nil {
+	if err := o.Clients.Client.List(ctx, list, o.ListScope(o.AllNamespaces)...); err != nil {
 		return o.explain(fmt.Errorf("listing applications: %w", err))
 	}
 	slices.SortFunc(list.Items, func(a, b argov1.Application) int {
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
 	if p != nil {
-		items := make([]client.Object, len(list.Items))
-		for i := range list.Items {
-			items[i] = &list.Items[i]
-		}
-		return cli.PrintList(p, o.PrintFlags, list, "Application", items, o.Out)
+		return cli.PrintList(p, o.PrintFlags, list, "Application", o.Out)
 	}
 	if len(list.Items) == 0 {
 		if o.AllNamespaces {

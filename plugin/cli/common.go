@@ -6,6 +6,7 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
@@ -71,6 +72,14 @@ func (c *Common) CompleteLocal() error {
 func (c *Common) Explain(err error, resource string) error {
 	return c.Clients.Explain(err, fmt.Sprintf("ask a cluster administrator for access to %s.%s in namespace %s, or use another --context or -n",
 		resource, argov1.GroupVersion.Group, c.Namespace))
+}
+
+// ListScope is the namespace of a List: c's, or every one with -A.
+func (c *Common) ListScope(allNamespaces bool) []client.ListOption {
+	if allNamespaces {
+		return nil
+	}
+	return []client.ListOption{client.InNamespace(c.Namespace)}
 }
 
 // Ref names an object of the namespace in messages: namespace/name.

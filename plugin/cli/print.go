@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
@@ -87,8 +88,11 @@ func Printer(flags *genericclioptions.PrintFlags, text ...string) (printers.Reso
 // PrintList prints a list of argolite objects with p: whole for json and
 // yaml, one object at a time for -o name (the name printer takes no list).
 // kind is the kind of the items.
-func PrintList(p printers.ResourcePrinter, flags *genericclioptions.PrintFlags, list client.ObjectList, kind string,
-	items []client.Object, out io.Writer) error {
+func PrintList(p printers.ResourcePrinter, flags *genericclioptions.PrintFlags, list client.ObjectList, kind string, out io.Writer) error {
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return err
+	}
 	list.GetObjectKind().SetGroupVersionKind(argov1.GroupVersion.WithKind(kind + "List"))
 	for _, item := range items {
 		item.GetObjectKind().SetGroupVersionKind(argov1.GroupVersion.WithKind(kind))
@@ -104,11 +108,15 @@ func PrintList(p printers.ResourcePrinter, flags *genericclioptions.PrintFlags, 
 	return nil
 }
 
-// ParseSelector parses a -l label selector.
-func ParseSelector(s string) (labels.Selector, error) {
-	sel, err := labels.Parse(s)
-	if err != nil {
-		return nil, fmt.Errorf("-l %q: %w; use a label selector such as team=web or env in (prod,staging)", s, err)
+// WithSelector adds the -l label selector to the options of a List, unless
+// it is empty.
+func WithSelector(opts []client.ListOption, selector string) ([]client.ListOption, error) {
+	if selector == "" {
+		return opts, nil
 	}
-	return sel, nil
+	sel, err := labels.Parse(selector)
+	if err != nil {
+		return nil, fmt.Errorf("-l %q: %w; use a label selector such as team=web or env in (prod,staging)", selector, err)
+	}
+	return append(opts, client.MatchingLabelsSelector{Selector: sel}), nil
 }

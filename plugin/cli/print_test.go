@@ -83,7 +83,6 @@ func TestPrintList(t *testing.T) {
 		{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "a"}},
 		{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "b"}},
 	}}
-	items := []client.Object{&list.Items[0], &list.Items[1]}
 	tests := []struct {
 		output string
 		want   string
@@ -100,7 +99,7 @@ func TestPrintList(t *testing.T) {
 				t.Fatal(err)
 			}
 			var out bytes.Buffer
-			if err := PrintList(p, flags, list, "Workflow", items, &out); err != nil {
+			if err := PrintList(p, flags, list, "Workflow", &out); err != nil {
 				t.Fatal(err)
 			}
 			if out.String() != tt.want {
@@ -110,11 +109,29 @@ func TestPrintList(t *testing.T) {
 	}
 }
 
-func TestParseSelector(t *testing.T) {
-	if _, err := ParseSelector("team=web,env in (prod,staging)"); err != nil {
-		t.Errorf("ParseSelector: %v", err)
+func TestWithSelector(t *testing.T) {
+	scope := []client.ListOption{client.InNamespace("team")}
+	tests := []struct {
+		selector string
+		wantOpts int
+		wantErr  string
+	}{
+		{selector: "", wantOpts: 1},
+		{selector: "team=web,env in (prod,staging)", wantOpts: 2},
+		{selector: "a=(b", wantErr: `-l "a=(b"`},
 	}
-	if _, err := ParseSelector("a=(b"); err == nil || !strings.Contains(err.Error(), `-l "a=(b"`) {
-		t.Errorf("ParseSelector(a=(b) = %v, want an error naming -l", err)
+	for _, tt := range tests {
+		t.Run(tt.selector, func(t *testing.T) {
+			opts, err := WithSelector(scope, tt.selector)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("WithSelector(%q) = %v, want an error containing %q", tt.selector, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || len(opts) != tt.wantOpts {
+				t.Errorf("WithSelector(%q) = %v, %v; want %d options", tt.selector, opts, err, tt.wantOpts)
+			}
+		})
 	}
 }

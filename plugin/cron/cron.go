@@ -114,11 +114,7 @@ func notFound(c *cli.Common, name string, err error) error {
 
 func listCrons(ctx context.Context, c *cli.Common, all bool) (*argov1.CronWorkflowList, error) {
 	list := &argov1.CronWorkflowList{}
-	var opts []client.ListOption
-	if !all {
-		opts = append(opts, client.InNamespace(c.Namespace))
-	}
-	if err := c.Clients.Client.List(ctx, list, opts...); err != nil {
+	if err := c.Clients.Client.List(ctx, list, c.ListScope(all)...); err != nil {
 		return nil, c.Explain(fmt.Errorf("listing cron workflows: %w", err), forbidden)
 	}
 	slices.SortFunc(list.Items, func(a, b argov1.CronWorkflow) int {
@@ -215,11 +211,7 @@ func (o *listOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if p != nil {
-		objs := make([]client.Object, len(list.Items))
-		for i := range list.Items {
-			objs[i] = &list.Items[i]
-		}
-		return cli.PrintList(p, o.PrintFlags, list, wf.KindCronWorkflow, objs, o.Out)
+		return cli.PrintList(p, o.PrintFlags, list, wf.KindCronWorkflow, o.Out)
 	}
 	if len(list.Items) == 0 {
 		if o.AllNamespaces {
@@ -390,14 +382,8 @@ func (o *createOptions) Run(ctx context.Context) error {
 	for _, d := range docs {
 		cron, ok := d.Object.(*argov1.CronWorkflow)
 		if !ok {
-			hint := "create it with kubectl apply -f " + d.Source
-			switch d.Kind {
-			case wf.KindWorkflow:
-				hint = "submit it with kubectl argo wf submit " + d.Source
-			case wf.KindWorkflowTemplate, wf.KindClusterWorkflowTemplate:
-				hint = "create it with kubectl argo template create -f " + d.Source
-			}
-			problems = append(problems, fmt.Sprintf("%s: %s %s: cron create creates CronWorkflows: %s", d.File, d.Kind, d.Name, hint))
+			problems = append(problems, fmt.Sprintf("%s: %s %s: cron create creates CronWorkflows: %s", d.File, d.Kind, d.Name,
+				wf.HowToCreate(d.Kind, d.Source)))
 			continue
 		}
 		switch {
@@ -410,8 +396,7 @@ func (o *createOptions) Run(ctx context.Context) error {
 		crons = append(crons, cron)
 	}
 	if len(problems) > 0 {
-		return &cli.Error{Problem: fmt.Sprintf("%s; nothing was created (fix them and create again):\n  %s",
-			cli.Plural(len(problems), "validation error"), strings.Join(problems, "\n  "))}
+		return wf.Invalid(problems, "nothing was created (fix them and create again)")
 	}
 	if len(crons) == 0 {
 		return fmt.Errorf("no CronWorkflow in %s", strings.Join(o.Filenames, ", "))
@@ -424,8 +409,7 @@ func (o *createOptions) Run(ctx context.Context) error {
 			return &cli.Error{Problem: fmt.Sprintf("cron workflow %s already exists", ref),
 				Fix: "delete it first with kubectl argo cron delete " + cron.Name + ", or replace it with kubectl apply -f", Err: err}
 		case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
-			return &cli.Error{Problem: fmt.Sprintf("the API server rejected cron workflow %s: %v", ref, cli.APIMessage(err)),
-				Fix: "fix the fields it names", Err: err}
+			return cli.Rejected("cron workflow "+ref, err)
 		case err != nil:
 			return o.Explain(fmt.Errorf("creating cron workflow %s: %w", ref, err), forbidden)
 		}

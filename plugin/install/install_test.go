@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/ssa/utils"
+	"github.com/spf13/cobra"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -87,17 +88,15 @@ func subjects(t *testing.T) []string {
 	return all
 }
 
+// runInstall runs `install args...` against clients and returns its stdout.
 func runInstall(t *testing.T, clients *cli.Clients, args ...string) (string, error) {
 	t.Helper()
-	streams, _, out, _ := genericiooptions.NewTestIOStreams()
-	o := NewOptions(genericclioptions.NewConfigFlags(false), streams)
-	o.Clients = clients
-	o.interval = 10 * time.Millisecond
-	cmd := newCmd(o)
-	cmd.SilenceUsage = true
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
-	return out.String(), err
+	r := clitest.Run(t, func(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+		o := NewOptions(flags, streams)
+		o.Clients, o.interval = clients, 10*time.Millisecond
+		return newCmd(o)
+	}, args...)
+	return r.Out, r.Err
 }
 
 // wantLines checks that out has "<subject> <action><suffix>" for every

@@ -120,11 +120,7 @@ func list(ctx context.Context, c *cli.Common, cluster, all bool) ([]item, client
 		objList = l
 	} else {
 		l := &argov1.WorkflowTemplateList{}
-		var opts []client.ListOption
-		if !all {
-			opts = append(opts, client.InNamespace(c.Namespace))
-		}
-		err = c.Clients.Client.List(ctx, l, opts...)
+		err = c.Clients.Client.List(ctx, l, c.ListScope(all)...)
 		for i := range l.Items {
 			items = append(items, item{obj: &l.Items[i], spec: &l.Items[i].Spec})
 		}
@@ -234,11 +230,7 @@ func (o *listOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if p != nil {
-		objs := make([]client.Object, len(items))
-		for i := range items {
-			objs[i] = items[i].obj
-		}
-		return cli.PrintList(p, o.PrintFlags, objList, kind(o.Cluster), objs, o.Out)
+		return cli.PrintList(p, o.PrintFlags, objList, kind(o.Cluster), o.Out)
 	}
 	if len(items) == 0 {
 		where := " in namespace " + o.Namespace
@@ -426,14 +418,8 @@ func (o *createOptions) Run(ctx context.Context) error {
 			local[wf.KindClusterWorkflowTemplate+"/"+t.Name] = &t.Spec
 			templates = append(templates, d)
 		default:
-			hint := "create it with kubectl apply -f " + d.Source
-			switch d.Kind {
-			case wf.KindWorkflow:
-				hint = "submit it with kubectl argo wf submit " + d.Source
-			case wf.KindCronWorkflow:
-				hint = "create it with kubectl argo cron create -f " + d.Source
-			}
-			problems = append(problems, fmt.Sprintf("%s: %s %s: template create creates WorkflowTemplates and ClusterWorkflowTemplates: %s", d.File, d.Kind, d.Name, hint))
+			problems = append(problems, fmt.Sprintf("%s: %s %s: template create creates WorkflowTemplates and ClusterWorkflowTemplates: %s",
+				d.File, d.Kind, d.Name, wf.HowToCreate(d.Kind, d.Source)))
 		}
 	}
 	cluster := (&wf.Common{Common: o.Common}).ClusterLookup(ctx)
@@ -447,8 +433,7 @@ func (o *createOptions) Run(ctx context.Context) error {
 		problems = append(problems, wf.Validate(d, wf.ValidateOptions{TemplateLookup: lookup})...)
 	}
 	if len(problems) > 0 {
-		return &cli.Error{Problem: fmt.Sprintf("%s; nothing was created (fix them and create again):\n  %s",
-			cli.Plural(len(problems), "validation error"), strings.Join(problems, "\n  "))}
+		return wf.Invalid(problems, "nothing was created (fix them and create again)")
 	}
 	if len(templates) == 0 {
 		return fmt.Errorf("no WorkflowTemplate in %s", strings.Join(o.Filenames, ", "))
@@ -480,8 +465,7 @@ func (o *createOptions) create(ctx context.Context, obj client.Object) error {
 		return &cli.Error{Problem: fmt.Sprintf("%s %s already exists", kind(cluster), ref),
 			Fix: "delete it first with " + del + ", or replace it with kubectl apply -f", Err: err}
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
-		return &cli.Error{Problem: fmt.Sprintf("the API server rejected %s %s: %v", kind(cluster), ref, cli.APIMessage(err)),
-			Fix: "fix the fields it names", Err: err}
+		return cli.Rejected(kind(cluster)+" "+ref, err)
 	}
 	return o.Explain(fmt.Errorf("creating %s %s: %w", kind(cluster), ref, err), plural(cluster))
 }

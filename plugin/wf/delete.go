@@ -89,16 +89,9 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 	}
 	if o.All || o.Completed {
 		list := &argov1.WorkflowList{}
-		opts := []client.ListOption{}
-		if !o.AllNamespaces {
-			opts = append(opts, client.InNamespace(o.Namespace))
-		}
-		if o.Selector != "" {
-			sel, err := cli.ParseSelector(o.Selector)
-			if err != nil {
-				return err
-			}
-			opts = append(opts, client.MatchingLabelsSelector{Selector: sel})
+		opts, err := cli.WithSelector(o.ListScope(o.AllNamespaces), o.Selector)
+		if err != nil {
+			return err
 		}
 		if err := o.Clients.Client.List(ctx, list, opts...); err != nil {
 			return o.explain(fmt.Errorf("listing workflows: %w", err))

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/argolite/argolite/plugin/cli"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
@@ -73,16 +72,9 @@ func (o *ListOptions) Validate() error {
 
 // Run lists the workflows.
 func (o *ListOptions) Run(ctx context.Context) error {
-	opts := []client.ListOption{}
-	if !o.AllNamespaces {
-		opts = append(opts, client.InNamespace(o.Namespace))
-	}
-	if o.Selector != "" {
-		sel, err := cli.ParseSelector(o.Selector)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, client.MatchingLabelsSelector{Selector: sel})
+	opts, err := cli.WithSelector(o.ListScope(o.AllNamespaces), o.Selector)
+	if err != nil {
+		return err
 	}
 	list, err := o.ListWorkflows(ctx, opts...)
 	if err != nil {
@@ -103,11 +95,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if p != nil {
-		items := make([]client.Object, len(list.Items))
-		for i := range list.Items {
-			items[i] = &list.Items[i]
-		}
-		return cli.PrintList(p, o.PrintFlags, list, KindWorkflow, items, o.Out)
+		return cli.PrintList(p, o.PrintFlags, list, KindWorkflow, o.Out)
 	}
 	if len(list.Items) == 0 {
 		if o.AllNamespaces {

@@ -290,7 +290,7 @@ func (o *SubmitOptions) Run(ctx context.Context) error {
 		problems = append(problems, Validate(doc, ValidateOptions{TemplateLookup: lookup, Submit: true, Parameters: o.params})...)
 	}
 	if len(problems) > 0 {
-		return invalid(problems, "nothing was submitted (fix them and submit again; kubectl argo wf lint FILE checks files without a cluster)")
+		return Invalid(problems, "nothing was submitted (fix them and submit again; kubectl argo wf lint FILE checks files without a cluster)")
 	}
 	var names []string
 	for _, doc := range docs {
@@ -308,9 +308,24 @@ func (o *SubmitOptions) structured() bool {
 	return o.PrintFlags.OutputFormat != nil && *o.PrintFlags.OutputFormat != ""
 }
 
-// invalid is the error of documents with validation errors: all of them,
+// HowToCreate says which command makes the document of kind that source
+// holds: "submit it with kubectl argo wf submit FILE", kubectl apply for
+// kinds that are not the workflow commands'.
+func HowToCreate(kind, source string) string {
+	switch kind {
+	case KindWorkflow:
+		return "submit it with kubectl argo wf submit " + source
+	case KindWorkflowTemplate, KindClusterWorkflowTemplate:
+		return "create it with kubectl argo template create -f " + source
+	case KindCronWorkflow:
+		return "create it with kubectl argo cron create -f " + source
+	}
+	return "create it with kubectl apply -f " + source
+}
+
+// Invalid is the error of documents with validation errors: all of them,
 // one per line, after what happened and what to do.
-func invalid(problems []string, what string) error {
+func Invalid(problems []string, what string) error {
 	return &cli.Error{
 		Problem: fmt.Sprintf("%s; %s:\n  %s", cli.Plural(len(problems), "validation error"), what, strings.Join(problems, "\n  ")),
 	}
@@ -333,15 +348,12 @@ func (o *SubmitOptions) workflows(ctx context.Context) ([]Document, error) {
 	var wfs []Document
 	for _, d := range docs {
 		if d.Kind != KindWorkflow {
-			hint := "create it with kubectl argo template create -f " + d.Source
-			switch d.Kind {
-			case KindCronWorkflow:
-				hint = "create it with kubectl argo cron create -f " + d.Source
-			case KindClusterWorkflowTemplate:
+			hint := HowToCreate(d.Kind, d.Source)
+			switch {
+			case d.Object == nil:
+				hint = HowToCreate("", d.Source)
+			case d.Kind == KindClusterWorkflowTemplate:
 				hint += " --cluster"
-			}
-			if d.Object == nil {
-				hint = "create it with kubectl apply -f " + d.Source
 			}
 			problems = append(problems, fmt.Sprintf("%s: %s %s: submit runs Workflows: %s", d.File, d.Kind, d.Name, hint))
 			continue
@@ -349,7 +361,7 @@ func (o *SubmitOptions) workflows(ctx context.Context) ([]Document, error) {
 		wfs = append(wfs, d)
 	}
 	if len(problems) > 0 {
-		return nil, invalid(problems, "nothing was submitted (fix them and submit again)")
+		return nil, Invalid(problems, "nothing was submitted (fix them and submit again)")
 	}
 	if len(wfs) == 0 {
 		return nil, fmt.Errorf("no Workflow in %s: submit reads YAML or JSON documents of kind Workflow", strings.Join(o.Files, ", "))
@@ -593,8 +605,7 @@ func (c *Common) CreateWorkflow(ctx context.Context, wf *argov1.Workflow) error 
 		return &cli.Error{Problem: fmt.Sprintf("workflow %s already exists", ref),
 			Fix: "pick another name with --name, or let the API server pick one with --generate-name " + wf.Name + "-", Err: err}
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
-		return &cli.Error{Problem: fmt.Sprintf("the API server rejected workflow %s: %v", ref, cli.APIMessage(err)),
-			Fix: "fix the fields it names", Err: err}
+		return cli.Rejected("workflow "+ref, err)
 	case apierrors.IsNotFound(err):
 		return &cli.Error{Problem: fmt.Sprintf("cannot create workflow %s: %v", ref, cli.APIMessage(err)),
 			Fix: "create the namespace first (kubectl create namespace " + wf.Namespace + "), or pick another with -n", Err: err}
