@@ -146,11 +146,8 @@ func (c *Common) getApp(ctx context.Context, name string) (*argov1.Application, 
 }
 
 func (c *Common) notFound(name string, err error) error {
-	return &cli.Error{
-		Problem: fmt.Sprintf("application %q not found in namespace %s", name, c.Namespace),
-		Fix:     "list the applications with kubectl argo app list (-A for every namespace), or pick the namespace with -n",
-		Err:     err,
-	}
+	return c.NotFound("application", name,
+		"list the applications with kubectl argo app list (-A for every namespace), or pick the namespace with -n", err)
 }
 
 // completeNames completes Application names from the cluster. With many,

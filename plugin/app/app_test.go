@@ -206,12 +206,8 @@ func TestCompletion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			r := run(t, clients, append([]string{"__complete"}, tt.args...)...)
-			if r.Err != nil {
-				t.Fatal(r.Err)
-			}
-			got := clitest.Completions(r.Out)
-			if !strings.Contains(r.Out, ":") || got != tt.want {
+			got := clitest.Completions(t, run(t, clients, append([]string{"__complete"}, tt.args...)...))
+			if got != tt.want {
 				t.Errorf("completions:\n%q\nwant:\n%q", got, tt.want)
 			}
 		})

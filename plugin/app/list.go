@@ -72,11 +72,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		return cli.PrintList(p, o.PrintFlags, list, "Application", o.Out)
 	}
 	if len(list.Items) == 0 {
-		if o.AllNamespaces {
-			fmt.Fprintln(o.ErrOut, "No applications found.")
-		} else {
-			fmt.Fprintf(o.ErrOut, "No applications found in namespace %s.\n", o.Namespace)
-		}
+		o.NoneFound("applications", o.AllNamespaces)
 		return nil
 	}
 	o.printTable(list.Items, newPalette(o.Out))

@@ -138,9 +138,8 @@ func TestHistory(t *testing.T) {
 }
 
 func TestRollbackCompletesIDs(t *testing.T) {
-	r := run(t, clitest.NewClients(t, application("web", withHistory)), "__complete", "rollback", "web", "")
-	clitest.WantErr(t, r.Err, "")
-	if !strings.HasPrefix(r.Out, "3\t0c4bd1e deployed 2026-03-01 09:00\n4\t1111111 deployed") {
-		t.Errorf("completions:\n%s", r.Out)
+	got := clitest.Completions(t, run(t, clitest.NewClients(t, application("web", withHistory)), "__complete", "rollback", "web", ""))
+	if !strings.HasPrefix(got, "3\t0c4bd1e deployed 2026-03-01 09:00\n4\t1111111 deployed") {
+		t.Errorf("completions:\n%s", got)
 	}
 }

@@ -82,6 +82,23 @@ func (c *Common) ListScope(allNamespaces bool) []client.ListOption {
 	return []client.ListOption{client.InNamespace(c.Namespace)}
 }
 
+// NotFound is the error of an object of the namespace that does not exist:
+// what is its kind in words ("workflow"), fix how to find the right one.
+func (c *Common) NotFound(what, name, fix string, err error) error {
+	return &Error{Problem: fmt.Sprintf("%s %q not found in namespace %s", what, name, c.Namespace), Fix: fix, Err: err}
+}
+
+// NoneFound tells that a list found no objects (what: "workflows") in the
+// namespace, or in any with -A. It goes to stderr, which keeps stdout a
+// table or nothing.
+func (c *Common) NoneFound(what string, allNamespaces bool) {
+	if allNamespaces {
+		fmt.Fprintf(c.ErrOut, "No %s found.\n", what)
+		return
+	}
+	fmt.Fprintf(c.ErrOut, "No %s found in namespace %s.\n", what, c.Namespace)
+}
+
 // Ref names an object of the namespace in messages: namespace/name.
 func (c *Common) Ref(name string) string { return c.Namespace + "/" + name }
 

@@ -48,6 +48,17 @@ func Use(c *cli.Common, clients *cli.Clients) {
 	c.Interval = time.Millisecond
 }
 
+// NounCmd builds the command tree of a noun whose commands share
+// cli.Common, setup adjusting each one's: the newCmd of such a noun.
+type NounCmd func(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, setup func(*cli.Common)) *cobra.Command
+
+// Faked is newCmd with every command's Common set up by Use with clients.
+func Faked(newCmd NounCmd, clients *cli.Clients) NewCmd {
+	return func(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+		return newCmd(flags, streams, func(c *cli.Common) { Use(c, clients) })
+	}
+}
+
 // NewCmd builds the command under test from the kubeconfig flags and the
 // streams, as a noun's NewCmd does.
 type NewCmd func(*genericclioptions.ConfigFlags, genericiooptions.IOStreams) *cobra.Command
@@ -118,10 +129,19 @@ func Squeeze(s string) string {
 	return strings.Join(lines, "\n")
 }
 
-// Completions are the completions a __complete run printed: its output
-// without the last line, cobra's ":directive".
-func Completions(out string) string {
-	return out[:strings.LastIndex(strings.TrimRight(out, "\n"), "\n")+1]
+// Completions are the completions a `__complete ...` run printed, one
+// "name\tdescription" line each, without cobra's last line, ":directive".
+// A run that failed or printed no directive fails t.
+func Completions(t testing.TB, r Result) string {
+	t.Helper()
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	i := strings.LastIndex(strings.TrimRight(r.Out, "\n"), "\n")
+	if !strings.HasPrefix(r.Out[i+1:], ":") {
+		t.Fatalf("no completion directive in %q", r.Out)
+	}
+	return r.Out[:i+1]
 }
 
 // ReadFile returns the content of the file name.

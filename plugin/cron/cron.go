@@ -108,8 +108,8 @@ func getCron(ctx context.Context, c *cli.Common, name string) (*argov1.CronWorkf
 }
 
 func notFound(c *cli.Common, name string, err error) error {
-	return &cli.Error{Problem: fmt.Sprintf("cron workflow %q not found in namespace %s", name, c.Namespace),
-		Fix: "list them with kubectl argo cron list (-A for every namespace), or pick the namespace with -n", Err: err}
+	return c.NotFound("cron workflow", name,
+		"list them with kubectl argo cron list (-A for every namespace), or pick the namespace with -n", err)
 }
 
 func listCrons(ctx context.Context, c *cli.Common, all bool) (*argov1.CronWorkflowList, error) {
@@ -214,11 +214,7 @@ func (o *listOptions) Run(ctx context.Context) error {
 		return cli.PrintList(p, o.PrintFlags, list, wf.KindCronWorkflow, o.Out)
 	}
 	if len(list.Items) == 0 {
-		if o.AllNamespaces {
-			fmt.Fprintln(o.ErrOut, "No cron workflows found.")
-		} else {
-			fmt.Fprintf(o.ErrOut, "No cron workflows found in namespace %s.\n", o.Namespace)
-		}
+		o.NoneFound("cron workflows", o.AllNamespaces)
 		return nil
 	}
 	printTable(o.Out, list.Items, o.AllNamespaces, o.Now())

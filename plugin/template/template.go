@@ -233,11 +233,7 @@ func (o *listOptions) Run(ctx context.Context) error {
 		return cli.PrintList(p, o.PrintFlags, objList, kind(o.Cluster), o.Out)
 	}
 	if len(items) == 0 {
-		where := " in namespace " + o.Namespace
-		if o.Cluster || o.AllNamespaces {
-			where = ""
-		}
-		fmt.Fprintf(o.ErrOut, "No %ss found%s.\n", kind(o.Cluster), where)
+		o.NoneFound(kind(o.Cluster)+"s", o.Cluster || o.AllNamespaces)
 		return nil
 	}
 	printTable(o.Out, items, o.AllNamespaces, o.Now())

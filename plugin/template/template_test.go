@@ -9,11 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/spf13/cobra"
 
 	"github.com/argolite/argolite/plugin/cli"
 	"github.com/argolite/argolite/plugin/clitest"
@@ -27,9 +23,7 @@ const ns = clitest.Namespace
 // run runs `template args...` against clients, as `kubectl argo template` would.
 func run(t *testing.T, clients *cli.Clients, args ...string) clitest.Result {
 	t.Helper()
-	return clitest.Run(t, func(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-		return newCmd(flags, streams, func(c *cli.Common) { clitest.Use(c, clients) })
-	}, args...)
+	return clitest.Run(t, clitest.Faked(newCmd, clients), args...)
 }
 
 func fixture() []client.Object {

@@ -98,11 +98,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		return cli.PrintList(p, o.PrintFlags, list, KindWorkflow, o.Out)
 	}
 	if len(list.Items) == 0 {
-		if o.AllNamespaces {
-			fmt.Fprintln(o.ErrOut, "No workflows found.")
-		} else {
-			fmt.Fprintf(o.ErrOut, "No workflows found in namespace %s.\n", o.Namespace)
-		}
+		o.NoneFound("workflows", o.AllNamespaces)
 		return nil
 	}
 	PrintWorkflowTable(o.Out, list.Items, o.AllNamespaces, cli.OutputIs(o.PrintFlags, cli.Wide), o.Now())

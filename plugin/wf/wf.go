@@ -174,11 +174,8 @@ func (c *Common) ListWorkflows(ctx context.Context, opts ...client.ListOption) (
 }
 
 func (c *Common) notFound(name string, err error) error {
-	return &cli.Error{
-		Problem: fmt.Sprintf("workflow %q not found in namespace %s", name, c.Namespace),
-		Fix:     "list the workflows with kubectl argo wf list (-A for every namespace), or pick the namespace with -n",
-		Err:     err,
-	}
+	return c.NotFound("workflow", name,
+		"list the workflows with kubectl argo wf list (-A for every namespace), or pick the namespace with -n", err)
 }
 
 // completeNames completes Workflow names from the cluster. With many, each
