@@ -105,7 +105,7 @@ spec.`,
 		ValidArgsFunction: cobra.NoFileCompletions,
 	}
 	f := cmd.Flags()
-	f.StringSliceVarP(&o.Filenames, "filename", "f", nil, "Files (or directories of .yaml, .yml and .json files, or - for stdin) holding Applications, argolite's or Argo CD's.")
+	cli.AddFilenameFlag(cmd, &o.Filenames, "Files (or directories of .yaml, .yml and .json files, or - for stdin) holding Applications, argolite's or Argo CD's.")
 	f.BoolVar(&o.Upsert, "upsert", false, "Replace the spec of an Application that exists instead of failing.")
 	f.StringVar(&o.Repo, "repo", "", "Git repository URL (HTTPS or SSH) of the manifests.")
 	f.StringVar(&o.Path, "path", "", "Directory of the manifests in the repository.")
@@ -124,7 +124,6 @@ spec.`,
 	f.StringArrayVar(&o.KustomizeImages, "kustomize-image", nil, "Kustomize image override such as web=registry.example.com/web:1.2 (repeatable).")
 	f.BoolVar(&o.DirectoryRecurse, "directory-recurse", false, "Read the manifests of subdirectories of --path too.")
 	_ = cmd.RegisterFlagCompletionFunc("sync-policy", cobra.FixedCompletions([]cobra.Completion{"auto", "none"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 	return cmd
 }
 

@@ -50,7 +50,6 @@ func degraded() *argov1.Application {
 
 func TestGet(t *testing.T) {
 	r := run(t, clitest.NewClients(t, degraded()), "get", "web")
-	clitest.WantErr(t, r.Err, "")
 	want := `Name: web
 Namespace: team
 Project: default
@@ -76,9 +75,7 @@ Started: 2026-03-01 11:55:00 UTC (5m ago)
 Duration: 42s
 Revision: 53e28ff
 Message: one or more objects failed to apply`
-	if got := clitest.Squeeze(r.Out); got != want {
-		t.Errorf("output:\n%s\nwant:\n%s", got, want)
-	}
+	clitest.WantOutput(t, r, "", want)
 }
 
 func TestGetNew(t *testing.T) {

@@ -69,13 +69,7 @@ team web Synced Healthy 53e28ff https://git.example.com/web.git deploy main web 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := run(t, clients, tt.args...)
-			clitest.WantErr(t, r.Err, tt.wantErr)
-			if tt.wantErr != "" {
-				return
-			}
-			if got := clitest.Squeeze(r.Out); got != tt.want {
-				t.Errorf("output:\n%s\nwant:\n%s", got, tt.want)
-			}
+			clitest.WantOutput(t, r, tt.wantErr, tt.want)
 			if strings.Contains(r.Out, "\x1b[") {
 				t.Error("colour codes in output that is not a terminal")
 			}

@@ -111,14 +111,11 @@ func TestRollbackRefused(t *testing.T) {
 func TestHistory(t *testing.T) {
 	clients := clitest.NewClients(t, application("web", withHistory), application("new"))
 	r := run(t, clients, "history", "web")
-	clitest.WantErr(t, r.Err, "")
 	want := `ID DATE REVISION REPO PATH
 3 2026-03-01 09:00:00 UTC 0c4bd1e1b1c9a7d5e2f30a6b8c1d2e3f4a5b6c7d https://git.example.com/web.git old/deploy
 4 2026-03-01 10:00:00 UTC 1111111111111111111111111111111111111111 https://git.example.com/web.git deploy
 5 2026-03-01 11:00:00 UTC 53e28ff20cc530b9ada2173fbbd64d48338583ba https://git.example.com/web.git deploy`
-	if got := clitest.Squeeze(r.Out); got != want {
-		t.Errorf("output:\n%s\nwant:\n%s", got, want)
-	}
+	clitest.WantOutput(t, r, "", want)
 
 	r = run(t, clients, "history", "web", "-o", "json")
 	clitest.WantErr(t, r.Err, "")

@@ -47,6 +47,14 @@ func AddPrintFlags(cmd *cobra.Command, flags *genericclioptions.PrintFlags, text
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
 }
 
+// AddFilenameFlag binds -f, the files (or directories of them, or - for
+// stdin) whose YAML or JSON documents a command reads; usage says what they
+// hold. The shell completes .yaml, .yml and .json files.
+func AddFilenameFlag(cmd *cobra.Command, files *[]string, usage string) {
+	cmd.Flags().StringSliceVarP(files, "filename", "f", nil, usage)
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
+}
+
 // OutputIs reports whether -o is format.
 func OutputIs(flags *genericclioptions.PrintFlags, format string) bool {
 	return flags.OutputFormat != nil && *flags.OutputFormat == format

@@ -119,6 +119,19 @@ func WantErr(t testing.TB, err error, want string) {
 	}
 }
 
+// WantOutput checks a run: its error as WantErr does, then, when no error
+// is wanted, its stdout against want, both squeezed (see Squeeze).
+func WantOutput(t testing.TB, r Result, wantErr, want string) {
+	t.Helper()
+	WantErr(t, r.Err, wantErr)
+	if wantErr != "" {
+		return
+	}
+	if got := Squeeze(r.Out); got != want {
+		t.Errorf("output:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 // Squeeze joins the whitespace-separated fields of each line with one
 // space, so that table tests do not depend on column widths.
 func Squeeze(s string) string {

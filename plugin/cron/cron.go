@@ -353,8 +353,7 @@ created.`,
 		Args:    cobra.NoArgs,
 		RunE:    cli.RunE(o),
 	}
-	cmd.Flags().StringSliceVarP(&o.Filenames, "filename", "f", nil, "Files or directories holding CronWorkflows (- for stdin).")
-	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
+	cli.AddFilenameFlag(cmd, &o.Filenames, "Files or directories holding CronWorkflows (- for stdin).")
 	return cmd
 }
 
@@ -382,11 +381,8 @@ func (o *createOptions) Run(ctx context.Context) error {
 				wf.HowToCreate(d.Kind, d.Source)))
 			continue
 		}
-		switch {
-		case cron.Namespace == "":
-			cron.Namespace = o.Namespace
-		case o.ExplicitNamespace && cron.Namespace != o.Namespace:
-			problems = append(problems, fmt.Sprintf("%s: metadata.namespace: %s, but -n says %s: drop -n, or change metadata.namespace", d.File, cron.Namespace, o.Namespace))
+		if p := wf.InNamespace(&o.Common, cron, d.File); p != "" {
+			problems = append(problems, p)
 		}
 		problems = append(problems, wf.Validate(d, wf.ValidateOptions{TemplateLookup: lookup})...)
 		crons = append(crons, cron)

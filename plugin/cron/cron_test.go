@@ -46,13 +46,10 @@ func fixture() []client.Object {
 func TestList(t *testing.T) {
 	clients := clitest.NewClients(t, fixture()...)
 	r := run(t, clients, "list")
-	clitest.WantErr(t, r.Err, "")
 	want := `NAME AGE LAST-RUN NEXT-RUN SCHEDULE TIMEZONE SUSPENDED
 hourly 60m - - 0 * * * * - true
 nightly 2d 5h in 13h 0 2 * * * Europe/Paris false`
-	if got := clitest.Squeeze(r.Out); got != want {
-		t.Errorf("output:\n%s\nwant:\n%s", got, want)
-	}
+	clitest.WantOutput(t, r, "", want)
 	r = run(t, clients, "list", "-o", "name")
 	if r.Out != "cronworkflow.argolite.dev/hourly\ncronworkflow.argolite.dev/nightly\n" {
 		t.Errorf("-o name %q", r.Out)
@@ -61,7 +58,6 @@ nightly 2d 5h in 13h 0 2 * * * Europe/Paris false`
 
 func TestGet(t *testing.T) {
 	r := run(t, clitest.NewClients(t, fixture()...), "get", "nightly")
-	clitest.WantErr(t, r.Err, "")
 	want := `Name: nightly
 Namespace: team
 Created: 2026-02-27 12:00:00 UTC (2d ago)
@@ -75,9 +71,7 @@ Runs: 2 succeeded, 1 failed
 
 NAME STATUS AGE DURATION PROGRESS MESSAGE
 nightly-abcde Succeeded 5h 60s 1/1`
-	if got := clitest.Squeeze(r.Out); got != want {
-		t.Errorf("output:\n%s\nwant:\n%s", got, want)
-	}
+	clitest.WantOutput(t, r, "", want)
 	clitest.WantErr(t, run(t, clitest.NewClients(t), "get", "nope").Err,
 		`cron workflow "nope" not found in namespace team: list them with kubectl argo cron list (-A for every namespace), or pick the namespace with -n`)
 }

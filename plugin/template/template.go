@@ -376,8 +376,7 @@ templateRefs between the given files resolve against each other.`,
 		Args: cobra.NoArgs,
 		RunE: cli.RunE(o),
 	}
-	cmd.Flags().StringSliceVarP(&o.Filenames, "filename", "f", nil, "Files or directories holding WorkflowTemplates or ClusterWorkflowTemplates (- for stdin).")
-	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
+	cli.AddFilenameFlag(cmd, &o.Filenames, "Files or directories holding WorkflowTemplates or ClusterWorkflowTemplates (- for stdin).")
 	return cmd
 }
 
@@ -401,11 +400,8 @@ func (o *createOptions) Run(ctx context.Context) error {
 	for _, d := range docs {
 		switch t := d.Object.(type) {
 		case *argov1.WorkflowTemplate:
-			switch {
-			case t.Namespace == "":
-				t.Namespace = o.Namespace
-			case o.ExplicitNamespace && t.Namespace != o.Namespace:
-				problems = append(problems, fmt.Sprintf("%s: metadata.namespace: %s, but -n says %s: drop -n, or change metadata.namespace", d.File, t.Namespace, o.Namespace))
+			if p := wf.InNamespace(&o.Common, t, d.File); p != "" {
+				problems = append(problems, p)
 			}
 			local[wf.KindWorkflowTemplate+"/"+t.Name] = &t.Spec
 			templates = append(templates, d)

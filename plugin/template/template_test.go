@@ -50,11 +50,7 @@ func TestList(t *testing.T) {
 		{[]string{"list", "--cluster"}, "NAME ENTRYPOINT TEMPLATES PARAMETERS AGE\nbackup build 1 - 3h"},
 		{[]string{"list", "--cluster", "-o", "name"}, "clusterworkflowtemplate.argolite.dev/backup"},
 	} {
-		r := run(t, clients, tt.args...)
-		clitest.WantErr(t, r.Err, "")
-		if got := clitest.Squeeze(r.Out); got != tt.want {
-			t.Errorf("%v:\n%s\nwant:\n%s", tt.args, got, tt.want)
-		}
+		clitest.WantOutput(t, run(t, clients, tt.args...), "", tt.want)
 	}
 	clitest.WantErr(t, run(t, clients, "list", "--cluster", "-A").Err, "--cluster lists ClusterWorkflowTemplates, which have no namespace: drop -A")
 	r := run(t, clitest.NewClients(t), "list")
@@ -66,7 +62,6 @@ func TestList(t *testing.T) {
 func TestGet(t *testing.T) {
 	clients := clitest.NewClients(t, fixture()...)
 	r := run(t, clients, "get", "ci")
-	clitest.WantErr(t, r.Err, "")
 	want := `Name: ci
 Namespace: team
 Created: 2026-03-01 11:00:00 UTC (60m ago)
@@ -79,9 +74,7 @@ build container busybox
 wait suspend
 
 Run it with kubectl argo wf submit --from workflowtemplate/ci`
-	if got := clitest.Squeeze(r.Out); got != want {
-		t.Errorf("output:\n%s\nwant:\n%s", got, want)
-	}
+	clitest.WantOutput(t, r, "", want)
 	clitest.WantErr(t, run(t, clients, "get", "nope").Err, `WorkflowTemplate "nope" not found in namespace team: list them with kubectl argo template list`)
 	clitest.WantErr(t, run(t, clients, "get", "ci", "--cluster").Err, `ClusterWorkflowTemplate "ci" not found: list them with kubectl argo template list --cluster`)
 	r = run(t, clients, "get", "backup", "--cluster", "-o", "json")

@@ -67,14 +67,7 @@ team steps Failed 10m 40s 2/4 child 'steps-1' failed`,
 	clients := newClients(t, listFixture()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := run(t, clients, tt.args...)
-			clitest.WantErr(t, r.Err, tt.wantErr)
-			if tt.wantErr != "" {
-				return
-			}
-			if got := clitest.Squeeze(r.Out); got != tt.want {
-				t.Errorf("output:\n%s\nwant:\n%s", got, tt.want)
-			}
+			clitest.WantOutput(t, run(t, clients, tt.args...), tt.wantErr, tt.want)
 		})
 	}
 }

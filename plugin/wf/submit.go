@@ -323,6 +323,18 @@ func HowToCreate(kind, source string) string {
 	return "create it with kubectl apply -f " + source
 }
 
+// InNamespace puts obj, read from file, in c's namespace when it names
+// none; when it names another than -n, it returns the problem.
+func InNamespace(c *cli.Common, obj metav1.Object, file string) string {
+	switch ns := obj.GetNamespace(); {
+	case ns == "":
+		obj.SetNamespace(c.Namespace)
+	case c.ExplicitNamespace && ns != c.Namespace:
+		return fmt.Sprintf("%s: metadata.namespace: %s, but -n says %s: drop -n, or change metadata.namespace", file, ns, c.Namespace)
+	}
+	return ""
+}
+
 // Invalid is the error of documents with validation errors: all of them,
 // one per line, after what happened and what to do.
 func Invalid(problems []string, what string) error {
