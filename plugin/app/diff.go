@@ -210,7 +210,7 @@ func (o *DiffOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	colour := newPalette(o.Out).On()
+	colour := newPalette(o.Out).On
 	diffs, err := o.compare(ctx, app, d.objects, ign, colour, progress)
 	if err != nil {
 		return err

@@ -105,7 +105,7 @@ func TestPaletteKeepsColumnsAligned(t *testing.T) {
 	o.printTable([]argov1.Application{*application("web"), *application("api", func(a *argov1.Application) {
 		a.Status.Sync.Status = argov1.SyncStatusOutOfSync
 		a.Status.Health.Status = "Weird"
-	})}, palette{cli.PaletteOn()})
+	})}, palette{cli.Palette{On: true}})
 	lines := strings.Split(strings.TrimSpace(cli.StripColour(out.String())), "\n")
 	col := strings.Index(lines[0], "REVISION")
 	for _, l := range lines[1:] {

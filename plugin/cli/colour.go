@@ -14,13 +14,14 @@ import (
 // Every colour, Plain included, wraps text in escape codes of the same
 // length, so that the cells of a tab-aligned column stay straight whether
 // they are coloured or not.
-type Palette struct{ on bool }
+type Palette struct {
+	// On is whether the palette paints: NewPalette decides it for an output,
+	// tests set it.
+	On bool
+}
 
 // NewPalette returns the palette suitable for w.
-func NewPalette(w io.Writer) Palette { return Palette{on: printers.AllowsColorOutput(w)} }
-
-// On reports whether the palette paints.
-func (p Palette) On() bool { return p.on }
+func NewPalette(w io.Writer) Palette { return Palette{On: printers.AllowsColorOutput(w)} }
 
 // Green marks success, Yellow what runs, waits or changed, Red a failure,
 // Plain nothing.
@@ -37,7 +38,7 @@ var cycle = []string{"36", "32", "35", "33", "34", "96", "92", "95", "93", "94"}
 func (p Palette) Cycle(i int, s string) string { return p.paint(cycle[i%len(cycle)], s) }
 
 func (p Palette) paint(code, s string) string {
-	if !p.on {
+	if !p.On {
 		return s
 	}
 	return "\x1b[" + code + "m" + s + "\x1b[0m"
@@ -57,7 +58,3 @@ func StripColour(s string) string {
 		s = s[:i] + s[i+j+1:]
 	}
 }
-
-// PaletteOn returns a palette that paints whatever the output: tests use it
-// to see the colours a terminal would.
-func PaletteOn() Palette { return Palette{on: true} }

@@ -7,10 +7,10 @@ import (
 
 func TestPalette(t *testing.T) {
 	off := NewPalette(&bytes.Buffer{})
-	if off.On() || off.Red("x") != "x" || off.Plain("x") != "x" || off.Cycle(3, "x") != "x" {
+	if off.On || off.Red("x") != "x" || off.Plain("x") != "x" || off.Cycle(3, "x") != "x" {
 		t.Error("a palette on a buffer paints")
 	}
-	on := PaletteOn()
+	on := Palette{On: true}
 	if got, want := on.Green("ok"), "\x1b[32mok\x1b[0m"; got != want {
 		t.Errorf("Green = %q, want %q", got, want)
 	}
@@ -26,7 +26,7 @@ func TestPalette(t *testing.T) {
 }
 
 func TestStripColour(t *testing.T) {
-	on := PaletteOn()
+	on := Palette{On: true}
 	for in, want := range map[string]string{
 		"":                                  "",
 		"plain":                             "plain",

@@ -108,6 +108,8 @@ const (
 	executionNode
 )
 
+// renderNode is a node of the tree before it is drawn: its ID and the nodes
+// that hang from it, in Argo's order.
 type renderNode struct {
 	id       string
 	children []*renderNode
