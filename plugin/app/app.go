@@ -8,8 +8,9 @@
 // a non-cascading delete are annotations the agent acts on.
 //
 // Each subcommand lives in a file of its own with an options struct
-// (Complete, Validate, Run) that embeds Common: cli.Common and the user. A new subcommand (diff,
-// manifests) adds its file and one line in NewCmd.
+// (Complete, Validate, Run) that embeds Common: cli.Common and the user who
+// initiates operations. A new subcommand (diff, manifests) adds its file and
+// one line in NewCmd.
 package app
 
 import (

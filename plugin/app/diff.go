@@ -20,14 +20,12 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/rest"
 
 	"github.com/argolite/argolite/plugin/cli"
 	"github.com/argolite/argolite/shared/agentmeta"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/appsource"
 	"github.com/argolite/argolite/shared/diff"
-	"github.com/argolite/argolite/shared/version"
 )
 
 // Exit codes of `app diff`, kubectl diff's: 1 means differences, more an error.
@@ -55,15 +53,10 @@ type dynamicCluster struct {
 // newDynamicCluster connects to the cluster the kubeconfig flags select,
 // configured as cli.NewClients configures its clients.
 func newDynamicCluster(flags *genericclioptions.ConfigFlags, mapper meta.RESTMapper, warnings io.Writer) (*dynamicCluster, error) {
-	cfg, err := flags.ToRESTConfig()
+	cfg, err := cli.RESTConfig(flags, warnings)
 	if err != nil {
-		return nil, &cli.Error{Problem: "cannot use the kubeconfig: " + err.Error(),
-			Fix: "fix it, or select another with KUBECONFIG, --kubeconfig or --context", Err: err}
+		return nil, err
 	}
-	cfg = rest.CopyConfig(cfg)
-	cfg.QPS = -1
-	cfg.UserAgent = "kubectl-argo/" + version.Version
-	cfg.WarningHandler = rest.NewWarningWriter(warnings, rest.WarningWriterOptions{Deduplicate: true})
 	c, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating a dynamic client for %s: %w", cfg.Host, err)

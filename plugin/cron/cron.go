@@ -2,10 +2,11 @@
 // deleting, suspending, resuming, triggering and linting CronWorkflows,
 // which the agent turns into Workflows on their schedules.
 //
-// Its commands are cli's; what they do with workflows is package wf's: file
-// reading and the validator adapter for create and lint, the workflow table
-// of get, and trigger makes its workflow as `wf submit --from
-// cronworkflow/NAME` does (wf.FromCronWorkflow) and follows it as wf does.
+// Its options embed cli.Common and print through package cli. What they do
+// with workflows is package wf's: file reading and the validator adapter for
+// create and lint, the table of a CronWorkflow's workflows in get, and
+// trigger makes its workflow as `wf submit --from cronworkflow/NAME` does
+// (wf.FromCronWorkflow) and follows it as wf does.
 package cron
 
 import (

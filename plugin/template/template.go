@@ -3,8 +3,8 @@
 // ClusterWorkflowTemplates, the reusable workflow specs that workflows run
 // with workflowTemplateRef or call with templateRef.
 //
-// Its commands are cli's; file reading and the validator adapter are
-// package wf's.
+// Its options embed cli.Common and print through package cli; file reading
+// and the validator adapter are package wf's.
 package template
 
 import (

@@ -45,7 +45,7 @@ func NewCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStr
 // source there).
 func newCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, setup func(*Common)) *cobra.Command {
 	common := func() Common {
-		c := NewCommon(flags, streams)
+		c := Common{Common: cli.NewCommon(flags, streams)}
 		if setup != nil {
 			setup(&c)
 		}
@@ -111,11 +111,6 @@ type Common struct {
 	cli.Common
 	// Logs streams container logs; nil reads them from the API server.
 	Logs LogSource
-}
-
-// NewCommon returns the Common of a workflow command.
-func NewCommon(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) Common {
-	return Common{Common: cli.NewCommon(flags, streams)}
 }
 
 func (c *Common) explain(err error) error { return c.Explain(err, "workflows") }
