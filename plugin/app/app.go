@@ -43,13 +43,7 @@ func NewCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStr
 // newCmd builds the command tree; setup, when set, adjusts every
 // subcommand's Common (tests put fake clients and a fixed clock there).
 func newCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, setup func(*Common)) *cobra.Command {
-	common := func() Common {
-		c := Common{Common: cli.NewCommon(flags, streams)}
-		if setup != nil {
-			setup(&c)
-		}
-		return c
-	}
+	common := cli.Each(func() Common { return Common{Common: cli.NewCommon(flags, streams)} }, setup)
 	cmd := &cobra.Command{
 		Use:     "app",
 		Aliases: []string{"apps", "application", "applications"},

@@ -39,6 +39,19 @@ func NewCommon(flags *genericclioptions.ConfigFlags, streams genericiooptions.IO
 	return Common{ConfigFlags: flags, IOStreams: streams, Now: time.Now, Interval: PollInterval}
 }
 
+// Each makes the Common of each subcommand of a noun: a fresh one from
+// build, adjusted by setup when set (tests put fakes there). C is the
+// noun's Common: cli.Common, or a struct that embeds it.
+func Each[C any](build func() C, setup func(*C)) func() C {
+	return func() C {
+		c := build()
+		if setup != nil {
+			setup(&c)
+		}
+		return c
+	}
+}
+
 // Complete builds the clients and resolves the namespace. The clients come
 // first: a kubeconfig that cannot be read is explained there.
 func (c *Common) Complete() error {

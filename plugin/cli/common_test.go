@@ -48,3 +48,16 @@ current-context: ctx
 		})
 	}
 }
+
+func TestEach(t *testing.T) {
+	built := 0
+	build := func() Common { built++; return Common{Namespace: "team"} }
+	if c := Each(build, nil)(); c.Namespace != "team" {
+		t.Errorf("without setup: %+v", c)
+	}
+	common := Each(build, func(c *Common) { c.Namespace = "test" })
+	a, b := common(), common()
+	if a.Namespace != "test" || b.Namespace != "test" || built != 3 {
+		t.Errorf("with setup: %+v, %+v after %d builds; want each built afresh and set up", a, b, built)
+	}
+}

@@ -54,13 +54,7 @@ func NewCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStr
 }
 
 func newCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, setup func(*cli.Common)) *cobra.Command {
-	common := func() cli.Common {
-		c := cli.NewCommon(flags, streams)
-		if setup != nil {
-			setup(&c)
-		}
-		return c
-	}
+	common := cli.Each(func() cli.Common { return cli.NewCommon(flags, streams) }, setup)
 	cmd := &cobra.Command{
 		Use:     "cron",
 		Aliases: []string{"cronwf", "cronworkflow", "cronworkflows", "cwf"},

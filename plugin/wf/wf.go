@@ -44,13 +44,7 @@ func NewCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStr
 // subcommand's Common (tests put fake clients, a fixed clock and a fake log
 // source there).
 func newCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, setup func(*Common)) *cobra.Command {
-	common := func() Common {
-		c := Common{Common: cli.NewCommon(flags, streams)}
-		if setup != nil {
-			setup(&c)
-		}
-		return c
-	}
+	common := cli.Each(func() Common { return Common{Common: cli.NewCommon(flags, streams)} }, setup)
 	cmd := &cobra.Command{
 		Use:     "wf",
 		Aliases: []string{"workflow", "workflows"},
