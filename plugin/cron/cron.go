@@ -362,11 +362,10 @@ func (o *createOptions) Validate() error {
 }
 
 func (o *createOptions) Run(ctx context.Context) error {
-	srcs, err := wf.ReadSources(o.Filenames, o.In)
+	docs, problems, err := wf.ReadDocuments(o.Filenames, o.In)
 	if err != nil {
 		return err
 	}
-	docs, problems := wf.DecodeSources(srcs)
 	lookup := workflows(&o.Common).ClusterLookup(ctx)
 	var crons []*argov1.CronWorkflow
 	for _, d := range docs {

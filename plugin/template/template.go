@@ -384,11 +384,10 @@ func (o *createOptions) Validate() error {
 }
 
 func (o *createOptions) Run(ctx context.Context) error {
-	srcs, err := wf.ReadSources(o.Filenames, o.In)
+	docs, problems, err := wf.ReadDocuments(o.Filenames, o.In)
 	if err != nil {
 		return err
 	}
-	docs, problems := wf.DecodeSources(srcs)
 	local := map[string]*argov1.WorkflowSpec{}
 	var templates []wf.Document
 	for _, d := range docs {

@@ -107,11 +107,11 @@ func (o *LintOptions) Validate() error {
 
 // Run lints the files.
 func (o *LintOptions) Run(ctx context.Context) error {
-	srcs, err := ReadSources(o.Paths, o.In)
+	srcs, err := readSources(o.Paths, o.In)
 	if err != nil {
 		return err
 	}
-	docs, errs := DecodeSources(srcs)
+	docs, errs := decodeSources(srcs)
 	lookup := o.lookup(ctx, docs)
 	for _, doc := range docs {
 		if doc.Object == nil {

@@ -352,11 +352,10 @@ func (o *SubmitOptions) workflows(ctx context.Context) ([]Document, error) {
 		}
 		return []Document{{File: o.From, Kind: KindWorkflow, Object: wf}}, nil
 	}
-	srcs, err := ReadSources(o.Files, o.In)
+	docs, problems, err := ReadDocuments(o.Files, o.In)
 	if err != nil {
 		return nil, err
 	}
-	docs, problems := DecodeSources(srcs)
 	var wfs []Document
 	for _, d := range docs {
 		if d.Kind != KindWorkflow {
