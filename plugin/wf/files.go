@@ -76,8 +76,8 @@ func unwrapPathError(err error) error {
 }
 
 // ReadDocuments reads and decodes the documents of the files named by paths
-// (see readSources: directories and stdin too): those that decoded, and the messages of those that did
-// not. The error is one of reading.
+// (directories and stdin too, see readSources): those that decoded, and the
+// messages of those that did not. The error is one of reading.
 func ReadDocuments(paths []string, stdin io.Reader) ([]Document, []string, error) {
 	srcs, err := readSources(paths, stdin)
 	if err != nil {
