@@ -8,8 +8,9 @@
 // a non-cascading delete are annotations the agent acts on.
 //
 // Each subcommand lives in a file of its own with an options struct
-// (Complete, Validate, Run) that embeds Common. A new subcommand (diff,
-// manifests) adds its file and one line in NewCmd.
+// (Complete, Validate, Run) that embeds Common: cli.Common and the user who
+// initiates operations. A new subcommand (diff, manifests) adds its file and
+// one line in NewCmd.
 package app
 
 import (
@@ -17,7 +18,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -35,9 +35,6 @@ var Resource = "application." + argov1.GroupVersion.Group
 // DefaultUser initiates operations when the kubeconfig names no user.
 const DefaultUser = "kubectl-argo"
 
-// pollInterval is how often waits read the Application.
-const pollInterval = 500 * time.Millisecond
-
 // NewCmd returns `app` with its subcommands.
 func NewCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	return newCmd(flags, streams, nil)
@@ -46,13 +43,7 @@ func NewCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStr
 // newCmd builds the command tree; setup, when set, adjusts every
 // subcommand's Common (tests put fake clients and a fixed clock there).
 func newCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, setup func(*Common)) *cobra.Command {
-	common := func() Common {
-		c := Common{ConfigFlags: flags, IOStreams: streams, now: time.Now, interval: pollInterval}
-		if setup != nil {
-			setup(&c)
-		}
-		return c
-	}
+	common := cli.Each(func() Common { return Common{Common: cli.NewCommon(flags, streams)} }, setup)
 	cmd := &cobra.Command{
 		Use:     "app",
 		Aliases: []string{"apps", "application", "applications"},
@@ -92,43 +83,18 @@ leave annotations the agent acts on.`,
 	return cmd
 }
 
-// Common is what every app subcommand shares: the kubeconfig flags, the
-// streams, the clients and the namespace the Applications live in.
+// Common is what every app subcommand shares: cli.Common, and who
+// operations are initiated by.
 type Common struct {
-	ConfigFlags *genericclioptions.ConfigFlags
-	genericiooptions.IOStreams
-
-	// Clients are built from ConfigFlags in Complete unless set (tests set fakes).
-	Clients *cli.Clients
-	// Namespace is -n, or the namespace of the kubeconfig's context.
-	Namespace string
-	// ExplicitNamespace is true when -n set Namespace.
-	ExplicitNamespace bool
+	cli.Common
 	// User is who syncs and rollbacks are initiated by: the kubeconfig user.
 	User string
-
-	now      func() time.Time
-	interval time.Duration
 }
 
 // Complete builds the clients and resolves the namespace and user.
 func (c *Common) Complete() error {
-	if c.now == nil {
-		c.now = time.Now
-	}
-	if c.interval <= 0 {
-		c.interval = pollInterval
-	}
-	if err := cli.EnsureClients(&c.Clients, c.ConfigFlags, c.IOStreams); err != nil {
+	if err := c.Common.Complete(); err != nil {
 		return err
-	}
-	if c.Namespace == "" {
-		ns, explicit, err := c.ConfigFlags.ToRawKubeConfigLoader().Namespace()
-		if err != nil {
-			return &cli.Error{Problem: "cannot read the namespace from the kubeconfig: " + err.Error(),
-				Fix: "pass -n NAMESPACE", Err: err}
-		}
-		c.Namespace, c.ExplicitNamespace = ns, explicit
 	}
 	if c.User == "" {
 		c.User = kubeconfigUser(c.ConfigFlags)
@@ -159,18 +125,7 @@ func kubeconfigUser(flags *genericclioptions.ConfigFlags) string {
 	return DefaultUser
 }
 
-// explain turns err into a readable error: no cluster, no rights, no CRD.
-func (c *Common) explain(err error) error {
-	return c.Clients.Explain(err, c.forbiddenFix())
-}
-
-func (c *Common) forbiddenFix() string {
-	return fmt.Sprintf("ask a cluster administrator for access to applications.%s in namespace %s, or use another --context or -n",
-		argov1.GroupVersion.Group, c.Namespace)
-}
-
-// ref names an Application in messages: namespace/name.
-func (c *Common) ref(name string) string { return c.Namespace + "/" + name }
+func (c *Common) explain(err error) error { return c.Explain(err, "applications") }
 
 // getApp reads the Application name in the namespace, explaining failures.
 func (c *Common) getApp(ctx context.Context, name string) (*argov1.Application, error) {
@@ -180,17 +135,14 @@ func (c *Common) getApp(ctx context.Context, name string) (*argov1.Application, 
 		return nil, c.notFound(name, err)
 	}
 	if err != nil {
-		return nil, c.explain(fmt.Errorf("reading application %s: %w", c.ref(name), err))
+		return nil, c.explain(fmt.Errorf("reading application %s: %w", c.Ref(name), err))
 	}
 	return app, nil
 }
 
 func (c *Common) notFound(name string, err error) error {
-	return &cli.Error{
-		Problem: fmt.Sprintf("application %q not found in namespace %s", name, c.Namespace),
-		Fix:     "list the applications with kubectl argo app list (-A for every namespace), or pick the namespace with -n",
-		Err:     err,
-	}
+	return c.NotFound("application", name,
+		"list the applications with kubectl argo app list (-A for every namespace), or pick the namespace with -n", err)
 }
 
 // completeNames completes Application names from the cluster. With many,

@@ -3,84 +3,46 @@ package app
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
+	"github.com/spf13/cobra"
+
 	"github.com/argolite/argolite/plugin/cli"
-	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/clitest"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
 // now is the fake clock of every test.
-var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+var now = clitest.Now
 
 const (
 	// ns is the namespace of the test kubeconfig's context.
-	ns = "team"
+	ns = clitest.Namespace
 	// sha and oldSHA are commits in the test repositories.
 	sha    = "53e28ff20cc530b9ada2173fbbd64d48338583ba"
 	oldSHA = "0c4bd1e1b1c9a7d5e2f30a6b8c1d2e3f4a5b6c7d"
 )
 
-// result is what one command run printed and returned.
-type result struct {
-	out, errOut string
-	err         error
-}
-
-// kubeconfig writes a kubeconfig whose context names namespace team and
-// user alice (the clients are fakes: its server is never dialled).
-func kubeconfig(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "config")
-	if err := os.WriteFile(path, []byte(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "`+clitest.Server+`"}}]
-users: [{name: alice, user: {token: t}}]
-contexts: [{name: ctx, context: {cluster: c, user: alice, namespace: `+ns+`}}]
-current-context: ctx
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // run runs `app args...` against clients, as `kubectl argo app` would.
-func run(t *testing.T, clients *cli.Clients, args ...string) result {
+func run(t *testing.T, clients *cli.Clients, args ...string) clitest.Result {
 	t.Helper()
 	return runWithInput(t, clients, "", args...)
 }
 
-func runWithInput(t *testing.T, clients *cli.Clients, stdin string, args ...string) result {
+func runWithInput(t *testing.T, clients *cli.Clients, stdin string, args ...string) clitest.Result {
 	t.Helper()
-	streams, in, out, errOut := genericiooptions.NewTestIOStreams()
-	in.WriteString(stdin)
-	flags := genericclioptions.NewConfigFlags(false)
-	*flags.KubeConfig = kubeconfig(t)
-	cmd := newCmd(flags, streams, func(c *Common) {
-		c.Clients = clients
-		c.now = func() time.Time { return now }
-		c.interval = time.Millisecond
-	})
-	flags.AddFlags(cmd.PersistentFlags())
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	cmd.SetArgs(args)
-	cmd.SetOut(out)
-	cmd.SetErr(errOut)
-	err := cmd.ExecuteContext(context.Background())
-	return result{out: out.String(), errOut: errOut.String(), err: err}
+	return clitest.RunIO(t, clitest.IO{Stdin: stdin}, func(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+		return newCmd(flags, streams, func(c *Common) { clitest.Use(&c.Common, clients) })
+	}, args...)
 }
 
 // application returns a synced, healthy Application named name in ns.
@@ -113,28 +75,6 @@ func get(t *testing.T, clients *cli.Clients, name string) *argov1.Application {
 		t.Fatalf("reading application %s: %v", name, err)
 	}
 	return app
-}
-
-// fields joins the whitespace-separated fields of each line with one space,
-// so that table tests do not depend on column widths.
-func fields(s string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = strings.Join(strings.Fields(l), " ")
-	}
-	return strings.Join(lines, "\n")
-}
-
-func wantErr(t *testing.T, err error, want string) {
-	t.Helper()
-	switch {
-	case want == "" && err != nil:
-		t.Fatalf("unexpected error: %v", err)
-	case want != "" && err == nil:
-		t.Fatalf("no error, want one containing %q", want)
-	case want != "" && !strings.Contains(err.Error(), want):
-		t.Fatalf("error:\n  %v\nwant it to contain:\n  %s", err, want)
-	}
 }
 
 // fakeAgent plays the agent in tests: each time the plugin reads the
@@ -222,41 +162,19 @@ func finishSync(phase argov1.OperationPhase, message string) func(*argov1.Applic
 	}
 }
 
-// notInstalled fails every call as the API server does without the CRD.
-func notInstalled() interceptor.Funcs {
-	noMatch := func() error {
-		return &meta.NoKindMatchError{GroupKind: schema.GroupKind{Group: argov1.GroupVersion.Group, Kind: "Application"},
-			SearchedVersions: []string{"v1alpha1"}}
-	}
-	return interceptor.Funcs{
-		Get: func(context.Context, client.WithWatch, client.ObjectKey, client.Object, ...client.GetOption) error {
-			return noMatch()
-		},
-		List: func(context.Context, client.WithWatch, client.ObjectList, ...client.ListOption) error {
-			return noMatch()
-		},
-		Create: func(context.Context, client.WithWatch, client.Object, ...client.CreateOption) error {
-			return noMatch()
-		},
-		Patch: func(context.Context, client.WithWatch, client.Object, client.Patch, ...client.PatchOption) error {
-			return noMatch()
-		},
-	}
-}
-
 func TestNotInstalled(t *testing.T) {
 	for _, args := range [][]string{
 		{"list"}, {"get", "web"}, {"sync", "web"}, {"wait", "web"}, {"history", "web"}, {"rollback", "web", "1"},
 		{"refresh", "web"}, {"delete", "web"}, {"create", "web", "--repo", "https://git.example.com/web.git"},
 	} {
 		t.Run(args[0], func(t *testing.T) {
-			r := run(t, clitest.NewClientsWith(t, notInstalled()), args...)
-			wantErr(t, r.err, "argolite is not installed in this cluster")
-			if !errors.Is(r.err, cli.ErrNotInstalled) {
-				t.Errorf("error %v is not cli.ErrNotInstalled", r.err)
+			r := run(t, clitest.NewClientsWith(t, clitest.NotInstalled("Application")), args...)
+			clitest.WantErr(t, r.Err, "argolite is not installed in this cluster")
+			if !errors.Is(r.Err, cli.ErrNotInstalled) {
+				t.Errorf("error %v is not cli.ErrNotInstalled", r.Err)
 			}
-			if !strings.Contains(r.err.Error(), "run kubectl argo install") {
-				t.Errorf("error %v does not say what to do", r.err)
+			if !strings.Contains(r.Err.Error(), "run kubectl argo install") {
+				t.Errorf("error %v does not say what to do", r.Err)
 			}
 		})
 	}
@@ -267,7 +185,7 @@ func TestNotFound(t *testing.T) {
 		{"rollback", "nope", "1"}, {"refresh", "nope"}, {"delete", "nope"}} {
 		t.Run(args[0], func(t *testing.T) {
 			r := run(t, clitest.NewClients(t), args...)
-			wantErr(t, r.err, `application "nope" not found in namespace team: list the applications with kubectl argo app list`)
+			clitest.WantErr(t, r.Err, `application "nope" not found in namespace team: list the applications with kubectl argo app list`)
 		})
 	}
 }
@@ -288,12 +206,8 @@ func TestCompletion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			r := run(t, clients, append([]string{"__complete"}, tt.args...)...)
-			if r.err != nil {
-				t.Fatal(r.err)
-			}
-			got := r.out[:strings.LastIndex(strings.TrimRight(r.out, "\n"), "\n")+1]
-			if !strings.Contains(r.out, ":") || got != tt.want {
+			got := clitest.Completions(t, run(t, clients, append([]string{"__complete"}, tt.args...)...))
+			if got != tt.want {
 				t.Errorf("completions:\n%q\nwant:\n%q", got, tt.want)
 			}
 		})

@@ -100,22 +100,12 @@ spec.`,
 
   # Update the spec of an Application that exists
   kubectl argo app create -f web.yaml --upsert`,
-		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				o.Name = args[0]
-			}
-			cmd.Flags().Visit(func(f *pflag.Flag) {
-				if slices.Contains(specFlagNames, f.Name) {
-					o.specFlags = append(o.specFlags, "--"+f.Name)
-				}
-			})
-			return cli.RunE(o)(cmd, args)
-		},
+		Args:              cobra.MaximumNArgs(1),
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: cobra.NoFileCompletions,
 	}
 	f := cmd.Flags()
-	f.StringSliceVarP(&o.Filenames, "filename", "f", nil, "Files (or directories of .yaml, .yml and .json files, or - for stdin) holding Applications, argolite's or Argo CD's.")
+	cli.AddFilenameFlag(cmd, &o.Filenames, "Files (or directories of .yaml, .yml and .json files, or - for stdin) holding Applications, argolite's or Argo CD's.")
 	f.BoolVar(&o.Upsert, "upsert", false, "Replace the spec of an Application that exists instead of failing.")
 	f.StringVar(&o.Repo, "repo", "", "Git repository URL (HTTPS or SSH) of the manifests.")
 	f.StringVar(&o.Path, "path", "", "Directory of the manifests in the repository.")
@@ -134,12 +124,21 @@ spec.`,
 	f.StringArrayVar(&o.KustomizeImages, "kustomize-image", nil, "Kustomize image override such as web=registry.example.com/web:1.2 (repeatable).")
 	f.BoolVar(&o.DirectoryRecurse, "directory-recurse", false, "Read the manifests of subdirectories of --path too.")
 	_ = cmd.RegisterFlagCompletionFunc("sync-policy", cobra.FixedCompletions([]cobra.Completion{"auto", "none"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 	return cmd
 }
 
-// Complete builds the clients.
-func (o *CreateOptions) Complete() error { return o.Common.Complete() }
+// Complete takes the name and the spec flags given, and builds the clients.
+func (o *CreateOptions) Complete(cmd *cobra.Command, args []string) error {
+	if len(args) == 1 {
+		o.Name = args[0]
+	}
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if slices.Contains(specFlagNames, f.Name) {
+			o.specFlags = append(o.specFlags, "--"+f.Name)
+		}
+	})
+	return o.Common.Complete()
+}
 
 // Validate checks the flags, before any request.
 func (o *CreateOptions) Validate() error {
@@ -259,21 +258,13 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 	}
 	if len(apps) == 1 {
 		app := apps[0]
-		next := "kubectl argo app sync " + app.Name + o.nsFlag(app.Namespace)
+		next := "kubectl argo app sync " + app.Name + o.NSFlag(app.Namespace)
 		if app.Spec.SyncPolicy != nil && app.Spec.SyncPolicy.Automated != nil {
-			next = "kubectl argo app wait " + app.Name + o.nsFlag(app.Namespace)
+			next = "kubectl argo app wait " + app.Name + o.NSFlag(app.Namespace)
 		}
 		fmt.Fprintln(o.Out, "Next: "+next)
 	}
 	return nil
-}
-
-// nsFlag is " -n NAMESPACE" when a follow-up command needs it.
-func (c *Common) nsFlag(namespace string) string {
-	if c.ExplicitNamespace || namespace != c.Namespace {
-		return " -n " + namespace
-	}
-	return ""
 }
 
 // fromFlags builds the Application the flags describe.
@@ -331,10 +322,9 @@ func (o *CreateOptions) create(ctx context.Context, app *argov1.Application) err
 	case apierrors.IsAlreadyExists(err):
 		return o.upsert(ctx, app)
 	case apierrors.IsInvalid(err):
-		return &cli.Error{Problem: fmt.Sprintf("the API server rejected application %s: %v", ref, apiMessage(err)),
-			Fix: "fix the fields it names", Err: err}
+		return cli.Rejected("application "+ref, err)
 	case apierrors.IsNotFound(err):
-		return &cli.Error{Problem: fmt.Sprintf("cannot create application %s: %v", ref, apiMessage(err)),
+		return &cli.Error{Problem: fmt.Sprintf("cannot create application %s: %v", ref, cli.APIMessage(err)),
 			Fix: "create the namespace first (kubectl create namespace " + app.Namespace + "), or pick another with -n", Err: err}
 	}
 	return o.explain(fmt.Errorf("creating application %s: %w", ref, err))
@@ -376,8 +366,7 @@ func (o *CreateOptions) upsert(ctx context.Context, app *argov1.Application) err
 				Fix: "run the command again", Err: err}
 		}
 		if apierrors.IsInvalid(err) {
-			return &cli.Error{Problem: fmt.Sprintf("the API server rejected application %s/%s: %v", app.Namespace, app.Name, apiMessage(err)),
-				Fix: "fix the fields it names", Err: err}
+			return cli.Rejected("application "+app.Namespace+"/"+app.Name, err)
 		}
 		return o.explain(fmt.Errorf("updating application %s/%s: %w", app.Namespace, app.Name, err))
 	}
@@ -389,13 +378,4 @@ func (o *CreateOptions) upsert(ctx context.Context, app *argov1.Application) err
 	}
 	fmt.Fprintf(o.Out, "%s/%s updated\n", Resource, app.Name)
 	return nil
-}
-
-// apiMessage is the API server's message of err without the Go type around it.
-func apiMessage(err error) string {
-	var status apierrors.APIStatus
-	if errors.As(err, &status) {
-		return status.Status().Message
-	}
-	return err.Error()
 }

@@ -9,7 +9,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/clitest"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
@@ -84,9 +84,9 @@ func TestCreateFromFlags(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clients := clitest.NewClients(t)
 			r := run(t, clients, append([]string{"create"}, tt.args...)...)
-			wantErr(t, r.err, "")
-			if r.out != tt.wantOut {
-				t.Errorf("output:\n%s\nwant:\n%s", r.out, tt.wantOut)
+			clitest.WantErr(t, r.Err, "")
+			if r.Out != tt.wantOut {
+				t.Errorf("output:\n%s\nwant:\n%s", r.Out, tt.wantOut)
 			}
 			namespace := ns
 			if tt.wantNS != "" {
@@ -140,7 +140,7 @@ func TestCreateRejects(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clients := clitest.NewClients(t)
 			r := run(t, clients, append([]string{"create"}, tt.args...)...)
-			wantErr(t, r.err, tt.wantErr)
+			clitest.WantErr(t, r.Err, tt.wantErr)
 			list := &argov1.ApplicationList{}
 			if err := clients.Client.List(context.Background(), list); err != nil {
 				t.Fatal(err)
@@ -155,12 +155,12 @@ func TestCreateRejects(t *testing.T) {
 func TestCreateFromArgoCDFile(t *testing.T) {
 	clients := clitest.NewClients(t)
 	r := run(t, clients, "create", "-f", "testdata/argocd-guestbook.yaml")
-	wantErr(t, r.err, "")
-	if want := "application.argolite.dev/guestbook created\nNext: kubectl argo app wait guestbook\n"; r.out != want {
-		t.Errorf("output:\n%s\nwant:\n%s", r.out, want)
+	clitest.WantErr(t, r.Err, "")
+	if want := "application.argolite.dev/guestbook created\nNext: kubectl argo app wait guestbook\n"; r.Out != want {
+		t.Errorf("output:\n%s\nwant:\n%s", r.Out, want)
 	}
-	if !strings.Contains(r.errOut, "creating it in namespace team, not in Argo CD's argocd") {
-		t.Errorf("no note about the namespace on stderr: %q", r.errOut)
+	if !strings.Contains(r.ErrOut, "creating it in namespace team, not in Argo CD's argocd") {
+		t.Errorf("no note about the namespace on stderr: %q", r.ErrOut)
 	}
 	got := get(t, clients, "guestbook")
 	wantSpec := argov1.ApplicationSpec{
@@ -194,9 +194,9 @@ func TestCreateFromArgoCDFile(t *testing.T) {
 func TestCreateMultipleDocuments(t *testing.T) {
 	clients := clitest.NewClients(t)
 	r := run(t, clients, "create", "-f", "testdata/argocd-helm.yaml", "-n", "platform")
-	wantErr(t, r.err, "")
-	if want := "application.argolite.dev/web created\napplication.argolite.dev/api created\n"; r.out != want {
-		t.Errorf("output:\n%s\nwant:\n%s", r.out, want)
+	clitest.WantErr(t, r.Err, "")
+	if want := "application.argolite.dev/web created\napplication.argolite.dev/api created\n"; r.Out != want {
+		t.Errorf("output:\n%s\nwant:\n%s", r.Out, want)
 	}
 	web := &argov1.Application{}
 	if err := clients.Client.Get(context.Background(), client.ObjectKey{Namespace: "platform", Name: "web"}, web); err != nil {
@@ -219,7 +219,7 @@ func TestCreateFromStdin(t *testing.T) {
 	clients := clitest.NewClients(t)
 	r := runWithInput(t, clients, `{"apiVersion": "argolite.dev/v1alpha1", "kind": "Application",
 		"metadata": {"name": "web"}, "spec": {"source": {"repoURL": "`+repo+`"}, "destination": {}}}`, "create", "-f", "-")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	if got := get(t, clients, "web"); got.Spec.Source.RepoURL != repo {
 		t.Errorf("spec %+v", got.Spec)
 	}
@@ -234,7 +234,7 @@ func TestCreateFromStdin(t *testing.T) {
 		{"", "no Application in -"},
 	} {
 		r := runWithInput(t, clitest.NewClients(t), tt.doc, "create", "-f", "-")
-		wantErr(t, r.err, tt.wantErr)
+		clitest.WantErr(t, r.Err, tt.wantErr)
 	}
 }
 
@@ -247,12 +247,12 @@ func TestCreateExisting(t *testing.T) {
 	args := []string{"create", "guestbook", "--repo", repo, "--path", "guestbook", "--dest-namespace", "guestbook"}
 
 	r := run(t, clients, args...)
-	wantErr(t, r.err, "application team/guestbook already exists: replace its spec with --upsert, or pick another name")
+	clitest.WantErr(t, r.Err, "application team/guestbook already exists: replace its spec with --upsert, or pick another name")
 
 	r = run(t, clients, append(args, "--upsert")...)
-	wantErr(t, r.err, "")
-	if !strings.HasPrefix(r.out, "application.argolite.dev/guestbook updated\n") {
-		t.Errorf("output %q", r.out)
+	clitest.WantErr(t, r.Err, "")
+	if !strings.HasPrefix(r.Out, "application.argolite.dev/guestbook updated\n") {
+		t.Errorf("output %q", r.Out)
 	}
 	got := get(t, clients, "guestbook")
 	if got.Spec.Source.RepoURL != repo || got.Spec.Project != "" || got.Labels["owner"] != "web" ||
@@ -261,8 +261,8 @@ func TestCreateExisting(t *testing.T) {
 	}
 
 	r = run(t, clients, append(args, "--upsert")...)
-	wantErr(t, r.err, "")
-	if !strings.HasPrefix(r.out, "application.argolite.dev/guestbook unchanged\n") {
-		t.Errorf("output %q", r.out)
+	clitest.WantErr(t, r.Err, "")
+	if !strings.HasPrefix(r.Out, "application.argolite.dev/guestbook unchanged\n") {
+		t.Errorf("output %q", r.Out)
 	}
 }

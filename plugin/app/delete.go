@@ -55,11 +55,8 @@ must be running to remove it.`,
 
   # Do not wait
   kubectl argo app delete guestbook api --wait=false`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Names = args
-			return cli.RunE(o)(cmd, args)
-		},
+		Args:              cobra.MinimumNArgs(1),
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: completeNames(&o.Common, true),
 	}
 	f := cmd.Flags()
@@ -69,8 +66,11 @@ must be running to remove it.`,
 	return cmd
 }
 
-// Complete builds the clients.
-func (o *DeleteOptions) Complete() error { return o.Common.Complete() }
+// Complete takes the names and builds the clients.
+func (o *DeleteOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Names = args
+	return o.Common.Complete()
+}
 
 // Validate checks the flags.
 func (o *DeleteOptions) Validate() error { return cli.ValidateTimeout("timeout", o.Timeout) }
@@ -128,11 +128,11 @@ func (o *DeleteOptions) delete(ctx context.Context, name string) error {
 	case apierrors.IsNotFound(err):
 		return o.notFound(name, err)
 	case err != nil:
-		return o.explain(fmt.Errorf("preparing application %s for deletion: %w", o.ref(name), err))
+		return o.explain(fmt.Errorf("preparing application %s for deletion: %w", o.Ref(name), err))
 	}
 	app := &argov1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: o.Namespace, Name: name}}
 	if err := o.Clients.Client.Delete(ctx, app); err != nil && !apierrors.IsNotFound(err) {
-		return o.explain(fmt.Errorf("deleting application %s: %w", o.ref(name), err))
+		return o.explain(fmt.Errorf("deleting application %s: %w", o.Ref(name), err))
 	}
 	return nil
 }
@@ -144,7 +144,7 @@ func (o *DeleteOptions) waitGone(ctx context.Context) error {
 	progress := cli.NewProgress(o.Out)
 	gone := map[string]bool{}
 	var left []string
-	_, err := cli.Poll(ctx, progress, o.interval, "", func(ctx context.Context) (bool, string, error) {
+	_, err := cli.Poll(ctx, progress, o.Interval, "", func(ctx context.Context) (bool, string, error) {
 		var msgs []string
 		left = nil
 		for _, name := range o.Names {
@@ -160,7 +160,7 @@ func (o *DeleteOptions) waitGone(ctx context.Context) error {
 				continue
 			}
 			if err != nil {
-				return false, "", o.explain(fmt.Errorf("reading application %s: %w", o.ref(name), err))
+				return false, "", o.explain(fmt.Errorf("reading application %s: %w", o.Ref(name), err))
 			}
 			left = append(left, name)
 			msg := name
@@ -192,5 +192,5 @@ func (o *DeleteOptions) waitGone(ctx context.Context) error {
 	return cli.WaitTimeout(ctx, o.Timeout, "the deletion of "+names+" in namespace "+o.Namespace,
 		fmt.Sprintf("the agent removes the %s finalizer once it has deleted the objects: check it with kubectl argo status and see the conditions with kubectl argo app get %s%s; "+
 			"to let the Application go without the agent (its objects stay), run kubectl patch application %s -n %s --type merge -p '{\"metadata\":{\"finalizers\":null}}'",
-			argov1.ResourcesFinalizer, first, o.nsFlag(o.Namespace), first, o.Namespace))
+			argov1.ResourcesFinalizer, first, o.NSFlag(o.Namespace), first, o.Namespace))
 }

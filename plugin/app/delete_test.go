@@ -9,7 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/clitest"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
@@ -59,7 +59,7 @@ func TestDelete(t *testing.T) {
 			}}
 			clients := clitest.NewClientsWith(t, agent.funcs(), tt.app)
 			r := run(t, clients, append([]string{"delete"}, tt.args...)...)
-			wantErr(t, r.err, "")
+			clitest.WantErr(t, r.Err, "")
 			if seen == nil || seen.DeletionTimestamp == nil {
 				t.Fatalf("the agent did not see the Application being deleted: %+v", seen)
 			}
@@ -70,8 +70,8 @@ func TestDelete(t *testing.T) {
 				t.Errorf("cascade annotation %q, want %q", got, tt.wantCascade)
 			}
 			for _, s := range tt.wantOut {
-				if !strings.Contains(r.out, s) {
-					t.Errorf("output lacks %q:\n%s", s, r.out)
+				if !strings.Contains(r.Out, s) {
+					t.Errorf("output lacks %q:\n%s", s, r.Out)
 				}
 			}
 			err := clients.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "web"}, &argov1.Application{})
@@ -86,9 +86,9 @@ func TestDeleteNoWait(t *testing.T) {
 	held := func(a *argov1.Application) { a.Finalizers = []string{argov1.ResourcesFinalizer} }
 	clients := clitest.NewClients(t, application("web", held), application("api", held))
 	r := run(t, clients, "delete", "web", "api", "--wait=false", "--cascade=false")
-	wantErr(t, r.err, "")
-	if want := "application.argolite.dev/web deletion requested\napplication.argolite.dev/api deletion requested\n"; r.out != want {
-		t.Errorf("output:\n%s\nwant:\n%s", r.out, want)
+	clitest.WantErr(t, r.Err, "")
+	if want := "application.argolite.dev/web deletion requested\napplication.argolite.dev/api deletion requested\n"; r.Out != want {
+		t.Errorf("output:\n%s\nwant:\n%s", r.Out, want)
 	}
 	for _, name := range []string{"web", "api"} {
 		app := get(t, clients, name)
@@ -100,7 +100,7 @@ func TestDeleteNoWait(t *testing.T) {
 
 func TestDeleteTimeout(t *testing.T) {
 	r := run(t, clitest.NewClients(t, application("web")), "delete", "web", "--timeout", "20ms")
-	wantErr(t, r.err, "timed out after 20ms waiting for the deletion of web in namespace team: the agent removes the "+
+	clitest.WantErr(t, r.Err, "timed out after 20ms waiting for the deletion of web in namespace team: the agent removes the "+
 		"argolite.dev/resources-finalizer finalizer once it has deleted the objects: check it with kubectl argo status and see the conditions with "+
 		`kubectl argo app get web; to let the Application go without the agent (its objects stay), run kubectl patch application web -n team --type merge -p '{"metadata":{"finalizers":null}}'`)
 }
@@ -116,21 +116,21 @@ func TestRefresh(t *testing.T) {
 		},
 	}}
 	r := run(t, clitest.NewClientsWith(t, agent.funcs(), application("web")), "refresh", "web")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	if seen != RefreshNormal {
 		t.Errorf("the agent saw refresh %q, want %q", seen, RefreshNormal)
 	}
 	want := "Waiting for the agent to refresh team/web (normal)\n" +
 		"Refreshed team/web: OutOfSync, Progressing at 53e28ff (Deployment web: 1 of 2 replicas available)\n"
-	if r.out != want {
-		t.Errorf("output:\n%s\nwant:\n%s", r.out, want)
+	if r.Out != want {
+		t.Errorf("output:\n%s\nwant:\n%s", r.Out, want)
 	}
 }
 
 func TestRefreshTimeout(t *testing.T) {
 	clients := clitest.NewClients(t, application("web"))
 	r := run(t, clients, "refresh", "web", "--hard", "--timeout", "20ms")
-	wantErr(t, r.err, "timed out after 20ms waiting for the agent to refresh team/web: check that the agent runs with kubectl argo status; "+
+	clitest.WantErr(t, r.Err, "timed out after 20ms waiting for the agent to refresh team/web: check that the agent runs with kubectl argo status; "+
 		"the argolite.dev/refresh annotation stays until an agent handles it")
 	if got := get(t, clients, "web").Annotations[RefreshAnnotation]; got != RefreshHard {
 		t.Errorf("refresh annotation %q, want %q", got, RefreshHard)

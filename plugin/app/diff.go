@@ -20,14 +20,12 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/rest"
 
 	"github.com/argolite/argolite/plugin/cli"
 	"github.com/argolite/argolite/shared/agentmeta"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/appsource"
 	"github.com/argolite/argolite/shared/diff"
-	"github.com/argolite/argolite/shared/version"
 )
 
 // Exit codes of `app diff`, kubectl diff's: 1 means differences, more an error.
@@ -55,15 +53,10 @@ type dynamicCluster struct {
 // newDynamicCluster connects to the cluster the kubeconfig flags select,
 // configured as cli.NewClients configures its clients.
 func newDynamicCluster(flags *genericclioptions.ConfigFlags, mapper meta.RESTMapper, warnings io.Writer) (*dynamicCluster, error) {
-	cfg, err := flags.ToRESTConfig()
+	cfg, err := cli.RESTConfig(flags, warnings)
 	if err != nil {
-		return nil, &cli.Error{Problem: "cannot use the kubeconfig: " + err.Error(),
-			Fix: "fix it, or select another with KUBECONFIG, --kubeconfig or --context", Err: err}
+		return nil, err
 	}
-	cfg = rest.CopyConfig(cfg)
-	cfg.QPS = -1
-	cfg.UserAgent = "kubectl-argo/" + version.Version
-	cfg.WarningHandler = rest.NewWarningWriter(warnings, rest.WarningWriterOptions{Deduplicate: true})
 	c, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating a dynamic client for %s: %w", cfg.Host, err)
@@ -153,7 +146,8 @@ elsewhere in the working copy resolve.`,
   kubectl argo app diff guestbook --revision feature/x`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			err := runWithName(o, &o.Name)(cmd, args)
+			// kubectl diff's exit codes: 1 is for differences, errors are 2.
+			err := cli.RunE(o)(cmd, args)
 			var exit *cli.ExitError
 			if err == nil || errors.As(err, &exit) {
 				return err
@@ -170,8 +164,9 @@ elsewhere in the working copy resolve.`,
 	return cmd
 }
 
-// Complete builds the clients.
-func (o *DiffOptions) Complete() error {
+// Complete takes the name and builds the clients.
+func (o *DiffOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
 	if err := o.Common.Complete(); err != nil {
 		return err
 	}
@@ -199,7 +194,7 @@ func (o *DiffOptions) Run(ctx context.Context) error {
 	}
 	ign, err := diff.NewIgnorer(app.Spec.IgnoreDifferences)
 	if err != nil {
-		return &cli.Error{Problem: fmt.Sprintf("application %s: %v", o.ref(app.Name), err),
+		return &cli.Error{Problem: fmt.Sprintf("application %s: %v", o.Ref(app.Name), err),
 			Fix: "fix spec.ignoreDifferences", Err: err}
 	}
 	progress := cli.NewProgress(o.ErrOut)
@@ -208,7 +203,7 @@ func (o *DiffOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	colour := newPalette(o.Out).on
+	colour := newPalette(o.Out).On
 	diffs, err := o.compare(ctx, app, d.objects, ign, colour, progress)
 	if err != nil {
 		return err
@@ -223,7 +218,7 @@ func (o *DiffOptions) Run(ctx context.Context) error {
 	}
 	if n > 0 && o.ExitCode {
 		return &cli.ExitError{Code: exitDifferences, Silent: true,
-			Err: fmt.Errorf("%s of %s differ from the cluster", plural(n, "object"), o.ref(app.Name))}
+			Err: fmt.Errorf("%s of %s differ from the cluster", cli.Plural(n, "object"), o.Ref(app.Name))}
 	}
 	return nil
 }
@@ -247,7 +242,7 @@ func (o *DiffOptions) compare(ctx context.Context, app *argov1.Application, objs
 	}
 	out := make([]objectDiff, len(objs))
 	tty := printers.IsTerminal(o.ErrOut)
-	progress.Update(fmt.Sprintf("Comparing %s with the cluster", plural(len(objs), "object")))
+	progress.Update(fmt.Sprintf("Comparing %s with the cluster", cli.Plural(len(objs), "object")))
 	var done atomic.Int32
 	var progressMu sync.Mutex // Progress is not safe for concurrent use
 	g, gctx := errgroup.WithContext(ctx)

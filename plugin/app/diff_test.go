@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/argolite/argolite/plugin/cli"
-	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/clitest"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/appsource"
 )
@@ -161,7 +161,7 @@ func withInventory(a *argov1.Application) {
 }
 
 // runDiff runs `app diff args...` against fake with stdout to out (a buffer when nil).
-func runDiff(t *testing.T, clients *cli.Clients, fake cluster, out io.Writer, args ...string) result {
+func runDiff(t *testing.T, clients *cli.Clients, fake cluster, out io.Writer, args ...string) clitest.Result {
 	t.Helper()
 	return runOpts(t, clients, out, func(c Common) *cobra.Command {
 		o := NewDiffOptions(c)
@@ -295,12 +295,12 @@ func TestDiff(t *testing.T) {
 				}
 			}
 			r := runDiff(t, clitest.NewClients(t, tt.app), fake, nil, append([]string{"web", "--local", "testdata/local/plain"}, tt.args...)...)
-			checkExit(t, r.err, tt.wantCode)
-			if r.out != tt.wantOut {
-				t.Errorf("output:\n%s\nwant:\n%s", r.out, tt.wantOut)
+			checkExit(t, r.Err, tt.wantCode)
+			if r.Out != tt.wantOut {
+				t.Errorf("output:\n%s\nwant:\n%s", r.Out, tt.wantOut)
 			}
-			if strings.Contains(r.out, "\x1b[") {
-				t.Errorf("colour escapes in output to a buffer:\n%q", r.out)
+			if strings.Contains(r.Out, "\x1b[") {
+				t.Errorf("colour escapes in output to a buffer:\n%q", r.Out)
 			}
 			for _, id := range fake.dryRuns {
 				if strings.Contains(id, "smoke-test") || strings.Contains(id, "skipped") {
@@ -332,9 +332,9 @@ func checkExit(t *testing.T, err error, code int) {
 func TestDiffOrderAndCount(t *testing.T) {
 	fake := &fakeCluster{live: objectsByID(mustObjects(t, strings.Replace(liveDeployment, "image: nginx:1.27", "image: nginx:1.26", 1)+"---\n"+liveOld))}
 	r := runDiff(t, clitest.NewClients(t, localApp(withInventory)), fake, nil, "web", "--local", "testdata/local/plain")
-	checkExit(t, r.err, exitDifferences)
+	checkExit(t, r.Err, exitDifferences)
 	var headers []string
-	for _, l := range strings.Split(r.out, "\n") {
+	for _, l := range strings.Split(r.Out, "\n") {
 		if strings.HasPrefix(l, "--- ") {
 			headers = append(headers, l)
 		}
@@ -343,10 +343,10 @@ func TestDiffOrderAndCount(t *testing.T) {
 	if strings.Join(headers, "\n") != strings.Join(want, "\n") {
 		t.Errorf("objects in the output:\n%s\nwant:\n%s", strings.Join(headers, "\n"), strings.Join(want, "\n"))
 	}
-	if !strings.Contains(r.out, "-      - image: nginx:1.26\n+      - image: nginx:1.27\n") {
-		t.Errorf("no image change in:\n%s", r.out)
+	if !strings.Contains(r.Out, "-      - image: nginx:1.26\n+      - image: nginx:1.27\n") {
+		t.Errorf("no image change in:\n%s", r.Out)
 	}
-	if got := r.err.Error(); got != "3 objects of team/web differ from the cluster" {
+	if got := r.Err.Error(); got != "3 objects of team/web differ from the cluster" {
 		t.Errorf("error text = %q", got)
 	}
 }
@@ -375,8 +375,8 @@ func TestDiffErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runDiff(t, tt.clients, tt.fake, nil, tt.args...)
-			checkExit(t, r.err, exitError)
-			wantErr(t, r.err, tt.wantErr)
+			checkExit(t, r.Err, exitError)
+			clitest.WantErr(t, r.Err, tt.wantErr)
 		})
 	}
 }
@@ -391,13 +391,13 @@ func TestDiffFromGit(t *testing.T) {
 	clients := clitest.NewClients(t, gitApp(repo.url, "deploy"))
 
 	r := runDiff(t, clients, fake, nil, "web")
-	checkExit(t, r.err, 0)
-	if r.out != "" {
-		t.Errorf("output at main:\n%s", r.out)
+	checkExit(t, r.Err, 0)
+	if r.Out != "" {
+		t.Errorf("output at main:\n%s", r.Out)
 	}
 	r = runDiff(t, clients, fake, nil, "web", "--revision", first)
-	checkExit(t, r.err, exitDifferences)
-	if !strings.Contains(r.out, "-  greeting: hello\n+  greeting: hi\n") {
-		t.Errorf("output at %s:\n%s", first[:7], r.out)
+	checkExit(t, r.Err, exitDifferences)
+	if !strings.Contains(r.Out, "-  greeting: hello\n+  greeting: hi\n") {
+		t.Errorf("output at %s:\n%s", first[:7], r.Out)
 	}
 }

@@ -15,7 +15,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/cli"
+	"github.com/argolite/argolite/plugin/clitest"
 )
 
 // openPTY returns a new pseudo-terminal's master and slave ends.
@@ -67,7 +68,7 @@ func TestDiffColour(t *testing.T) {
 			r := runDiff(t, clitest.NewClients(t, localApp()), fake, slave, "web", "--local", "testdata/local/plain")
 			slave.Close()
 			<-done
-			checkExit(t, r.err, exitDifferences)
+			checkExit(t, r.Err, exitDifferences)
 			out := strings.ReplaceAll(buf.String(), "\r\n", "\n")
 			plain := `--- live/v1/ConfigMap/web/web-config
 +++ desired/v1/ConfigMap/web/web-config
@@ -99,7 +100,7 @@ func TestDiffColour(t *testing.T) {
 					t.Errorf("coloured output:\n%q\nwant it to contain %q", out, s)
 				}
 			}
-			if stripped := stripColour(out); stripped != plain {
+			if stripped := cli.StripColour(out); stripped != plain {
 				t.Errorf("coloured output without its escapes:\n%s\nwant:\n%s", stripped, plain)
 			}
 		})

@@ -1,63 +1,44 @@
 package app
 
 import (
-	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/argolite/argolite/plugin/cli"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
-// palette colours the words of tables. Its cells keep tab-aligned columns
-// straight: when colour is on, every cell of a coloured column carries
-// escape codes of the same length, coloured or not.
-type palette struct {
-	on                 bool
-	green, yellow, red func(string) string
-}
+// palette is cli's with the colours of sync, health and operation phases.
+type palette struct{ cli.Palette }
 
-func newPalette(w io.Writer) palette {
-	c := cli.NewColours(w)
-	return palette{on: c.Green("x") != "x", green: c.Green, yellow: c.Yellow, red: c.Red}
-}
-
-// plain wraps s in escape codes as long as a colour's, which change nothing.
-func (p palette) plain(s string) string {
-	if !p.on {
-		return s
-	}
-	return "\x1b[39m" + s + "\x1b[0m"
-}
+func newPalette(w io.Writer) palette { return palette{cli.NewPalette(w)} }
 
 // sync colours a sync status or a resource result.
 func (p palette) sync(s string) string {
 	switch s {
 	case string(argov1.SyncStatusSynced), "Pruned":
-		return p.green(s)
+		return p.Green(s)
 	case string(argov1.SyncStatusOutOfSync), "PruneSkipped":
-		return p.yellow(s)
+		return p.Yellow(s)
 	case "SyncFailed":
-		return p.red(s)
+		return p.Red(s)
 	}
-	return p.plain(s)
+	return p.Plain(s)
 }
 
 // health colours a health status.
 func (p palette) health(s string) string {
 	switch argov1.HealthStatusCode(s) {
 	case argov1.HealthHealthy:
-		return p.green(s)
+		return p.Green(s)
 	case argov1.HealthProgressing, argov1.HealthSuspended:
-		return p.yellow(s)
+		return p.Yellow(s)
 	case argov1.HealthDegraded, argov1.HealthMissing:
-		return p.red(s)
+		return p.Red(s)
 	}
-	return p.plain(s)
+	return p.Plain(s)
 }
 
 // phase colours an operation or hook phase.
@@ -67,13 +48,13 @@ func (p palette) phase(s string) string { return p.byPhase(s, s) }
 func (p palette) byPhase(phase, text string) string {
 	switch argov1.OperationPhase(phase) {
 	case argov1.OperationSucceeded:
-		return p.green(text)
+		return p.Green(text)
 	case argov1.OperationRunning, argov1.OperationTerminating:
-		return p.yellow(text)
+		return p.Yellow(text)
 	case argov1.OperationFailed, argov1.OperationError:
-		return p.red(text)
+		return p.Red(text)
 	}
-	return p.plain(text)
+	return p.Plain(text)
 }
 
 // orUnknown is s, or "Unknown" before the agent has reported anything.
@@ -82,14 +63,6 @@ func orUnknown[T ~string](s T) string {
 		return "Unknown"
 	}
 	return string(s)
-}
-
-// orDash is s, or "-" for an empty table cell.
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // shortRevision shortens a commit SHA to 7 characters; branches and tags
@@ -189,28 +162,4 @@ func state(app *argov1.Application) string {
 		s += "; " + r
 	}
 	return s
-}
-
-// age is how long ago t was, as kubectl prints ages.
-func age(now time.Time, t metav1.Time) string {
-	if t.IsZero() {
-		return "<unknown>"
-	}
-	return duration.HumanDuration(now.Sub(t.Time))
-}
-
-// when is a time with how long ago it was.
-func when(now time.Time, t metav1.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return fmt.Sprintf("%s (%s ago)", t.UTC().Format("2006-01-02 15:04:05 MST"), duration.HumanDuration(now.Sub(t.Time)))
-}
-
-// plural is "1 resource" or "2 resources".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -54,38 +54,33 @@ for it; --hard-refresh also makes it render the manifests again.`,
 
   kubectl argo app get guestbook -o yaml`,
 		Args:              cobra.ExactArgs(1),
-		RunE:              runWithName(o, &o.Name),
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: completeNames(&o.Common, false),
 	}
 	cmd.Flags().BoolVar(&o.Refresh, "refresh", false, "Refresh first: have the agent compare Git and the cluster again, and wait for it.")
 	cmd.Flags().BoolVar(&o.HardRefresh, "hard-refresh", false, "Like --refresh, and have the agent render the manifests again instead of using its cache.")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "With --refresh: how long to wait for the agent.")
-	addPrintFlags(cmd, o.PrintFlags)
+	cli.AddPrintFlags(cmd, o.PrintFlags)
 	return cmd
 }
 
-// runWithName is the RunE of a command whose one argument is a name.
-func runWithName(o cli.Options, name *string) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error {
-		*name = args[0]
-		return cli.RunE(o)(cmd, args)
-	}
+// Complete takes the name and builds the clients.
+func (o *GetOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	return o.Common.Complete()
 }
-
-// Complete builds the clients.
-func (o *GetOptions) Complete() error { return o.Common.Complete() }
 
 // Validate checks the flags.
 func (o *GetOptions) Validate() error {
 	if err := cli.ValidateTimeout("timeout", o.Timeout); err != nil {
 		return err
 	}
-	return validateOutput(o.PrintFlags)
+	return cli.ValidateOutput(o.PrintFlags)
 }
 
 // Run shows the Application.
 func (o *GetOptions) Run(ctx context.Context) error {
-	p, err := printer(o.PrintFlags)
+	p, err := cli.Printer(o.PrintFlags)
 	if err != nil {
 		return err
 	}
@@ -103,7 +98,7 @@ func (o *GetOptions) Run(ctx context.Context) error {
 		return p.PrintObj(app, o.Out)
 	}
 	pal := newPalette(o.Out)
-	now := o.now()
+	now := o.Now()
 	printSummary(o.Out, app, pal)
 	fmt.Fprintln(o.Out)
 	printResources(o.Out, app, pal)
@@ -132,12 +127,12 @@ func printSummary(out io.Writer, app *argov1.Application, pal palette) {
 	if src != nil {
 		field("Repo", src.RepoURL)
 		field("Target", target(src))
-		field("Path", orDash(src.Path))
+		field("Path", cli.OrDash(src.Path))
 	}
 	if n := len(app.Spec.Sources); n > 1 {
 		field("Sources", fmt.Sprintf("%d (the first that renders manifests is shown)", n))
 	}
-	field("Destination", "namespace "+orDash(app.Spec.Destination.Namespace)+" in this cluster")
+	field("Destination", "namespace "+cli.OrDash(app.Spec.Destination.Namespace)+" in this cluster")
 	field("Sync policy", syncPolicy(app.Spec.SyncPolicy))
 	syncLine := pal.sync(orUnknown(app.Status.Sync.Status))
 	if src != nil {
@@ -167,9 +162,9 @@ func printSummary(out io.Writer, app *argov1.Application, pal palette) {
 		conditions = append(conditions, line)
 	}
 	if len(conditions) > 0 {
-		field("Conditions", pal.red(conditions[0]))
+		field("Conditions", pal.Red(conditions[0]))
 		for _, c := range conditions[1:] {
-			field("", pal.red(c))
+			field("", pal.Red(c))
 		}
 	}
 }
@@ -221,9 +216,9 @@ func printResources(out io.Writer, app *argov1.Application, pal palette) {
 	w := printers.GetNewTabWriter(out)
 	defer w.Flush()
 	withHooks := len(hooks) > 0
-	header := "KIND\tNAMESPACE\tNAME\t" + pal.plain("SYNC") + "\t" + pal.plain("HEALTH")
+	header := "KIND\tNAMESPACE\tNAME\t" + pal.Plain("SYNC") + "\t" + pal.Plain("HEALTH")
 	if withHooks {
-		header += "\t" + pal.plain("HOOK")
+		header += "\t" + pal.Plain("HOOK")
 	}
 	fmt.Fprintln(w, header+"\tMESSAGE")
 	for _, r := range app.Status.Resources {
@@ -237,16 +232,16 @@ func printResources(out io.Writer, app *argov1.Application, pal palette) {
 		if r.RequiresPruning {
 			msg = joinMessage("requires pruning (sync with --prune)", msg)
 		}
-		row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s", kindOf(r.Group, r.Kind), orDash(r.Namespace), r.Name,
+		row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s", kindOf(r.Group, r.Kind), cli.OrDash(r.Namespace), r.Name,
 			pal.sync(orUnknown(r.Status)), pal.health(health))
 		if withHooks {
-			row += "\t" + pal.plain("-")
+			row += "\t" + pal.Plain("-")
 		}
 		fmt.Fprintln(w, row+"\t"+msg)
 	}
 	for _, h := range hooks {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", kindOf(h.Group, h.Kind), orDash(h.Namespace), h.Name,
-			pal.sync(orDash(h.Status)), pal.plain("-"), pal.byPhase(h.HookPhase, strings.TrimSpace(h.SyncPhase+" "+h.HookPhase)), h.Message)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", kindOf(h.Group, h.Kind), cli.OrDash(h.Namespace), h.Name,
+			pal.sync(cli.OrDash(h.Status)), pal.Plain("-"), pal.byPhase(h.HookPhase, strings.TrimSpace(h.SyncPhase+" "+h.HookPhase)), h.Message)
 	}
 }
 
@@ -271,7 +266,7 @@ func printOperation(out io.Writer, op *argov1.OperationState, pal palette, now t
 		what = "Sync (dry run)"
 	}
 	field("Last operation", what+" "+pal.phase(string(op.Phase))+initiator(op.Operation.InitiatedBy))
-	field("Started", when(now, op.StartedAt))
+	field("Started", cli.When(now, op.StartedAt))
 	switch {
 	case op.FinishedAt != nil:
 		field("Duration", duration.HumanDuration(op.FinishedAt.Sub(op.StartedAt.Time)))

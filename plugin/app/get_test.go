@@ -8,7 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/clitest"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
@@ -50,7 +50,6 @@ func degraded() *argov1.Application {
 
 func TestGet(t *testing.T) {
 	r := run(t, clitest.NewClients(t, degraded()), "get", "web")
-	wantErr(t, r.err, "")
 	want := `Name: web
 Namespace: team
 Project: default
@@ -76,35 +75,33 @@ Started: 2026-03-01 11:55:00 UTC (5m ago)
 Duration: 42s
 Revision: 53e28ff
 Message: one or more objects failed to apply`
-	if got := fields(r.out); got != want {
-		t.Errorf("output:\n%s\nwant:\n%s", got, want)
-	}
+	clitest.WantOutput(t, r, "", want)
 }
 
 func TestGetNew(t *testing.T) {
 	app := application("web", func(a *argov1.Application) { a.Status = argov1.ApplicationStatus{} })
 	r := run(t, clitest.NewClients(t, app), "get", "web")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	for _, s := range []string{"Sync policy: manual (sync with kubectl argo app sync)", "Sync status: Unknown to main\n",
 		"Health: Unknown\n", "No resources yet"} {
-		if !strings.Contains(fields(r.out), s) {
-			t.Errorf("output lacks %q:\n%s", s, r.out)
+		if !strings.Contains(clitest.Squeeze(r.Out), s) {
+			t.Errorf("output lacks %q:\n%s", s, r.Out)
 		}
 	}
-	if strings.Contains(r.out, "Last operation") {
-		t.Errorf("a last operation before any:\n%s", r.out)
+	if strings.Contains(r.Out, "Last operation") {
+		t.Errorf("a last operation before any:\n%s", r.Out)
 	}
 }
 
 func TestGetYAML(t *testing.T) {
 	r := run(t, clitest.NewClients(t, degraded()), "get", "web", "-o", "yaml")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	var got argov1.Application
-	if err := yaml.UnmarshalStrict([]byte(r.out), &got); err != nil {
-		t.Fatalf("-o yaml is not an Application: %v\n%s", err, r.out)
+	if err := yaml.UnmarshalStrict([]byte(r.Out), &got); err != nil {
+		t.Fatalf("-o yaml is not an Application: %v\n%s", err, r.Out)
 	}
 	if got.APIVersion != "argolite.dev/v1alpha1" || got.Kind != "Application" || got.Status.OperationState.Phase != argov1.OperationFailed {
-		t.Errorf("-o yaml:\n%s", r.out)
+		t.Errorf("-o yaml:\n%s", r.Out)
 	}
 }
 
@@ -118,14 +115,14 @@ func TestGetRefresh(t *testing.T) {
 		},
 	}}
 	r := run(t, clitest.NewClientsWith(t, agent.funcs(), application("web")), "get", "web", "--hard-refresh")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	if seen != RefreshHard {
 		t.Errorf("the agent saw refresh %q, want %q", seen, RefreshHard)
 	}
-	if !strings.Contains(fields(r.out), "Sync status: OutOfSync") {
-		t.Errorf("get did not show the state after the refresh:\n%s", r.out)
+	if !strings.Contains(clitest.Squeeze(r.Out), "Sync status: OutOfSync") {
+		t.Errorf("get did not show the state after the refresh:\n%s", r.Out)
 	}
-	if !strings.Contains(r.errOut, "Waiting for the agent to refresh team/web (hard)") {
-		t.Errorf("no progress on stderr: %q", r.errOut)
+	if !strings.Contains(r.ErrOut, "Waiting for the agent to refresh team/web (hard)") {
+		t.Errorf("no progress on stderr: %q", r.ErrOut)
 	}
 }

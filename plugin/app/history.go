@@ -57,22 +57,25 @@ the agent keeps.`,
 		Example: `  kubectl argo app history guestbook
   kubectl argo app history guestbook -o yaml`,
 		Args:              cobra.ExactArgs(1),
-		RunE:              runWithName(o, &o.Name),
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: completeNames(&o.Common, false),
 	}
-	cli.AddReportPrintFlags(cmd, o.PrintFlags)
+	cli.AddPrintFlags(cmd, o.PrintFlags)
 	return cmd
 }
 
-// Complete builds the clients.
-func (o *HistoryOptions) Complete() error { return o.Common.Complete() }
+// Complete takes the name and builds the clients.
+func (o *HistoryOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	return o.Common.Complete()
+}
 
 // Validate checks the flags.
 func (o *HistoryOptions) Validate() error { return cli.ValidateOutput(o.PrintFlags) }
 
 // Run prints the history.
 func (o *HistoryOptions) Run(ctx context.Context) error {
-	p, err := cli.ReportPrinter(o.PrintFlags)
+	p, err := cli.Printer(o.PrintFlags)
 	if err != nil {
 		return err
 	}
@@ -93,7 +96,7 @@ func (o *HistoryOptions) Run(ctx context.Context) error {
 		return p.PrintObj(h, o.Out)
 	}
 	if len(app.Status.History) == 0 {
-		fmt.Fprintf(o.ErrOut, "No history: application %s has not synced successfully yet.\n", o.ref(app.Name))
+		fmt.Fprintf(o.ErrOut, "No history: application %s has not synced successfully yet.\n", o.Ref(app.Name))
 		return nil
 	}
 	w := printers.GetNewTabWriter(o.Out)
@@ -102,10 +105,10 @@ func (o *HistoryOptions) Run(ctx context.Context) error {
 	for _, h := range app.Status.History {
 		repo, path := "-", "-"
 		if h.Source != nil {
-			repo, path = orDash(h.Source.RepoURL), orDash(h.Source.Path)
+			repo, path = cli.OrDash(h.Source.RepoURL), cli.OrDash(h.Source.Path)
 		} else if src := source(app); src != nil {
 			// Entries without a source used the spec's.
-			repo, path = orDash(src.RepoURL), orDash(src.Path)
+			repo, path = cli.OrDash(src.RepoURL), cli.OrDash(src.Path)
 		}
 		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", h.ID, h.DeployedAt.UTC().Format("2006-01-02 15:04:05 MST"), h.Revision, repo, path)
 	}

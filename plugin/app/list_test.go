@@ -8,7 +8,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/cli"
+	"github.com/argolite/argolite/plugin/clitest"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
@@ -68,14 +69,8 @@ team web Synced Healthy 53e28ff https://git.example.com/web.git deploy main web 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := run(t, clients, tt.args...)
-			wantErr(t, r.err, tt.wantErr)
-			if tt.wantErr != "" {
-				return
-			}
-			if got := fields(r.out); got != tt.want {
-				t.Errorf("output:\n%s\nwant:\n%s", got, tt.want)
-			}
-			if strings.Contains(r.out, "\x1b[") {
+			clitest.WantOutput(t, r, tt.wantErr, tt.want)
+			if strings.Contains(r.Out, "\x1b[") {
 				t.Error("colour codes in output that is not a terminal")
 			}
 		})
@@ -84,10 +79,10 @@ team web Synced Healthy 53e28ff https://git.example.com/web.git deploy main web 
 
 func TestListJSON(t *testing.T) {
 	r := run(t, clitest.NewClients(t, objects(listFixture())...), "list", "-o", "json")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	var list argov1.ApplicationList
-	if err := json.Unmarshal([]byte(r.out), &list); err != nil {
-		t.Fatalf("-o json is not an ApplicationList: %v\n%s", err, r.out)
+	if err := json.Unmarshal([]byte(r.Out), &list); err != nil {
+		t.Fatalf("-o json is not an ApplicationList: %v\n%s", err, r.Out)
 	}
 	if list.Kind != "ApplicationList" || len(list.Items) != 3 || list.Items[0].APIVersion != "argolite.dev/v1alpha1" ||
 		list.Items[0].Kind != "Application" || list.Items[0].Name != "api" {
@@ -97,43 +92,28 @@ func TestListJSON(t *testing.T) {
 
 func TestListEmpty(t *testing.T) {
 	r := run(t, clitest.NewClients(t), "list")
-	wantErr(t, r.err, "")
-	if r.out != "" || r.errOut != "No applications found in namespace team.\n" {
-		t.Errorf("stdout %q, stderr %q", r.out, r.errOut)
+	clitest.WantErr(t, r.Err, "")
+	if r.Out != "" || r.ErrOut != "No applications found in namespace team.\n" {
+		t.Errorf("stdout %q, stderr %q", r.Out, r.ErrOut)
 	}
 }
 
 func TestPaletteKeepsColumnsAligned(t *testing.T) {
-	paint := func(code string) func(string) string {
-		return func(s string) string { return "\x1b[" + code + "m" + s + "\x1b[0m" }
-	}
-	pal := palette{on: true, green: paint("32"), yellow: paint("33"), red: paint("31")}
-	o := NewListOptions(Common{now: func() time.Time { return now }})
+	o := NewListOptions(Common{Common: cli.Common{Now: func() time.Time { return now }}})
 	var out strings.Builder
 	o.Out = &out
 	o.printTable([]argov1.Application{*application("web"), *application("api", func(a *argov1.Application) {
 		a.Status.Sync.Status = argov1.SyncStatusOutOfSync
 		a.Status.Health.Status = "Weird"
-	})}, pal)
-	lines := strings.Split(strings.TrimSpace(stripColour(out.String())), "\n")
+	})}, palette{cli.Palette{On: true}})
+	lines := strings.Split(strings.TrimSpace(cli.StripColour(out.String())), "\n")
 	col := strings.Index(lines[0], "REVISION")
 	for _, l := range lines[1:] {
 		if strings.Index(l, "53e28ff") != col {
-			t.Errorf("columns not aligned with colour on:\n%s", stripColour(out.String()))
+			t.Errorf("columns not aligned with colour on:\n%s", cli.StripColour(out.String()))
 		}
 	}
 	if !strings.Contains(out.String(), "\x1b[32mSynced\x1b[0m") || !strings.Contains(out.String(), "\x1b[33mOutOfSync\x1b[0m") {
 		t.Errorf("sync words not coloured: %q", out.String())
-	}
-}
-
-func stripColour(s string) string {
-	for {
-		i := strings.Index(s, "\x1b[")
-		if i < 0 {
-			return s
-		}
-		j := strings.Index(s[i:], "m")
-		s = s[:i] + s[i+j+1:]
 	}
 }

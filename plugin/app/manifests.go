@@ -88,7 +88,7 @@ manages instead.`,
   # What is in the cluster now
   kubectl argo app manifests guestbook --source live -o json`,
 		Args:              cobra.ExactArgs(1),
-		RunE:              runWithName(o, &o.Name),
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: completeNames(&o.Common, false),
 	}
 	f := cmd.Flags()
@@ -102,8 +102,9 @@ manages instead.`,
 	return cmd
 }
 
-// Complete builds the clients.
-func (o *ManifestsOptions) Complete() error {
+// Complete takes the name and builds the clients.
+func (o *ManifestsOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
 	if err := o.Common.Complete(); err != nil {
 		return err
 	}
@@ -182,7 +183,7 @@ func (o *ManifestsOptions) Run(ctx context.Context) error {
 // stderr.
 func (o *ManifestsOptions) live(ctx context.Context, app *argov1.Application) ([]*unstructured.Unstructured, error) {
 	if len(app.Status.Resources) == 0 {
-		fmt.Fprintf(o.ErrOut, "Application %s lists no resources yet: the agent lists them after it has rendered the manifests.\n", o.ref(app.Name))
+		fmt.Fprintf(o.ErrOut, "Application %s lists no resources yet: the agent lists them after it has rendered the manifests.\n", o.Ref(app.Name))
 		return nil, nil
 	}
 	var out []*unstructured.Unstructured
@@ -257,12 +258,12 @@ type rendered struct {
 func (c *Common) render(ctx context.Context, app *argov1.Application, req renderRequest, progress *cli.Progress) (*rendered, error) {
 	srcs := appsource.Sources(app, &argov1.SyncOperation{Revision: req.revision})
 	if len(srcs) == 0 {
-		return nil, &cli.Error{Problem: fmt.Sprintf("application %s has no source", c.ref(app.Name)),
+		return nil, &cli.Error{Problem: fmt.Sprintf("application %s has no source", c.Ref(app.Name)),
 			Fix: "set spec.source (or spec.sources) to a Git repository"}
 	}
 	first := slices.IndexFunc(srcs, func(s argov1.ApplicationSource) bool { return !appsource.RefOnly(s) })
 	if first < 0 {
-		return nil, &cli.Error{Problem: fmt.Sprintf("application %s: every source in spec.sources has only a ref", c.ref(app.Name)),
+		return nil, &cli.Error{Problem: fmt.Sprintf("application %s: every source in spec.sources has only a ref", c.Ref(app.Name)),
 			Fix: "give at least one source a path to render"}
 	}
 

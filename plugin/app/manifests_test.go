@@ -30,36 +30,26 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/argolite/argolite/plugin/cli"
-	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/clitest"
 	"github.com/argolite/argolite/shared/agentmeta"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/appsource"
 )
 
 // runOpts runs the command build returns, with clients, as `kubectl argo
-// app` would; stdout goes to out when set (then result.out is empty).
-func runOpts(t *testing.T, clients *cli.Clients, out io.Writer, build func(Common) *cobra.Command, args ...string) result {
+// app` would; stdout goes to out when set (then the result's Out is empty).
+func runOpts(t *testing.T, clients *cli.Clients, out io.Writer, build func(Common) *cobra.Command, args ...string) clitest.Result {
 	t.Helper()
-	streams, _, outBuf, errOut := genericiooptions.NewTestIOStreams()
-	if out != nil {
-		streams.Out = out
-	}
-	flags := genericclioptions.NewConfigFlags(false)
-	*flags.KubeConfig = kubeconfig(t)
-	cmd := build(Common{ConfigFlags: flags, IOStreams: streams, Clients: clients,
-		now: func() time.Time { return now }, interval: time.Millisecond})
-	flags.AddFlags(cmd.PersistentFlags())
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	cmd.SetArgs(args)
-	cmd.SetOut(streams.Out)
-	cmd.SetErr(errOut)
-	err := cmd.ExecuteContext(context.Background())
-	return result{out: outBuf.String(), errOut: errOut.String(), err: err}
+	return clitest.RunIO(t, clitest.IO{Stdout: out}, func(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+		c := Common{Common: cli.NewCommon(flags, streams)}
+		clitest.Use(&c.Common, clients)
+		return build(c)
+	}, args...)
 }
 
 // manifests runs `app manifests args...` with the Git cache in a temporary
 // directory and live objects from fake.
-func manifests(t *testing.T, clients *cli.Clients, fake cluster, args ...string) result {
+func manifests(t *testing.T, clients *cli.Clients, fake cluster, args ...string) clitest.Result {
 	t.Helper()
 	cacheDir := t.TempDir()
 	return runOpts(t, clients, nil, func(c Common) *cobra.Command {
@@ -269,8 +259,8 @@ func TestManifestsFromGit(t *testing.T) {
 	clients := clitest.NewClients(t, gitApp(repo.url, "deploy"))
 
 	r := manifests(t, clients, nil, "web")
-	wantErr(t, r.err, "")
-	objs := parseYAMLStream(t, r.out)
+	clitest.WantErr(t, r.Err, "")
+	objs := parseYAMLStream(t, r.Out)
 	// Resources sorted as the agent sorts them (by inventory id), then hooks;
 	// the Skip hook is left out.
 	want := `ClusterRole/reader
@@ -280,7 +270,7 @@ Widget/web/w1
 ConfigMap/web/web-config
 Job/web/migrate`
 	if got := summary(objs); got != want {
-		t.Errorf("objects:\n%s\nwant:\n%s\n(output:\n%s)", got, want, r.out)
+		t.Errorf("objects:\n%s\nwant:\n%s\n(output:\n%s)", got, want, r.Out)
 	}
 	for _, o := range objs {
 		l := o.GetLabels()
@@ -291,11 +281,11 @@ Job/web/migrate`
 	if got := objs[4].GetLabels()["app"]; got != "web" {
 		t.Errorf("ConfigMap lost its own label app=web: %v", objs[4].GetLabels())
 	}
-	if !strings.HasPrefix(r.out, "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n") || strings.Count(r.out, "---\n") != 5 {
-		t.Errorf("output is not a YAML stream of 6 documents:\n%s", r.out)
+	if !strings.HasPrefix(r.Out, "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n") || strings.Count(r.Out, "---\n") != 5 {
+		t.Errorf("output is not a YAML stream of 6 documents:\n%s", r.Out)
 	}
-	if !strings.Contains(r.errOut, "Resolving main of "+repo.url) || !strings.Contains(r.errOut, "Rendering deploy of "+repo.url) {
-		t.Errorf("no progress on stderr:\n%s", r.errOut)
+	if !strings.Contains(r.ErrOut, "Resolving main of "+repo.url) || !strings.Contains(r.ErrOut, "Rendering deploy of "+repo.url) {
+		t.Errorf("no progress on stderr:\n%s", r.ErrOut)
 	}
 }
 
@@ -317,10 +307,10 @@ func TestManifestsRevisionAndJSON(t *testing.T) {
 	} {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			r := manifests(t, clients, nil, tt.args...)
-			wantErr(t, r.err, "")
+			clitest.WantErr(t, r.Err, "")
 			var list unstructured.UnstructuredList
-			if err := list.UnmarshalJSON([]byte(r.out)); err != nil {
-				t.Fatalf("output is not a JSON List: %v\n%s", err, r.out)
+			if err := list.UnmarshalJSON([]byte(r.Out)); err != nil {
+				t.Fatalf("output is not a JSON List: %v\n%s", err, r.Out)
 			}
 			if len(list.Items) != 1 || list.GetKind() != "List" {
 				t.Fatalf("list = %+v", list)
@@ -389,15 +379,15 @@ func TestManifestsCredentials(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clients := clitest.NewClientsWith(t, tt.funcs, append(tt.objs, tt.app)...)
 			r := manifests(t, clients, nil, "web")
-			wantErr(t, r.err, tt.wantErr)
-			if strings.Contains(fmt.Sprint(r.err), "s3cret") {
-				t.Errorf("error shows the password: %v", r.err)
+			clitest.WantErr(t, r.Err, tt.wantErr)
+			if strings.Contains(fmt.Sprint(r.Err), "s3cret") {
+				t.Errorf("error shows the password: %v", r.Err)
 			}
-			if tt.wantErr == "" && !strings.Contains(r.out, "name: web-config") {
-				t.Errorf("no manifests:\n%s", r.out)
+			if tt.wantErr == "" && !strings.Contains(r.Out, "name: web-config") {
+				t.Errorf("no manifests:\n%s", r.Out)
 			}
-			if tt.wantErrOut != "" && !strings.Contains(r.errOut, tt.wantErrOut) {
-				t.Errorf("stderr:\n%s\nwant it to contain %q", r.errOut, tt.wantErrOut)
+			if tt.wantErrOut != "" && !strings.Contains(r.ErrOut, tt.wantErrOut) {
+				t.Errorf("stderr:\n%s\nwant it to contain %q", r.ErrOut, tt.wantErrOut)
 			}
 		})
 	}
@@ -424,10 +414,10 @@ func TestManifestsRefSources(t *testing.T) {
 		a.Spec.Destination.Namespace = "web"
 	})
 	r := manifests(t, clitest.NewClients(t, app), nil, "web")
-	wantErr(t, r.err, "")
-	objs := parseYAMLStream(t, r.out)
+	clitest.WantErr(t, r.Err, "")
+	objs := parseYAMLStream(t, r.Out)
 	if summary(objs) != "ConfigMap/web/web-config" {
-		t.Fatalf("objects:\n%s", r.out)
+		t.Fatalf("objects:\n%s", r.Out)
 	}
 	data, _, _ := unstructured.NestedStringMap(objs[0].Object, "data")
 	if data["greeting"] != "prod" || data["namespace"] != "web" {
@@ -476,9 +466,9 @@ func TestManifestsErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := manifests(t, clitest.NewClients(t, tt.app), nil, append([]string{"web"}, tt.args...)...)
-			wantErr(t, r.err, tt.wantErr)
-			if r.out != "" {
-				t.Errorf("stdout on error:\n%s", r.out)
+			clitest.WantErr(t, r.Err, tt.wantErr)
+			if r.Out != "" {
+				t.Errorf("stdout on error:\n%s", r.Out)
 			}
 		})
 	}
@@ -502,8 +492,8 @@ func TestManifestsLocal(t *testing.T) {
 			// The repository is never fetched: its URL goes nowhere.
 			clients := clitest.NewClients(t, gitApp("http://127.0.0.1:1/web.git", tt.path))
 			r := manifests(t, clients, nil, "web", "--local", tt.local)
-			wantErr(t, r.err, "")
-			objs := parseYAMLStream(t, r.out)
+			clitest.WantErr(t, r.Err, "")
+			objs := parseYAMLStream(t, r.Out)
 			if got := summary(objs); got != tt.want {
 				t.Errorf("objects:\n%s\nwant:\n%s", got, tt.want)
 			}
@@ -522,7 +512,7 @@ func TestManifestsLocalRenderError(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := manifests(t, clitest.NewClients(t, gitApp("http://127.0.0.1:1/web.git", "deploy")), nil, "web", "--local", dir)
-	wantErr(t, r.err, "--local "+dir+": render cm.yaml: ")
+	clitest.WantErr(t, r.Err, "--local "+dir+": render cm.yaml: ")
 }
 
 func TestManifestsLive(t *testing.T) {
@@ -542,7 +532,7 @@ metadata:
 data: {greeting: hello}
 `))}
 	r := manifests(t, clitest.NewClients(t, app), fake, "web", "--source", "live")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	want := `apiVersion: v1
 data:
   greeting: hello
@@ -552,17 +542,17 @@ metadata:
   namespace: web
   resourceVersion: "7"
 `
-	if r.out != want {
-		t.Errorf("output:\n%s\nwant:\n%s", r.out, want)
+	if r.Out != want {
+		t.Errorf("output:\n%s\nwant:\n%s", r.Out, want)
 	}
-	if !strings.Contains(r.errOut, "Deployment/web/gone: not in the cluster\n") {
-		t.Errorf("stderr does not note the missing object:\n%s", r.errOut)
+	if !strings.Contains(r.ErrOut, "Deployment/web/gone: not in the cluster\n") {
+		t.Errorf("stderr does not note the missing object:\n%s", r.ErrOut)
 	}
 
 	r = manifests(t, clitest.NewClients(t, application("web")), fake, "web", "--source", "live")
-	wantErr(t, r.err, "")
-	if r.out != "" || !strings.Contains(r.errOut, "lists no resources yet") {
-		t.Errorf("no resources: stdout %q, stderr %q", r.out, r.errOut)
+	clitest.WantErr(t, r.Err, "")
+	if r.Out != "" || !strings.Contains(r.ErrOut, "lists no resources yet") {
+		t.Errorf("no resources: stdout %q, stderr %q", r.Out, r.ErrOut)
 	}
 }
 

@@ -31,18 +31,18 @@ type request struct {
 
 // busy refuses an operation while another is requested or running.
 func (c *Common) busy(app *argov1.Application) error {
-	wait := fmt.Sprintf("kubectl argo app wait %s --operation%s", app.Name, c.nsFlag(app.Namespace))
+	wait := fmt.Sprintf("kubectl argo app wait %s --operation%s", app.Name, c.NSFlag(app.Namespace))
 	if op := app.Operation; op != nil {
 		return &cli.Error{
 			Problem: fmt.Sprintf("another operation is requested on application %s%s and the agent has not started it yet",
-				c.ref(app.Name), initiator(op.InitiatedBy)),
+				c.Ref(app.Name), initiator(op.InitiatedBy)),
 			Fix: "wait for it with " + wait + "; if no agent picks it up, check the agent with kubectl argo status",
 		}
 	}
 	if st := app.Status.OperationState; st != nil && (st.Phase == argov1.OperationRunning || st.Phase == argov1.OperationTerminating) {
-		problem := fmt.Sprintf("another operation is running on application %s: a sync%s", c.ref(app.Name), initiator(st.Operation.InitiatedBy))
+		problem := fmt.Sprintf("another operation is running on application %s: a sync%s", c.Ref(app.Name), initiator(st.Operation.InitiatedBy))
 		if !st.StartedAt.IsZero() {
-			problem += " started " + duration.HumanDuration(c.now().Sub(st.StartedAt.Time)) + " ago"
+			problem += " started " + duration.HumanDuration(c.Now().Sub(st.StartedAt.Time)) + " ago"
 		}
 		if st.Phase == argov1.OperationTerminating {
 			problem += " is terminating"
@@ -78,7 +78,7 @@ func (c *Common) startOperation(ctx context.Context, name string,
 			return err
 		}
 		app.Operation = op.DeepCopy()
-		sentAt := c.now()
+		sentAt := c.Now()
 		if err := c.Clients.Client.Patch(ctx, app, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 			return err
 		}
@@ -92,7 +92,7 @@ func (c *Common) startOperation(ctx context.Context, name string,
 	case apierrors.IsNotFound(err):
 		return nil, c.notFound(name, err)
 	case err != nil:
-		return nil, c.explain(fmt.Errorf("requesting a sync of application %s: %w", c.ref(name), err))
+		return nil, c.explain(fmt.Errorf("requesting a sync of application %s: %w", c.Ref(name), err))
 	}
 	return req, nil
 }
@@ -138,7 +138,7 @@ func (c *Common) waitOperation(ctx context.Context, req *request, what string, t
 	defer cancel()
 	pal := newPalette(c.Out)
 	progress := cli.NewProgress(c.Out)
-	ref := c.ref(req.name)
+	ref := c.Ref(req.name)
 	var app *argov1.Application
 	started := false
 	// printed holds the result lines shown; the previous operation's count
@@ -150,7 +150,7 @@ func (c *Common) waitOperation(ctx context.Context, req *request, what string, t
 			printed[resultKey(r)] = resultLine(r, pal)
 		}
 	}
-	_, err := cli.Poll(ctx, progress, c.interval, "", func(ctx context.Context) (bool, string, error) {
+	_, err := cli.Poll(ctx, progress, c.Interval, "", func(ctx context.Context) (bool, string, error) {
 		got, err := c.getApp(ctx, req.name)
 		if err != nil {
 			return false, "", err
@@ -208,7 +208,7 @@ func (c *Common) waitOperation(ctx context.Context, req *request, what string, t
 	}
 	return nil, cli.WaitTimeout(ctx, timeout, "the "+what+" of "+ref+last,
 		fmt.Sprintf("the %s goes on in the cluster: follow it with kubectl argo app wait %s --operation%s, or see it with kubectl argo app get %s%s",
-			what, req.name, c.nsFlag(c.Namespace), req.name, c.nsFlag(c.Namespace)))
+			what, req.name, c.NSFlag(c.Namespace), req.name, c.NSFlag(c.Namespace)))
 }
 
 func resultKey(r argov1.ResourceResult) string {
@@ -260,7 +260,7 @@ func (c *Common) reportOperation(app *argov1.Application, what string) error {
 	if st.SyncResult != nil && len(st.SyncResult.Resources) > 0 {
 		printResults(c.Out, st.SyncResult.Resources, pal)
 	}
-	ref := c.ref(app.Name)
+	ref := c.Ref(app.Name)
 	var counts []string
 	if st.SyncResult != nil {
 		byResult := map[string]int{}
@@ -271,7 +271,7 @@ func (c *Common) reportOperation(app *argov1.Application, what string) error {
 			case r.HookPhase != "":
 				word = "hook"
 			case word == "":
-				word = strings.ToLower(orDash(r.Status))
+				word = strings.ToLower(cli.OrDash(r.Status))
 			}
 			if byResult[word] == 0 {
 				order = append(order, word)
@@ -281,7 +281,7 @@ func (c *Common) reportOperation(app *argov1.Application, what string) error {
 		for _, word := range order {
 			n := byResult[word]
 			if word == "hook" {
-				counts = append(counts, plural(n, word))
+				counts = append(counts, cli.Plural(n, word))
 			} else {
 				counts = append(counts, fmt.Sprintf("%d %s", n, word))
 			}
@@ -299,7 +299,7 @@ func (c *Common) reportOperation(app *argov1.Application, what string) error {
 	}
 	dryRun := st.Operation.Sync != nil && st.Operation.Sync.DryRun
 	if st.Phase == argov1.OperationSucceeded {
-		line := fmt.Sprintf("%s %s of %s succeeded%s.", pal.green("Done:"), what, ref, detail)
+		line := fmt.Sprintf("%s %s of %s succeeded%s.", pal.Green("Done:"), what, ref, detail)
 		if dryRun {
 			line += " It was a dry run: nothing changed."
 		}
@@ -316,7 +316,7 @@ func (c *Common) reportOperation(app *argov1.Application, what string) error {
 	}
 	return &cli.Error{
 		Problem: fmt.Sprintf("%s of %s %s%s: %s", strings.ToLower(what), ref, verb, detail, msg),
-		Fix:     fmt.Sprintf("see the failed resources above and kubectl argo app get %s%s; fix the cause in Git or the cluster and sync again", app.Name, c.nsFlag(app.Namespace)),
+		Fix:     fmt.Sprintf("see the failed resources above and kubectl argo app get %s%s; fix the cause in Git or the cluster and sync again", app.Name, c.NSFlag(app.Namespace)),
 	}
 }
 
@@ -324,13 +324,13 @@ func (c *Common) reportOperation(app *argov1.Application, what string) error {
 func printResults(out io.Writer, results []argov1.ResourceResult, pal palette) {
 	w := printers.GetNewTabWriter(out)
 	defer w.Flush()
-	fmt.Fprintln(w, "WAVE\tKIND\tNAMESPACE\tNAME\t"+pal.plain("RESULT")+"\tMESSAGE")
+	fmt.Fprintln(w, "WAVE\tKIND\tNAMESPACE\tNAME\t"+pal.Plain("RESULT")+"\tMESSAGE")
 	for _, r := range results {
-		status := orDash(r.Status)
+		status := cli.OrDash(r.Status)
 		if r.HookPhase != "" {
 			status = strings.TrimSpace(r.SyncPhase + " hook " + r.HookPhase)
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", r.SyncWave, kindOf(r.Group, r.Kind), orDash(r.Namespace), r.Name,
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", r.SyncWave, kindOf(r.Group, r.Kind), cli.OrDash(r.Namespace), r.Name,
 			colourResult(r, status, pal), r.Message)
 	}
 }

@@ -57,7 +57,7 @@ prints the sync status and health.`,
   # Render again too, for example after a Helm chart dependency changed
   kubectl argo app refresh guestbook --hard`,
 		Args:              cobra.ExactArgs(1),
-		RunE:              runWithName(o, &o.Name),
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: completeNames(&o.Common, false),
 	}
 	cmd.Flags().BoolVar(&o.Hard, "hard", false, "Also render the manifests again instead of using the agent's cache.")
@@ -65,8 +65,11 @@ prints the sync status and health.`,
 	return cmd
 }
 
-// Complete builds the clients.
-func (o *RefreshOptions) Complete() error { return o.Common.Complete() }
+// Complete takes the name and builds the clients.
+func (o *RefreshOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	return o.Common.Complete()
+}
 
 // Validate checks the flags.
 func (o *RefreshOptions) Validate() error { return cli.ValidateTimeout("timeout", o.Timeout) }
@@ -97,7 +100,7 @@ func printState(out io.Writer, prefix string, app *argov1.Application, pal palet
 	}
 	fmt.Fprintln(out, line)
 	if r := notReady(app); r != "" {
-		fmt.Fprintln(out, pal.red(r))
+		fmt.Fprintln(out, pal.Red(r))
 	}
 }
 
@@ -118,7 +121,7 @@ func (c *Common) refresh(ctx context.Context, name string, hard bool, timeout ti
 		if apierrors.IsNotFound(err) {
 			return nil, c.notFound(name, err)
 		}
-		return nil, c.explain(fmt.Errorf("asking for a refresh of application %s: %w", c.ref(name), err))
+		return nil, c.explain(fmt.Errorf("asking for a refresh of application %s: %w", c.Ref(name), err))
 	}
 	if out == nil {
 		out = c.ErrOut
@@ -126,21 +129,21 @@ func (c *Common) refresh(ctx context.Context, name string, hard bool, timeout ti
 	ctx, cancel := cli.WithTimeout(ctx, timeout)
 	defer cancel()
 	progress := cli.NewProgress(out)
-	_, err = cli.Poll(ctx, progress, c.interval, "", func(ctx context.Context) (bool, string, error) {
+	_, err = cli.Poll(ctx, progress, c.Interval, "", func(ctx context.Context) (bool, string, error) {
 		got, err := c.getApp(ctx, name)
 		if err != nil {
 			return false, "", err
 		}
 		app = got
 		_, pending := app.Annotations[RefreshAnnotation]
-		return !pending, fmt.Sprintf("Waiting for the agent to refresh %s (%s)", c.ref(name), mode), nil
+		return !pending, fmt.Sprintf("Waiting for the agent to refresh %s (%s)", c.Ref(name), mode), nil
 	})
 	switch {
 	case err == nil:
 		progress.Clear()
 		return app, nil
 	case ctx.Err() != nil:
-		return nil, cli.WaitTimeout(ctx, timeout, "the agent to refresh "+c.ref(name),
+		return nil, cli.WaitTimeout(ctx, timeout, "the agent to refresh "+c.Ref(name),
 			"check that the agent runs with kubectl argo status; the "+RefreshAnnotation+" annotation stays until an agent handles it")
 	}
 	return nil, err

@@ -50,14 +50,8 @@ results, and a non-zero exit code when it failed.`,
 
   # Back to the previous entry, deleting what it does not have
   kubectl argo app rollback guestbook --prune`,
-		Args: cobra.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Name = args[0]
-			if len(args) == 2 {
-				o.ID = args[1]
-			}
-			return cli.RunE(o)(cmd, args)
-		},
+		Args:              cobra.RangeArgs(1, 2),
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: o.completeArgs,
 	}
 	f := cmd.Flags()
@@ -94,8 +88,14 @@ func (o *RollbackOptions) completeArgs(cmd *cobra.Command, args []string, toComp
 	return ids, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveKeepOrder
 }
 
-// Complete builds the clients.
-func (o *RollbackOptions) Complete() error { return o.Common.Complete() }
+// Complete takes the name and the history ID, and builds the clients.
+func (o *RollbackOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	if len(args) == 2 {
+		o.ID = args[1]
+	}
+	return o.Common.Complete()
+}
 
 // Validate checks the flags.
 func (o *RollbackOptions) Validate() error {
@@ -137,7 +137,7 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 	}
 	if wasAutomated {
 		fmt.Fprintf(o.Out, "%s automated sync is now off for %s: turn it back on by editing spec.syncPolicy.automated (kubectl edit application %s -n %s)\n",
-			newPalette(o.Out).yellow("Note:"), o.ref(o.Name), o.Name, o.Namespace)
+			newPalette(o.Out).Yellow("Note:"), o.Ref(o.Name), o.Name, o.Namespace)
 	}
 	detail := fmt.Sprintf(" to history %d (revision %s)", entry.ID, shortRevision(entry.Revision))
 	if o.Prune {
@@ -149,18 +149,18 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 // entry finds the history entry to roll back to.
 func (o *RollbackOptions) entry(app *argov1.Application) (argov1.RevisionHistory, error) {
 	history := app.Status.History
-	fix := fmt.Sprintf("see the history with kubectl argo app history %s%s", app.Name, o.nsFlag(app.Namespace))
+	fix := fmt.Sprintf("see the history with kubectl argo app history %s%s", app.Name, o.NSFlag(app.Namespace))
 	if len(history) == 0 {
 		return argov1.RevisionHistory{}, &cli.Error{
-			Problem: fmt.Sprintf("application %s has no history: it has not synced successfully yet", o.ref(app.Name)),
-			Fix:     "sync it with kubectl argo app sync " + app.Name + o.nsFlag(app.Namespace),
+			Problem: fmt.Sprintf("application %s has no history: it has not synced successfully yet", o.Ref(app.Name)),
+			Fix:     "sync it with kubectl argo app sync " + app.Name + o.NSFlag(app.Namespace),
 		}
 	}
 	if o.ID == "" {
 		if len(history) < 2 {
 			return argov1.RevisionHistory{}, &cli.Error{
 				Problem: fmt.Sprintf("application %s has one history entry (%d), the deployed one: there is nothing before it to roll back to",
-					o.ref(app.Name), history[0].ID),
+					o.Ref(app.Name), history[0].ID),
 				Fix: fix,
 			}
 		}
@@ -178,7 +178,7 @@ func (o *RollbackOptions) entry(app *argov1.Application) (argov1.RevisionHistory
 		ids = append(ids, strconv.FormatInt(h.ID, 10))
 	}
 	return argov1.RevisionHistory{}, &cli.Error{
-		Problem: fmt.Sprintf("application %s has no history entry %d: its entries are %s", o.ref(app.Name), id, strings.Join(ids, ", ")),
+		Problem: fmt.Sprintf("application %s has no history entry %d: its entries are %s", o.Ref(app.Name), id, strings.Join(ids, ", ")),
 		Fix:     fix,
 	}
 }

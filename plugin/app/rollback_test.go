@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/clitest"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
@@ -56,7 +56,7 @@ func TestRollback(t *testing.T) {
 			}}
 			clients := clitest.NewClientsWith(t, agent.funcs(), tt.app)
 			r := run(t, clients, append([]string{"rollback"}, tt.args...)...)
-			wantErr(t, r.err, "")
+			clitest.WantErr(t, r.Err, "")
 			if sent == nil || sent.Sync.Revision != tt.wantRev || sent.Sync.Source == nil || sent.Sync.Source.Path != tt.wantPath ||
 				sent.Sync.Prune != tt.wantPrune || sent.InitiatedBy.Username != "alice" {
 				t.Errorf("operation sent: %+v (sync %+v)", sent, sent.Sync)
@@ -65,12 +65,12 @@ func TestRollback(t *testing.T) {
 				t.Errorf("sync policy when the agent started: %+v, want automated off and the options kept", policy)
 			}
 			note := "Note: automated sync is now off for team/web: turn it back on by editing spec.syncPolicy.automated (kubectl edit application web -n team)\n"
-			if strings.Contains(r.out, note) != tt.wantNote {
-				t.Errorf("note %q shown: %v, want %v:\n%s", note, !tt.wantNote, tt.wantNote, r.out)
+			if strings.Contains(r.Out, note) != tt.wantNote {
+				t.Errorf("note %q shown: %v, want %v:\n%s", note, !tt.wantNote, tt.wantNote, r.Out)
 			}
-			if !strings.Contains(r.out, "Requested a rollback of team/web to history") ||
-				!strings.Contains(r.out, "Done: Rollback of team/web succeeded at 53e28ff") {
-				t.Errorf("output:\n%s", r.out)
+			if !strings.Contains(r.Out, "Requested a rollback of team/web to history") ||
+				!strings.Contains(r.Out, "Done: Rollback of team/web succeeded at 53e28ff") {
+				t.Errorf("output:\n%s", r.Out)
 			}
 		})
 	}
@@ -100,7 +100,7 @@ func TestRollbackRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clients := clitest.NewClients(t, tt.app)
 			r := run(t, clients, append([]string{"rollback"}, tt.args...)...)
-			wantErr(t, r.err, tt.wantErr)
+			clitest.WantErr(t, r.Err, tt.wantErr)
 			if got := get(t, clients, "web"); got.Operation != nil || !equality.Semantic.DeepEqual(got.Spec, tt.app.Spec) {
 				t.Errorf("the Application changed: operation %+v, spec %+v", got.Operation, got.Spec)
 			}
@@ -111,36 +111,32 @@ func TestRollbackRefused(t *testing.T) {
 func TestHistory(t *testing.T) {
 	clients := clitest.NewClients(t, application("web", withHistory), application("new"))
 	r := run(t, clients, "history", "web")
-	wantErr(t, r.err, "")
 	want := `ID DATE REVISION REPO PATH
 3 2026-03-01 09:00:00 UTC 0c4bd1e1b1c9a7d5e2f30a6b8c1d2e3f4a5b6c7d https://git.example.com/web.git old/deploy
 4 2026-03-01 10:00:00 UTC 1111111111111111111111111111111111111111 https://git.example.com/web.git deploy
 5 2026-03-01 11:00:00 UTC 53e28ff20cc530b9ada2173fbbd64d48338583ba https://git.example.com/web.git deploy`
-	if got := fields(r.out); got != want {
-		t.Errorf("output:\n%s\nwant:\n%s", got, want)
-	}
+	clitest.WantOutput(t, r, "", want)
 
 	r = run(t, clients, "history", "web", "-o", "json")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	var h History
-	if err := json.Unmarshal([]byte(r.out), &h); err != nil {
+	if err := json.Unmarshal([]byte(r.Out), &h); err != nil {
 		t.Fatal(err)
 	}
 	if h.Kind != "History" || h.APIVersion != "cli.argolite.dev/v1alpha1" || h.Application != "web" || len(h.Items) != 3 || h.Items[2].ID != 5 {
-		t.Errorf("-o json: %s", r.out)
+		t.Errorf("-o json: %s", r.Out)
 	}
 
 	r = run(t, clients, "history", "new")
-	wantErr(t, r.err, "")
-	if r.out != "" || r.errOut != "No history: application team/new has not synced successfully yet.\n" {
-		t.Errorf("stdout %q, stderr %q", r.out, r.errOut)
+	clitest.WantErr(t, r.Err, "")
+	if r.Out != "" || r.ErrOut != "No history: application team/new has not synced successfully yet.\n" {
+		t.Errorf("stdout %q, stderr %q", r.Out, r.ErrOut)
 	}
 }
 
 func TestRollbackCompletesIDs(t *testing.T) {
-	r := run(t, clitest.NewClients(t, application("web", withHistory)), "__complete", "rollback", "web", "")
-	wantErr(t, r.err, "")
-	if !strings.HasPrefix(r.out, "3\t0c4bd1e deployed 2026-03-01 09:00\n4\t1111111 deployed") {
-		t.Errorf("completions:\n%s", r.out)
+	got := clitest.Completions(t, run(t, clitest.NewClients(t, application("web", withHistory)), "__complete", "rollback", "web", ""))
+	if !strings.HasPrefix(got, "3\t0c4bd1e deployed 2026-03-01 09:00\n4\t1111111 deployed") {
+		t.Errorf("completions:\n%s", got)
 	}
 }

@@ -3,9 +3,10 @@ package app
 import (
 	"context"
 	"fmt"
-	"github.com/argolite/argolite/plugin/cli"
 	"strings"
 	"time"
+
+	"github.com/argolite/argolite/plugin/cli"
 
 	"github.com/spf13/cobra"
 
@@ -69,7 +70,7 @@ GROUP:KIND:NAMESPACE/NAME; the core group is empty (:Service:web).`,
   kubectl argo app sync guestbook --async
   kubectl argo app wait guestbook --operation`,
 		Args:              cobra.ExactArgs(1),
-		RunE:              runWithName(o, &o.Name),
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: completeNames(&o.Common, false),
 	}
 	f := cmd.Flags()
@@ -83,8 +84,11 @@ GROUP:KIND:NAMESPACE/NAME; the core group is empty (:Service:web).`,
 	return cmd
 }
 
-// Complete builds the clients.
-func (o *SyncOptions) Complete() error { return o.Common.Complete() }
+// Complete takes the name and builds the clients.
+func (o *SyncOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	return o.Common.Complete()
+}
 
 // Validate checks the flags.
 func (o *SyncOptions) Validate() error {
@@ -166,7 +170,7 @@ func describeSync(s *argov1.SyncOperation) string {
 		parts = append(parts, "dry run")
 	}
 	if n := len(s.Resources); n > 0 {
-		parts = append(parts, "only "+plural(n, "resource"))
+		parts = append(parts, "only "+cli.Plural(n, "resource"))
 	}
 	if len(s.SyncOptions) > 0 {
 		parts = append(parts, "options "+strings.Join(s.SyncOptions, ", "))
@@ -180,9 +184,9 @@ func describeSync(s *argov1.SyncOperation) string {
 // follow reports a requested operation and, unless async, waits for it and
 // prints its results.
 func (c *Common) follow(ctx context.Context, req *request, what, detail string, async bool, timeout time.Duration) error {
-	fmt.Fprintf(c.Out, "Requested a %s of %s%s.\n", what, c.ref(req.name), detail)
+	fmt.Fprintf(c.Out, "Requested a %s of %s%s.\n", what, c.Ref(req.name), detail)
 	if async {
-		fmt.Fprintf(c.Out, "Follow it with kubectl argo app wait %s --operation%s\n", req.name, c.nsFlag(c.Namespace))
+		fmt.Fprintf(c.Out, "Follow it with kubectl argo app wait %s --operation%s\n", req.name, c.NSFlag(c.Namespace))
 		return nil
 	}
 	app, err := c.waitOperation(ctx, req, what, timeout)

@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
-	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/clitest"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
@@ -58,7 +58,7 @@ func TestSync(t *testing.T) {
 			}}
 			clients := clitest.NewClientsWith(t, agent.funcs(), application("web", finishedBefore))
 			r := run(t, clients, append([]string{"sync"}, tt.args...)...)
-			wantErr(t, r.err, "")
+			clitest.WantErr(t, r.Err, "")
 			want := argov1.Operation{Sync: &tt.wantSync, InitiatedBy: argov1.OperationInitiator{Username: "alice"}}
 			if sent == nil || !equality.Semantic.DeepEqual(*sent, want) {
 				t.Errorf("operation sent:\n%+v\nwant:\n%+v", sent, want)
@@ -69,8 +69,8 @@ func TestSync(t *testing.T) {
 				"wave 0  ConfigMap/web/web-config  Synced: configmap/web-config configured\n",
 				"Sync of team/web: wave 1: waiting for Deployment/web: Waiting for rollout to finish: 0 of 2 updated replicas are available\n",
 			} {
-				if !strings.Contains(r.out, s) {
-					t.Errorf("no progress line %q in:\n%s", s, r.out)
+				if !strings.Contains(r.Out, s) {
+					t.Errorf("no progress line %q in:\n%s", s, r.Out)
 				}
 			}
 			wantTable := `WAVE KIND NAMESPACE NAME RESULT MESSAGE
@@ -81,7 +81,7 @@ Done: Sync of team/web succeeded at 53e28ff (2 synced, 1 hook) in 12s.`
 			if tt.wantSync.DryRun {
 				wantTable += " It was a dry run: nothing changed."
 			}
-			if got := fields(r.out); !strings.HasSuffix(got, wantTable) {
+			if got := clitest.Squeeze(r.Out); !strings.HasSuffix(got, wantTable) {
 				t.Errorf("output:\n%s\nwant it to end with:\n%s", got, wantTable)
 			}
 			if app := get(t, clients, "web"); app.Operation != nil {
@@ -99,10 +99,10 @@ func TestSyncFails(t *testing.T) {
 			}}
 			r := run(t, clitest.NewClientsWith(t, agent.funcs(), application("web")), "sync", "web")
 			verb := map[argov1.OperationPhase]string{argov1.OperationFailed: "failed", argov1.OperationError: "ended in an error"}[phase]
-			wantErr(t, r.err, "sync of team/web "+verb+" at 53e28ff (1 synced, 1 failed, 1 hook) in 12s: one or more objects failed to apply: "+
+			clitest.WantErr(t, r.Err, "sync of team/web "+verb+" at 53e28ff (1 synced, 1 failed, 1 hook) in 12s: one or more objects failed to apply: "+
 				"see the failed resources above and kubectl argo app get web; fix the cause in Git or the cluster and sync again")
-			if !strings.Contains(fields(r.out), "1 apps/Deployment web web SyncFailed deployment.apps/web configured") {
-				t.Errorf("no results table:\n%s", r.out)
+			if !strings.Contains(clitest.Squeeze(r.Out), "1 apps/Deployment web web SyncFailed deployment.apps/web configured") {
+				t.Errorf("no results table:\n%s", r.Out)
 			}
 		})
 	}
@@ -124,9 +124,9 @@ func TestSyncAsTheAgentDoes(t *testing.T) {
 		finishSync(argov1.OperationSucceeded, "successfully synced"),
 	}}
 	r := run(t, clitest.NewClientsWith(t, agent.funcs(), application("web", finishedBefore)), "sync", "web")
-	wantErr(t, r.err, "")
-	if !strings.Contains(r.out, "Sync of team/web: starting\n") || !strings.Contains(r.out, "Done: Sync of team/web succeeded") {
-		t.Errorf("output:\n%s", r.out)
+	clitest.WantErr(t, r.Err, "")
+	if !strings.Contains(r.Out, "Sync of team/web: starting\n") || !strings.Contains(r.Out, "Done: Sync of team/web succeeded") {
+		t.Errorf("output:\n%s", r.Out)
 	}
 }
 
@@ -145,9 +145,9 @@ func TestSyncIgnoresOldResults(t *testing.T) {
 	}
 	agent := &fakeAgent{name: "web", steps: []func(*argov1.Application){keepResults, progressSync, finishSync(argov1.OperationSucceeded, "synced")}}
 	r := run(t, clitest.NewClientsWith(t, agent.funcs(), app), "sync", "web")
-	wantErr(t, r.err, "")
-	if strings.Contains(r.out, "wave 0  ConfigMap/web/web-config") {
-		t.Errorf("an old result shown as progress:\n%s", r.out)
+	clitest.WantErr(t, r.Err, "")
+	if strings.Contains(r.Out, "wave 0  ConfigMap/web/web-config") {
+		t.Errorf("an old result shown as progress:\n%s", r.Out)
 	}
 }
 
@@ -185,22 +185,22 @@ func TestSyncWithAgentGoroutine(t *testing.T) {
 		done <- nil
 	}()
 	r := run(t, clients, "sync", "web")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	if err := <-done; err != nil {
 		t.Fatalf("agent: %v", err)
 	}
-	if !strings.Contains(r.out, "Done: Sync of team/web succeeded at 53e28ff") {
-		t.Errorf("output:\n%s", r.out)
+	if !strings.Contains(r.Out, "Done: Sync of team/web succeeded at 53e28ff") {
+		t.Errorf("output:\n%s", r.Out)
 	}
 }
 
 func TestSyncAsync(t *testing.T) {
 	clients := clitest.NewClients(t, application("web"))
 	r := run(t, clients, "sync", "web", "--async", "--prune")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	want := "Requested a sync of team/web (with prune).\nFollow it with kubectl argo app wait web --operation\n"
-	if r.out != want {
-		t.Errorf("output:\n%s\nwant:\n%s", r.out, want)
+	if r.Out != want {
+		t.Errorf("output:\n%s\nwant:\n%s", r.Out, want)
 	}
 	if op := get(t, clients, "web").Operation; op == nil || !op.Sync.Prune {
 		t.Errorf("operation %+v, want a sync with prune", op)
@@ -235,7 +235,7 @@ func TestSyncRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clients := clitest.NewClients(t, tt.app)
 			r := run(t, clients, "sync", "web")
-			wantErr(t, r.err, tt.wantErr)
+			clitest.WantErr(t, r.Err, tt.wantErr)
 			if got := get(t, clients, "web"); !equality.Semantic.DeepEqual(got.Operation, tt.app.Operation) {
 				t.Errorf("operation changed to %+v", got.Operation)
 			}
@@ -264,7 +264,7 @@ func TestSyncConflict(t *testing.T) {
 	}}
 	clients := clitest.NewClientsWith(t, funcs, application("web"))
 	r := run(t, clients, "sync", "web")
-	wantErr(t, r.err, "another operation is running on application team/web: a sync (automated)")
+	clitest.WantErr(t, r.Err, "another operation is running on application team/web: a sync (automated)")
 	if got := get(t, clients, "web"); got.Operation != nil {
 		t.Errorf("operation set despite the conflict: %+v", got.Operation)
 	}
@@ -276,7 +276,7 @@ func TestSyncTimeout(t *testing.T) {
 	t.Run("no agent", func(t *testing.T) {
 		// The previous operation must not pass for this one.
 		r := run(t, clitest.NewClients(t, application("web", finishedBefore)), "sync", "web", "--timeout", "1s")
-		wantErr(t, r.err, "timed out after 1s waiting for the agent to start the sync of team/web: check that the agent runs with kubectl argo status")
+		clitest.WantErr(t, r.Err, "timed out after 1s waiting for the agent to start the sync of team/web: check that the agent runs with kubectl argo status")
 	})
 	t.Run("taken, not started", func(t *testing.T) {
 		// The agent took the request but cannot act on the spec.
@@ -286,7 +286,7 @@ func TestSyncTimeout(t *testing.T) {
 				Message: "spec.syncPolicy.syncOptions: unknown option \"Foo\""}}
 		}}}
 		r := run(t, clitest.NewClientsWith(t, agent.funcs(), application("web", finishedBefore)), "sync", "web", "--timeout", "1s")
-		wantErr(t, r.err, `timed out after 1s waiting for the agent to start the sync of team/web (Ready=False (InvalidSpec): `+
+		clitest.WantErr(t, r.Err, `timed out after 1s waiting for the agent to start the sync of team/web (Ready=False (InvalidSpec): `+
 			`spec.syncPolicy.syncOptions: unknown option "Foo"): check that the agent runs`)
 	})
 	t.Run("stuck wave", func(t *testing.T) {
@@ -294,7 +294,7 @@ func TestSyncTimeout(t *testing.T) {
 		// sees the stuck wave, however few reads fit in the timeout.
 		agent := &fakeAgent{name: "web", steps: []func(*argov1.Application){func(a *argov1.Application) { startSync(a); progressSync(a) }}}
 		r := run(t, clitest.NewClientsWith(t, agent.funcs(), application("web")), "sync", "web", "--timeout", "1s")
-		wantErr(t, r.err, "timed out after 1s waiting for the sync of team/web: wave 1: waiting for Deployment/web: Waiting for rollout to finish: "+
+		clitest.WantErr(t, r.Err, "timed out after 1s waiting for the sync of team/web: wave 1: waiting for Deployment/web: Waiting for rollout to finish: "+
 			"0 of 2 updated replicas are available: the sync goes on in the cluster: follow it with kubectl argo app wait web --operation")
 	})
 }
@@ -314,7 +314,7 @@ func TestSyncRejects(t *testing.T) {
 		{[]string{}, "accepts 1 arg(s), received 0"},
 	} {
 		r := run(t, clitest.NewClients(t, application("web")), append([]string{"sync"}, tt.args...)...)
-		wantErr(t, r.err, tt.wantErr)
+		clitest.WantErr(t, r.Err, tt.wantErr)
 	}
 }
 
@@ -324,7 +324,7 @@ func TestSyncForbidden(t *testing.T) {
 			errors.New(`User "alice" cannot patch resource "applications"`))
 	}}
 	r := run(t, clitest.NewClientsWith(t, funcs, application("web")), "sync", "web")
-	wantErr(t, r.err, `permission denied: applications.argolite.dev "web" is forbidden: User "alice" cannot patch resource "applications": `+
+	clitest.WantErr(t, r.Err, `permission denied: applications.argolite.dev "web" is forbidden: User "alice" cannot patch resource "applications": `+
 		"ask a cluster administrator for access to applications.argolite.dev in namespace team")
 }
 

@@ -47,11 +47,8 @@ Application is not Ready (such as a Git or render error).`,
 
   # Until a sync requested with --async has finished
   kubectl argo app wait guestbook --operation`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Names = args
-			return cli.RunE(o)(cmd, args)
-		},
+		Args:              cobra.MinimumNArgs(1),
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: completeNames(&o.Common, true),
 	}
 	f := cmd.Flags()
@@ -63,7 +60,8 @@ Application is not Ready (such as a Git or render error).`,
 }
 
 // Complete builds the clients and picks the default conditions.
-func (o *WaitOptions) Complete() error {
+func (o *WaitOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Names = args
 	if !o.Sync && !o.Health && !o.Operation {
 		o.Sync, o.Health = true, true
 	}
@@ -128,28 +126,8 @@ func (o *WaitOptions) pending(app *argov1.Application) []string {
 func (o *WaitOptions) Run(ctx context.Context) error {
 	ctx, cancel := cli.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	apps := make(map[string]*argov1.Application, len(o.Names))
-	remaining := map[string][]string{}
-	progress := cli.NewProgress(o.Out)
-	_, err := cli.Poll(ctx, progress, o.interval, "", func(ctx context.Context) (bool, string, error) {
-		var msgs []string
-		for _, name := range o.Names {
-			if prev, ok := apps[name]; ok && len(o.pending(prev)) == 0 {
-				continue
-			}
-			app, err := o.getApp(ctx, name)
-			if err != nil {
-				return false, "", err
-			}
-			apps[name] = app
-			remaining[name] = o.pending(app)
-			if len(remaining[name]) == 0 {
-				delete(remaining, name)
-				continue
-			}
-			msgs = append(msgs, name+": "+strings.Join(remaining[name], ", "))
-		}
-		return len(msgs) == 0, "Waiting for " + strings.Join(msgs, "; "), nil
+	apps, err := cli.WaitAll(ctx, o.Out, o.Interval, o.Names, o.getApp, func(app *argov1.Application) string {
+		return strings.Join(o.pending(app), ", ")
 	})
 	if err != nil {
 		if ctx.Err() == nil {
@@ -158,26 +136,22 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 		var states []string
 		fix := "see why with kubectl argo app get NAME"
 		for _, name := range o.Names {
-			if _, ok := remaining[name]; !ok {
+			app, ok := apps[name]
+			if !ok || len(o.pending(app)) == 0 {
 				continue
 			}
-			s := name
-			if app := apps[name]; app != nil {
-				s += " (" + state(app) + ")"
-			}
-			states = append(states, s)
-			fix = fmt.Sprintf("see why with kubectl argo app get %s%s", name, o.nsFlag(o.Namespace))
+			states = append(states, name+" ("+state(app)+")")
+			fix = fmt.Sprintf("see why with kubectl argo app get %s%s", name, o.NSFlag(o.Namespace))
 		}
-		what := fmt.Sprintf("%s to %s: %s", plural(len(o.Names), "application"), o.wanted(), strings.Join(states, "; "))
+		what := fmt.Sprintf("%s to %s: %s", cli.Plural(len(o.Names), "application"), o.wanted(), strings.Join(states, "; "))
 		if len(o.Names) == 1 {
-			what = fmt.Sprintf("%s to %s", o.ref(o.Names[0]), o.wanted())
+			what = fmt.Sprintf("%s to %s", o.Ref(o.Names[0]), o.wanted())
 			if app := apps[o.Names[0]]; app != nil {
 				what += ": it is " + state(app)
 			}
 		}
 		return cli.WaitTimeout(ctx, o.Timeout, what, fix+", or wait longer with --timeout")
 	}
-	progress.Clear()
 	pal := newPalette(o.Out)
 	for _, name := range o.Names {
 		app := apps[name]

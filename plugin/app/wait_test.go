@@ -6,7 +6,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/clitest"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
@@ -95,10 +95,10 @@ func TestWait(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			agent := &fakeAgent{name: "web", eager: true, steps: tt.steps}
 			r := run(t, clitest.NewClientsWith(t, agent.funcs(), tt.app, application("api")), append([]string{"wait"}, tt.args...)...)
-			wantErr(t, r.err, tt.wantErr)
+			clitest.WantErr(t, r.Err, tt.wantErr)
 			for _, s := range tt.wantOut {
-				if !strings.Contains(r.out, s) {
-					t.Errorf("output lacks %q:\n%s", s, r.out)
+				if !strings.Contains(r.Out, s) {
+					t.Errorf("output lacks %q:\n%s", s, r.Out)
 				}
 			}
 		})
@@ -107,5 +107,5 @@ func TestWait(t *testing.T) {
 
 func TestWaitTimeoutIsPositive(t *testing.T) {
 	r := run(t, clitest.NewClients(t, application("web")), "wait", "web", "--timeout", "-1s")
-	wantErr(t, r.err, "--timeout -1s: must be positive")
+	clitest.WantErr(t, r.Err, "--timeout -1s: must be positive")
 }

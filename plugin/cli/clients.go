@@ -1,6 +1,3 @@
-// Package cli owns what every kubectl-argo command shares: the Kubernetes
-// clients built from the kubeconfig flags, errors that say what went wrong
-// and what to do about it, progress lines, colour and report printing.
 package cli
 
 import (
@@ -52,22 +49,13 @@ func NewScheme() (*runtime.Scheme, error) {
 	return scheme, nil
 }
 
-// NewClients connects to the cluster the kubeconfig flags select. It makes
-// no request: an unreachable server shows up in the first call, which
-// Explain turns into a readable error. API server warnings go to warnings.
-func NewClients(flags *genericclioptions.ConfigFlags, warnings io.Writer) (*Clients, error) {
-	loader := flags.ToRawKubeConfigLoader()
-	cfg, err := loader.ClientConfig()
+// RESTConfig is the configuration of every client of the plugin for the
+// cluster the kubeconfig flags select: no client-side rate limit, the
+// plugin's user agent, API server warnings to warnings.
+func RESTConfig(flags *genericclioptions.ConfigFlags, warnings io.Writer) (*rest.Config, error) {
+	cfg, err := flags.ToRESTConfig()
 	if err != nil {
 		return nil, explainConfig(err)
-	}
-	raw, rawErr := loader.RawConfig()
-	// With no kubeconfig, no --server and no in-cluster service account,
-	// client-go falls back to http://localhost:8080, whose "connection
-	// refused" would hide that nothing is configured.
-	if rawErr == nil && len(raw.Clusters) == 0 && (flags.APIServer == nil || *flags.APIServer == "") &&
-		os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
-		return nil, explainConfig(clientcmd.ErrEmptyConfig)
 	}
 	cfg = rest.CopyConfig(cfg)
 	// The API server protects itself with API Priority and Fairness; a
@@ -75,6 +63,25 @@ func NewClients(flags *genericclioptions.ConfigFlags, warnings io.Writer) (*Clie
 	cfg.QPS = -1
 	cfg.UserAgent = "kubectl-argo/" + version.Version
 	cfg.WarningHandler = rest.NewWarningWriter(warnings, rest.WarningWriterOptions{Deduplicate: true})
+	return cfg, nil
+}
+
+// NewClients connects to the cluster the kubeconfig flags select. It makes
+// no request: an unreachable server shows up in the first call, which
+// Explain turns into a readable error. API server warnings go to warnings.
+func NewClients(flags *genericclioptions.ConfigFlags, warnings io.Writer) (*Clients, error) {
+	cfg, err := RESTConfig(flags, warnings)
+	if err != nil {
+		return nil, err
+	}
+	raw, rawErr := flags.ToRawKubeConfigLoader().RawConfig()
+	// With no kubeconfig, no --server and no in-cluster service account,
+	// client-go falls back to http://localhost:8080, whose "connection
+	// refused" would hide that nothing is configured.
+	if rawErr == nil && len(raw.Clusters) == 0 && (flags.APIServer == nil || *flags.APIServer == "") &&
+		os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
+		return nil, explainConfig(clientcmd.ErrEmptyConfig)
+	}
 
 	contextName := ""
 	if flags.Context != nil && *flags.Context != "" {

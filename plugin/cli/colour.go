@@ -2,29 +2,59 @@ package cli
 
 import (
 	"io"
+	"strings"
 
 	"k8s.io/cli-runtime/pkg/printers"
 )
 
-// Colours paints text for a terminal. It is off when the output is not a
-// terminal, when TERM=dumb and when NO_COLOR is set (https://no-color.org).
-type Colours struct{ on bool }
+// Palette paints the words of tables, trees and messages for a terminal. It
+// is off when the output is not a terminal, when TERM=dumb and when NO_COLOR
+// is set (https://no-color.org).
+//
+// Every colour, Plain included, wraps text in escape codes of the same
+// length, so that the cells of a tab-aligned column stay straight whether
+// they are coloured or not.
+type Palette struct {
+	// On is whether the palette paints: NewPalette decides it for an output,
+	// tests set it.
+	On bool
+}
 
-// NewColours returns the colours suitable for w.
-func NewColours(w io.Writer) Colours { return Colours{on: printers.AllowsColorOutput(w)} }
+// NewPalette returns the palette suitable for w.
+func NewPalette(w io.Writer) Palette { return Palette{On: printers.AllowsColorOutput(w)} }
 
-// Green marks success.
-func (c Colours) Green(s string) string { return c.paint("32", s) }
+// Green marks success, Yellow what runs, waits or changed, Red a failure,
+// Plain nothing.
+func (p Palette) Green(s string) string  { return p.paint("32", s) }
+func (p Palette) Yellow(s string) string { return p.paint("33", s) }
+func (p Palette) Red(s string) string    { return p.paint("31", s) }
+func (p Palette) Plain(s string) string  { return p.paint("39", s) }
 
-// Yellow marks a warning or a change.
-func (c Colours) Yellow(s string) string { return c.paint("33", s) }
+// cycle are the colours of Cycle: ones that read on dark and light terminals.
+var cycle = []string{"36", "32", "35", "33", "34", "96", "92", "95", "93", "94"}
 
-// Red marks a failure.
-func (c Colours) Red(s string) string { return c.paint("31", s) }
+// Cycle paints s with the i-th of a set of colours, which repeats: it tells
+// many things apart (the Pods whose log lines interleave).
+func (p Palette) Cycle(i int, s string) string { return p.paint(cycle[i%len(cycle)], s) }
 
-func (c Colours) paint(code, s string) string {
-	if !c.on {
+func (p Palette) paint(code, s string) string {
+	if !p.On {
 		return s
 	}
 	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+// StripColour removes colour escape codes from s.
+func StripColour(s string) string {
+	for {
+		i := strings.Index(s, "\x1b[")
+		if i < 0 {
+			return s
+		}
+		j := strings.IndexByte(s[i:], 'm')
+		if j < 0 {
+			return s
+		}
+		s = s[:i] + s[i+j+1:]
+	}
 }

@@ -9,18 +9,18 @@ import (
 )
 
 // Options is what every command's options struct implements: Complete fills
-// in what the flags imply, Validate rejects bad flags before any request, Run
-// does the work.
+// in what the arguments and flags imply, Validate rejects bad ones before
+// any request, Run does the work.
 type Options interface {
-	Complete() error
+	Complete(cmd *cobra.Command, args []string) error
 	Validate() error
 	Run(ctx context.Context) error
 }
 
 // RunE is the cobra RunE of a command with options o.
 func RunE(o Options) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, _ []string) error {
-		if err := o.Complete(); err != nil {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := o.Complete(cmd, args); err != nil {
 			return err
 		}
 		if err := o.Validate(); err != nil {

@@ -106,6 +106,22 @@ func (c *Clients) context() string {
 	return fmt.Sprintf(" (context %q)", c.Context)
 }
 
+// Rejected is the error of a write the API server refused as invalid: what
+// names the object ("workflow team/build").
+func Rejected(what string, err error) *Error {
+	return &Error{Problem: fmt.Sprintf("the API server rejected %s: %v", what, APIMessage(err)),
+		Fix: "fix the fields it names", Err: err}
+}
+
+// APIMessage is the API server's message of err without the Go type around it.
+func APIMessage(err error) string {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return status.Status().Message
+	}
+	return err.Error()
+}
+
 // unreachable reports whether err means no API server answered, and the
 // shortest message that says why: the dial error, not the whole URL.
 func unreachable(err error) (string, bool) {

@@ -61,20 +61,6 @@ func TestProgressTerminal(t *testing.T) {
 	}
 }
 
-func TestColours(t *testing.T) {
-	if got := NewColours(&bytes.Buffer{}).Red("x"); got != "x" {
-		t.Errorf("colours on a buffer = %q, want plain text", got)
-	}
-	on := Colours{on: true}
-	if got, want := on.Green("ok"), "\x1b[32mok\x1b[0m"; got != want {
-		t.Errorf("Green = %q, want %q", got, want)
-	}
-	// Equal-width codes keep coloured cells aligned with each other.
-	if len(on.Red("x")) != len(on.Yellow("x")) || len(on.Red("x")) != len(on.Green("x")) {
-		t.Error("colour codes differ in length")
-	}
-}
-
 func TestPoll(t *testing.T) {
 	boom := errors.New("boom")
 	tests := []struct {

@@ -2,9 +2,11 @@
 // deleting, suspending, resuming, triggering and linting CronWorkflows,
 // which the agent turns into Workflows on their schedules.
 //
-// It shares the workflow commands' Common, file reading and validator
-// adapter (package wf); trigger makes its workflow as `wf submit --from
-// cronworkflow/NAME` does (wf.FromCronWorkflow).
+// Its options embed cli.Common and print through package cli. What they do
+// with workflows is package wf's: file reading and the validator adapter for
+// create and lint, the table of a CronWorkflow's workflows in get, and
+// trigger makes its workflow as `wf submit --from cronworkflow/NAME` does
+// (wf.FromCronWorkflow) and follows it as wf does.
 package cron
 
 import (
@@ -51,14 +53,8 @@ func NewCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStr
 	return newCmd(flags, streams, nil)
 }
 
-func newCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, setup func(*wf.Common)) *cobra.Command {
-	common := func() wf.Common {
-		c := wf.NewCommon(flags, streams)
-		if setup != nil {
-			setup(&c)
-		}
-		return c
-	}
+func newCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, setup func(*cli.Common)) *cobra.Command {
+	common := cli.Each(func() cli.Common { return cli.NewCommon(flags, streams) }, setup)
 	cmd := &cobra.Command{
 		Use:     "cron",
 		Aliases: []string{"cronwf", "cronworkflow", "cronworkflows", "cwf"},
@@ -89,8 +85,12 @@ resume.`,
 
 const forbidden = "cronworkflows"
 
+// workflows is c as the workflow commands see it, for what cron does with
+// workflows: looking up templates, creating, following and listing them.
+func workflows(c *cli.Common) *wf.Common { return &wf.Common{Common: *c} }
+
 // getCron reads the CronWorkflow name.
-func getCron(ctx context.Context, c *wf.Common, name string) (*argov1.CronWorkflow, error) {
+func getCron(ctx context.Context, c *cli.Common, name string) (*argov1.CronWorkflow, error) {
 	cron := &argov1.CronWorkflow{}
 	err := c.Clients.Client.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: name}, cron)
 	if apierrors.IsNotFound(err) {
@@ -102,18 +102,14 @@ func getCron(ctx context.Context, c *wf.Common, name string) (*argov1.CronWorkfl
 	return cron, nil
 }
 
-func notFound(c *wf.Common, name string, err error) error {
-	return &cli.Error{Problem: fmt.Sprintf("cron workflow %q not found in namespace %s", name, c.Namespace),
-		Fix: "list them with kubectl argo cron list (-A for every namespace), or pick the namespace with -n", Err: err}
+func notFound(c *cli.Common, name string, err error) error {
+	return c.NotFound("cron workflow", name,
+		"list them with kubectl argo cron list (-A for every namespace), or pick the namespace with -n", err)
 }
 
-func listCrons(ctx context.Context, c *wf.Common, all bool) (*argov1.CronWorkflowList, error) {
+func listCrons(ctx context.Context, c *cli.Common, all bool) (*argov1.CronWorkflowList, error) {
 	list := &argov1.CronWorkflowList{}
-	var opts []client.ListOption
-	if !all {
-		opts = append(opts, client.InNamespace(c.Namespace))
-	}
-	if err := c.Clients.Client.List(ctx, list, opts...); err != nil {
+	if err := c.Clients.Client.List(ctx, list, c.ListScope(all)...); err != nil {
 		return nil, c.Explain(fmt.Errorf("listing cron workflows: %w", err), forbidden)
 	}
 	slices.SortFunc(list.Items, func(a, b argov1.CronWorkflow) int {
@@ -125,7 +121,7 @@ func listCrons(ctx context.Context, c *wf.Common, all bool) (*argov1.CronWorkflo
 	return list, nil
 }
 
-func completeNames(c *wf.Common, many bool, keep func(*argov1.CronWorkflow) bool) cobra.CompletionFunc {
+func completeNames(c *cli.Common, many bool, keep func(*argov1.CronWorkflow) bool) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if !many && len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
@@ -177,7 +173,7 @@ func nextRun(c *argov1.CronWorkflow, now time.Time) (time.Time, bool) {
 }
 
 type listOptions struct {
-	wf.Common
+	cli.Common
 	PrintFlags    *genericclioptions.PrintFlags
 	AllNamespaces bool
 }
@@ -193,35 +189,27 @@ func newListCmd(o *listOptions) *cobra.Command {
 		RunE: cli.RunE(o),
 	}
 	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "List the CronWorkflows of every namespace.")
-	wf.AddPrintFlags(cmd, o.PrintFlags)
+	cli.AddPrintFlags(cmd, o.PrintFlags)
 	return cmd
 }
 
-func (o *listOptions) Complete() error { return o.Common.Complete() }
-func (o *listOptions) Validate() error { return wf.ValidateOutput(o.PrintFlags) }
+func (o *listOptions) Complete(*cobra.Command, []string) error { return o.Common.Complete() }
+func (o *listOptions) Validate() error                         { return cli.ValidateOutput(o.PrintFlags) }
 
 func (o *listOptions) Run(ctx context.Context) error {
 	list, err := listCrons(ctx, &o.Common, o.AllNamespaces)
 	if err != nil {
 		return err
 	}
-	p, err := wf.TextOrPrinter(o.PrintFlags)
+	p, err := cli.Printer(o.PrintFlags)
 	if err != nil {
 		return err
 	}
 	if p != nil {
-		objs := make([]client.Object, len(list.Items))
-		for i := range list.Items {
-			objs[i] = &list.Items[i]
-		}
-		return wf.PrintList(p, o.PrintFlags, list, wf.KindCronWorkflow, objs, o.Out)
+		return cli.PrintList(p, o.PrintFlags, list, wf.KindCronWorkflow, o.Out)
 	}
 	if len(list.Items) == 0 {
-		if o.AllNamespaces {
-			fmt.Fprintln(o.ErrOut, "No cron workflows found.")
-		} else {
-			fmt.Fprintf(o.ErrOut, "No cron workflows found in namespace %s.\n", o.Namespace)
-		}
+		o.NoneFound("cron workflows", o.AllNamespaces)
 		return nil
 	}
 	printTable(o.Out, list.Items, o.AllNamespaces, o.Now())
@@ -240,17 +228,17 @@ func printTable(out io.Writer, items []argov1.CronWorkflow, namespaces bool, now
 		c := &items[i]
 		last := "-"
 		if t := c.Status.LastScheduledTime; t != nil {
-			last = wf.Age(now, *t)
+			last = cli.Age(now, *t)
 		}
 		next := "-"
 		if t, ok := nextRun(c, now); ok {
-			next = "in " + wf.Age(t, metav1.NewTime(now))
+			next = "in " + cli.Age(t, metav1.NewTime(now))
 		}
 		tz := c.Spec.Timezone
 		if tz == "" {
 			tz = "-"
 		}
-		row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", c.Name, wf.Age(now, c.CreationTimestamp), last, next,
+		row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", c.Name, cli.Age(now, c.CreationTimestamp), last, next,
 			strings.Join(schedules(c), ","), tz, strconv.FormatBool(c.Spec.Suspend))
 		if namespaces {
 			row = c.Namespace + "\t" + row
@@ -260,7 +248,7 @@ func printTable(out io.Writer, items []argov1.CronWorkflow, namespaces bool, now
 }
 
 type getOptions struct {
-	wf.Common
+	cli.Common
 	PrintFlags *genericclioptions.PrintFlags
 	Name       string
 }
@@ -271,26 +259,26 @@ func newGetCmd(o *getOptions) *cobra.Command {
 		Short: "Show a CronWorkflow: schedules, policies, last run and its workflows",
 		Example: `  kubectl argo cron get nightly
   kubectl argo cron get nightly -o yaml`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Name = args[0]
-			return cli.RunE(o)(cmd, args)
-		},
+		Args:              cobra.ExactArgs(1),
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: completeNames(&o.Common, false, nil),
 	}
-	wf.AddPrintFlags(cmd, o.PrintFlags)
+	cli.AddPrintFlags(cmd, o.PrintFlags)
 	return cmd
 }
 
-func (o *getOptions) Complete() error { return o.Common.Complete() }
-func (o *getOptions) Validate() error { return wf.ValidateOutput(o.PrintFlags) }
+func (o *getOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	return o.Common.Complete()
+}
+func (o *getOptions) Validate() error { return cli.ValidateOutput(o.PrintFlags) }
 
 func (o *getOptions) Run(ctx context.Context) error {
 	cron, err := getCron(ctx, &o.Common, o.Name)
 	if err != nil {
 		return err
 	}
-	p, err := wf.TextOrPrinter(o.PrintFlags)
+	p, err := cli.Printer(o.PrintFlags)
 	if err != nil {
 		return err
 	}
@@ -303,7 +291,7 @@ func (o *getOptions) Run(ctx context.Context) error {
 	field := func(name, value string) { fmt.Fprintf(w, "%s\t%s\n", name, value) }
 	field("Name:", cron.Name)
 	field("Namespace:", cron.Namespace)
-	field("Created:", wf.When(now, cron.CreationTimestamp))
+	field("Created:", cli.When(now, cron.CreationTimestamp))
 	field("Schedules:", strings.Join(schedules(cron), ", "))
 	if cron.Spec.Timezone != "" {
 		field("Timezone:", cron.Spec.Timezone)
@@ -318,7 +306,7 @@ func (o *getOptions) Run(ctx context.Context) error {
 		field("StartingDeadlineSeconds:", strconv.FormatInt(*s, 10))
 	}
 	if t := cron.Status.LastScheduledTime; t != nil {
-		field("LastScheduledTime:", wf.When(now, *t))
+		field("LastScheduledTime:", cli.When(now, *t))
 	}
 	if t, ok := nextRun(cron, now); ok {
 		field("NextScheduledTime:", t.UTC().Format("2006-01-02 15:04:05 MST"))
@@ -334,7 +322,7 @@ func (o *getOptions) Run(ctx context.Context) error {
 		field("Condition:", line)
 	}
 	_ = w.Flush()
-	if wfs, err := o.ListWorkflows(ctx, client.InNamespace(cron.Namespace), client.MatchingLabels{wf.LabelCronWorkflow: cron.Name}); err == nil && len(wfs.Items) > 0 {
+	if wfs, err := workflows(&o.Common).ListWorkflows(ctx, client.InNamespace(cron.Namespace), client.MatchingLabels{wf.LabelCronWorkflow: cron.Name}); err == nil && len(wfs.Items) > 0 {
 		wf.SortWorkflows(wfs.Items)
 		fmt.Fprintln(o.Out)
 		wf.PrintWorkflowTable(o.Out, wfs.Items, false, false, now)
@@ -343,7 +331,7 @@ func (o *getOptions) Run(ctx context.Context) error {
 }
 
 type createOptions struct {
-	wf.Common
+	cli.Common
 	Filenames []string
 }
 
@@ -360,12 +348,11 @@ created.`,
 		Args:    cobra.NoArgs,
 		RunE:    cli.RunE(o),
 	}
-	cmd.Flags().StringSliceVarP(&o.Filenames, "filename", "f", nil, "Files or directories holding CronWorkflows (- for stdin).")
-	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
+	cli.AddFilenameFlag(cmd, &o.Filenames, "Files or directories holding CronWorkflows (- for stdin).")
 	return cmd
 }
 
-func (o *createOptions) Complete() error { return o.Common.Complete() }
+func (o *createOptions) Complete(*cobra.Command, []string) error { return o.Common.Complete() }
 
 func (o *createOptions) Validate() error {
 	if len(o.Filenames) == 0 {
@@ -375,38 +362,27 @@ func (o *createOptions) Validate() error {
 }
 
 func (o *createOptions) Run(ctx context.Context) error {
-	srcs, err := wf.ReadSources(o.Filenames, o.In)
+	docs, problems, err := wf.ReadDocuments(o.Filenames, o.In)
 	if err != nil {
 		return err
 	}
-	docs, problems := wf.DecodeSources(srcs)
-	lookup := o.ClusterLookup(ctx)
+	lookup := workflows(&o.Common).ClusterLookup(ctx)
 	var crons []*argov1.CronWorkflow
 	for _, d := range docs {
 		cron, ok := d.Object.(*argov1.CronWorkflow)
 		if !ok {
-			hint := "create it with kubectl apply -f " + d.Source
-			switch d.Kind {
-			case wf.KindWorkflow:
-				hint = "submit it with kubectl argo wf submit " + d.Source
-			case wf.KindWorkflowTemplate, wf.KindClusterWorkflowTemplate:
-				hint = "create it with kubectl argo template create -f " + d.Source
-			}
-			problems = append(problems, fmt.Sprintf("%s: %s %s: cron create creates CronWorkflows: %s", d.File, d.Kind, d.Name, hint))
+			problems = append(problems, fmt.Sprintf("%s: %s %s: cron create creates CronWorkflows: %s", d.File, d.Kind, d.Name,
+				wf.HowToCreate(d.Kind, d.Source)))
 			continue
 		}
-		switch {
-		case cron.Namespace == "":
-			cron.Namespace = o.Namespace
-		case o.ExplicitNamespace && cron.Namespace != o.Namespace:
-			problems = append(problems, fmt.Sprintf("%s: metadata.namespace: %s, but -n says %s: drop -n, or change metadata.namespace", d.File, cron.Namespace, o.Namespace))
+		if p := wf.InNamespace(&o.Common, cron, d.File); p != "" {
+			problems = append(problems, p)
 		}
 		problems = append(problems, wf.Validate(d, wf.ValidateOptions{TemplateLookup: lookup})...)
 		crons = append(crons, cron)
 	}
 	if len(problems) > 0 {
-		return &cli.Error{Problem: fmt.Sprintf("%s; nothing was created (fix them and create again):\n  %s",
-			wf.Plural(len(problems), "validation error"), strings.Join(problems, "\n  "))}
+		return wf.Invalid(problems, "nothing was created (fix them and create again)")
 	}
 	if len(crons) == 0 {
 		return fmt.Errorf("no CronWorkflow in %s", strings.Join(o.Filenames, ", "))
@@ -419,8 +395,7 @@ func (o *createOptions) Run(ctx context.Context) error {
 			return &cli.Error{Problem: fmt.Sprintf("cron workflow %s already exists", ref),
 				Fix: "delete it first with kubectl argo cron delete " + cron.Name + ", or replace it with kubectl apply -f", Err: err}
 		case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
-			return &cli.Error{Problem: fmt.Sprintf("the API server rejected cron workflow %s: %v", ref, wf.APIMessage(err)),
-				Fix: "fix the fields it names", Err: err}
+			return cli.Rejected("cron workflow "+ref, err)
 		case err != nil:
 			return o.Explain(fmt.Errorf("creating cron workflow %s: %w", ref, err), forbidden)
 		}
@@ -430,7 +405,7 @@ func (o *createOptions) Run(ctx context.Context) error {
 }
 
 type deleteOptions struct {
-	wf.Common
+	cli.Common
 	Names []string
 	All   bool
 }
@@ -441,18 +416,18 @@ func newDeleteCmd(o *deleteOptions) *cobra.Command {
 		Short: "Delete CronWorkflows and the workflows they started",
 		Long: `Delete CronWorkflows. The workflows they started are owned by them and are
 deleted with them, as in Argo.`,
-		Example: `  kubectl argo cron delete nightly`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Names = args
-			return cli.RunE(o)(cmd, args)
-		},
+		Example:           `  kubectl argo cron delete nightly`,
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: completeNames(&o.Common, true, nil),
 	}
 	cmd.Flags().BoolVar(&o.All, "all", false, "Delete every CronWorkflow of the namespace.")
 	return cmd
 }
 
-func (o *deleteOptions) Complete() error { return o.Common.Complete() }
+func (o *deleteOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Names = args
+	return o.Common.Complete()
+}
 
 func (o *deleteOptions) Validate() error {
 	switch {
@@ -494,7 +469,7 @@ func (o *deleteOptions) Run(ctx context.Context) error {
 }
 
 type suspendOptions struct {
-	wf.Common
+	cli.Common
 	Names   []string
 	suspend bool
 }
@@ -516,14 +491,14 @@ func newSuspendCmd(o *suspendOptions) *cobra.Command {
 		cmd.ValidArgsFunction = completeNames(&o.Common, true, func(c *argov1.CronWorkflow) bool { return c.Spec.Suspend })
 	}
 	cmd.Args = cobra.MinimumNArgs(1)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		o.Names = args
-		return cli.RunE(o)(cmd, args)
-	}
+	cmd.RunE = cli.RunE(o)
 	return cmd
 }
 
-func (o *suspendOptions) Complete() error { return o.Common.Complete() }
+func (o *suspendOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Names = args
+	return o.Common.Complete()
+}
 func (o *suspendOptions) Validate() error { return nil }
 
 func (o *suspendOptions) Run(ctx context.Context) error {
@@ -554,7 +529,7 @@ func (o *suspendOptions) Run(ctx context.Context) error {
 }
 
 type triggerOptions struct {
-	wf.Common
+	cli.Common
 	Name    string
 	Wait    bool
 	Watch   bool
@@ -572,11 +547,8 @@ argo cron create-workflow): its workflowSpec and workflowMetadata, the label
 its owner. It runs even when the CronWorkflow is suspended.`,
 		Example: `  kubectl argo cron trigger nightly
   kubectl argo cron trigger nightly --wait`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Name = args[0]
-			return cli.RunE(o)(cmd, args)
-		},
+		Args:              cobra.ExactArgs(1),
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: completeNames(&o.Common, false, nil),
 	}
 	cmd.Flags().BoolVar(&o.Wait, "wait", false, "Wait until the workflow ends; exit non-zero when it does not succeed.")
@@ -585,11 +557,14 @@ its owner. It runs even when the CronWorkflow is suspended.`,
 	return cmd
 }
 
-func (o *triggerOptions) Complete() error { return o.Common.Complete() }
+func (o *triggerOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	return o.Common.Complete()
+}
 
 func (o *triggerOptions) Validate() error {
-	if o.Timeout < 0 {
-		return fmt.Errorf("--timeout %s: must be positive", o.Timeout)
+	if o.Timeout != 0 {
+		return cli.ValidateTimeout("timeout", o.Timeout)
 	}
 	return nil
 }
@@ -600,11 +575,12 @@ func (o *triggerOptions) Run(ctx context.Context) error {
 		return err
 	}
 	run := wf.FromCronWorkflow(cron, o.Now())
-	if err := o.CreateWorkflow(ctx, run); err != nil {
+	w := workflows(&o.Common)
+	if err := w.CreateWorkflow(ctx, run); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.Out, "%s/%s submitted (from cron workflow %s)\n", wf.Resource, run.Name, cron.Name)
-	return o.Follow(ctx, []string{run.Name}, o.Wait, o.Watch, o.Timeout)
+	return w.Follow(ctx, []string{run.Name}, o.Wait, o.Watch, o.Timeout)
 }
 
 func newLintCmd(o *wf.LintOptions) *cobra.Command {
@@ -616,10 +592,7 @@ does (see its help): schedules, timezone, policies and the workflowSpec, every
 error with its file, path and reason; exit code 1 when there is any.`,
 		Example: `  kubectl argo cron lint nightly.yaml`,
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Paths = args
-			return cli.RunE(o)(cmd, args)
-		},
+		RunE:    cli.RunE(o),
 	}
 	o.AddFlags(cmd)
 	return cmd

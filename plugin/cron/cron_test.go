@@ -10,72 +10,22 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/argolite/argolite/plugin/cli"
-	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/clitest"
 	"github.com/argolite/argolite/plugin/wf"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
-var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+var now = clitest.Now
 
-const ns = "team"
+const ns = clitest.Namespace
 
-type result struct {
-	out, errOut string
-	err         error
-}
-
-func run(t *testing.T, clients *cli.Clients, args ...string) result {
+// run runs `cron args...` against clients, as `kubectl argo cron` would.
+func run(t *testing.T, clients *cli.Clients, args ...string) clitest.Result {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "config")
-	if err := os.WriteFile(path, []byte(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "`+clitest.Server+`"}}]
-users: [{name: alice, user: {token: t}}]
-contexts: [{name: ctx, context: {cluster: c, user: alice, namespace: `+ns+`}}]
-current-context: ctx
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
-	flags := genericclioptions.NewConfigFlags(false)
-	*flags.KubeConfig = path
-	cmd := newCmd(flags, streams, func(c *wf.Common) {
-		c.Clients = clients
-		c.Now = func() time.Time { return now }
-		c.Interval = time.Millisecond
-	})
-	flags.AddFlags(cmd.PersistentFlags())
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	cmd.SetArgs(args)
-	cmd.SetOut(out)
-	cmd.SetErr(errOut)
-	err := cmd.ExecuteContext(context.Background())
-	return result{out: out.String(), errOut: errOut.String(), err: err}
-}
-
-func wantErr(t *testing.T, err error, want string) {
-	t.Helper()
-	switch {
-	case want == "" && err != nil:
-		t.Fatalf("unexpected error: %v", err)
-	case want != "" && err == nil:
-		t.Fatalf("no error, want one containing %q", want)
-	case want != "" && !strings.Contains(err.Error(), want):
-		t.Fatalf("error:\n  %v\nwant it to contain:\n  %s", err, want)
-	}
-}
-
-func squeeze(s string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = strings.Join(strings.Fields(l), " ")
-	}
-	return strings.Join(lines, "\n")
+	return clitest.Run(t, clitest.Faked(newCmd, clients), args...)
 }
 
 func fixture() []client.Object {
@@ -96,22 +46,18 @@ func fixture() []client.Object {
 func TestList(t *testing.T) {
 	clients := clitest.NewClients(t, fixture()...)
 	r := run(t, clients, "list")
-	wantErr(t, r.err, "")
 	want := `NAME AGE LAST-RUN NEXT-RUN SCHEDULE TIMEZONE SUSPENDED
 hourly 60m - - 0 * * * * - true
 nightly 2d 5h in 13h 0 2 * * * Europe/Paris false`
-	if got := squeeze(r.out); got != want {
-		t.Errorf("output:\n%s\nwant:\n%s", got, want)
-	}
+	clitest.WantOutput(t, r, "", want)
 	r = run(t, clients, "list", "-o", "name")
-	if r.out != "cronworkflow.argolite.dev/hourly\ncronworkflow.argolite.dev/nightly\n" {
-		t.Errorf("-o name %q", r.out)
+	if r.Out != "cronworkflow.argolite.dev/hourly\ncronworkflow.argolite.dev/nightly\n" {
+		t.Errorf("-o name %q", r.Out)
 	}
 }
 
 func TestGet(t *testing.T) {
 	r := run(t, clitest.NewClients(t, fixture()...), "get", "nightly")
-	wantErr(t, r.err, "")
 	want := `Name: nightly
 Namespace: team
 Created: 2026-02-27 12:00:00 UTC (2d ago)
@@ -125,19 +71,17 @@ Runs: 2 succeeded, 1 failed
 
 NAME STATUS AGE DURATION PROGRESS MESSAGE
 nightly-abcde Succeeded 5h 60s 1/1`
-	if got := squeeze(r.out); got != want {
-		t.Errorf("output:\n%s\nwant:\n%s", got, want)
-	}
-	wantErr(t, run(t, clitest.NewClients(t), "get", "nope").err,
+	clitest.WantOutput(t, r, "", want)
+	clitest.WantErr(t, run(t, clitest.NewClients(t), "get", "nope").Err,
 		`cron workflow "nope" not found in namespace team: list them with kubectl argo cron list (-A for every namespace), or pick the namespace with -n`)
 }
 
 func TestCreate(t *testing.T) {
 	clients := clitest.NewClients(t)
 	r := run(t, clients, "create", "-f", "testdata/nightly.yaml")
-	wantErr(t, r.err, "")
-	if r.out != "cronworkflow.argolite.dev/nightly created\n" {
-		t.Errorf("output %q", r.out)
+	clitest.WantErr(t, r.Err, "")
+	if r.Out != "cronworkflow.argolite.dev/nightly created\n" {
+		t.Errorf("output %q", r.Out)
 	}
 	got := &argov1.CronWorkflow{}
 	if err := clients.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "nightly"}, got); err != nil {
@@ -146,47 +90,38 @@ func TestCreate(t *testing.T) {
 	if got.Spec.Timezone != "Europe/Paris" || got.Spec.WorkflowSpec.Entrypoint != "run" {
 		t.Errorf("created %+v", got.Spec)
 	}
-	in := strings.Replace(readFile(t, "testdata/nightly.yaml"), "entrypoint: run", "entrypoint: walk", 1)
+	in := strings.Replace(clitest.ReadFile(t, "testdata/nightly.yaml"), "entrypoint: run", "entrypoint: walk", 1)
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	if err := os.WriteFile(bad, []byte(in), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, run(t, clitest.NewClients(t), "create", "-f", bad).err, bad+`: spec.workflowSpec.entrypoint: template "walk" not found`)
-}
-
-func readFile(t *testing.T, name string) string {
-	t.Helper()
-	data, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
+	clitest.WantErr(t, run(t, clitest.NewClients(t), "create", "-f", bad).Err, bad+`: spec.workflowSpec.entrypoint: template "walk" not found`)
 }
 
 func TestSuspendResume(t *testing.T) {
 	clients := clitest.NewClients(t, fixture()...)
 	r := run(t, clients, "suspend", "nightly")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	got := &argov1.CronWorkflow{}
 	_ = clients.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "nightly"}, got)
-	if r.out != "cronworkflow.argolite.dev/nightly suspended\n" || !got.Spec.Suspend {
-		t.Errorf("suspend: %q, %v", r.out, got.Spec.Suspend)
+	if r.Out != "cronworkflow.argolite.dev/nightly suspended\n" || !got.Spec.Suspend {
+		t.Errorf("suspend: %q, %v", r.Out, got.Spec.Suspend)
 	}
 	r = run(t, clients, "resume", "nightly", "hourly")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	for _, name := range []string{"nightly", "hourly"} {
 		_ = clients.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, got)
 		if got.Spec.Suspend {
 			t.Errorf("%s still suspended", name)
 		}
 	}
-	wantErr(t, run(t, clients, "suspend", "nope").err, `cron workflow "nope" not found`)
+	clitest.WantErr(t, run(t, clients, "suspend", "nope").Err, `cron workflow "nope" not found`)
 }
 
 func TestTrigger(t *testing.T) {
 	clients := clitest.NewClients(t, fixture()...)
 	r := run(t, clients, "trigger", "nightly")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	list := &argov1.WorkflowList{}
 	if err := clients.Client.List(context.Background(), list); err != nil {
 		t.Fatal(err)
@@ -200,8 +135,8 @@ func TestTrigger(t *testing.T) {
 	if created == nil {
 		t.Fatal("no workflow created")
 	}
-	if !strings.HasPrefix(r.out, "workflow.argolite.dev/"+created.Name+" submitted (from cron workflow nightly)\n") {
-		t.Errorf("output %q", r.out)
+	if !strings.HasPrefix(r.Out, "workflow.argolite.dev/"+created.Name+" submitted (from cron workflow nightly)\n") {
+		t.Errorf("output %q", r.Out)
 	}
 	owner := created.OwnerReferences
 	if created.Labels[wf.LabelCronWorkflow] != "nightly" || created.Annotations[wf.AnnotationScheduledTime] != "2026-03-01T12:00:00Z" ||
@@ -209,7 +144,7 @@ func TestTrigger(t *testing.T) {
 		t.Errorf("created %+v", created)
 	}
 	r = run(t, clients, "lint", "testdata/nightly.yaml")
-	if r.err != nil || !strings.HasSuffix(r.out, "1 file linted, no errors\n") {
-		t.Errorf("lint: %v\n%s", r.err, r.out)
+	if r.Err != nil || !strings.HasSuffix(r.Out, "1 file linted, no errors\n") {
+		t.Errorf("lint: %v\n%s", r.Err, r.Out)
 	}
 }

@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/argolite/argolite/plugin/cli"
-	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/clitest"
 	"github.com/argolite/argolite/shared/agentmeta"
 )
 

@@ -36,9 +36,6 @@ const ownerGroup = "argolite.dev"
 const describeAgent = "kubectl -n " + agentmeta.Namespace + " describe deployment,pods -l " +
 	agentmeta.ComponentLabel + "=" + agentmeta.Name
 
-// errTimeout is the cause of the context that --timeout ends.
-var errTimeout = errors.New("timed out")
-
 // Options are the flags and state of `kubectl argo install`.
 type Options struct {
 	ConfigFlags *genericclioptions.ConfigFlags
@@ -102,7 +99,7 @@ upgraded to the plugin's version. It needs cluster-admin rights.`,
 }
 
 // Complete builds the clients.
-func (o *Options) Complete() error {
+func (o *Options) Complete(*cobra.Command, []string) error {
 	return cli.EnsureClients(&o.Clients, o.ConfigFlags, o.IOStreams)
 }
 
@@ -114,10 +111,7 @@ func (o *Options) Validate() error {
 	if o.Replicas < 1 {
 		return fmt.Errorf("--replicas %d: the agent needs at least one replica", o.Replicas)
 	}
-	if o.Timeout <= 0 {
-		return fmt.Errorf("--timeout %s: must be positive", o.Timeout)
-	}
-	return nil
+	return cli.ValidateTimeout("timeout", o.Timeout)
 }
 
 // validateImage rejects what can never be an image reference; the kubelet
@@ -153,7 +147,7 @@ func validateImage(image string) error {
 // Run applies the manifests and waits for the agent, or with --dry-run
 // prints what would change.
 func (o *Options) Run(ctx context.Context) error {
-	ctx, cancel := context.WithTimeoutCause(ctx, o.Timeout, errTimeout)
+	ctx, cancel := cli.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
 	objects, err := manifests.Objects(manifests.Options{Image: o.Image, Replicas: o.Replicas})
@@ -195,7 +189,7 @@ func (o *Options) target() string {
 }
 
 func (o *Options) printChanges(entries []ssa.ChangeSetEntry, suffix string) {
-	colours := cli.NewColours(o.Out)
+	colours := cli.NewPalette(o.Out)
 	for _, e := range entries {
 		action := e.Action.String()
 		switch e.Action {
@@ -269,10 +263,10 @@ func (o *Options) waitForAgent(ctx context.Context) error {
 		if msg == "" {
 			msg = "waiting for the Deployment"
 		}
-		return waitTimeout(ctx, o.Timeout, fmt.Sprintf("Deployment %s/%s to roll out: %s", agentmeta.Namespace, agentmeta.Name, msg),
+		return cli.WaitTimeout(ctx, o.Timeout, fmt.Sprintf("Deployment %s/%s to roll out: %s", agentmeta.Namespace, agentmeta.Name, msg),
 			"see why with "+describeAgent+", or wait longer with --timeout")
 	}
-	colours := cli.NewColours(o.Out)
+	colours := cli.NewPalette(o.Out)
 	progress.Done(fmt.Sprintf("%s agent %s/%s rolled out: %s (image %s).",
 		colours.Green("Ready:"), agentmeta.Namespace, agentmeta.Name, msg, o.Image))
 	fmt.Fprintln(o.Out, "Next: kubectl argo status")
@@ -282,7 +276,7 @@ func (o *Options) waitForAgent(ctx context.Context) error {
 // explain turns err into a readable error, naming --timeout when it ran out
 // in the middle of command.
 func explain(ctx context.Context, clients *cli.Clients, command string, timeout time.Duration, err error) error {
-	if errors.Is(context.Cause(ctx), errTimeout) {
+	if errors.Is(context.Cause(ctx), cli.ErrTimeout) {
 		return &cli.Error{
 			Problem: fmt.Sprintf("%s did not finish within --timeout %s: %v", command, timeout, err),
 			Fix:     "run it again with a longer --timeout",
@@ -290,19 +284,6 @@ func explain(ctx context.Context, clients *cli.Clients, command string, timeout 
 		}
 	}
 	return clients.Explain(err, cli.NeedsClusterAdmin)
-}
-
-// waitTimeout is the error of a wait for what that ctx ended: when --timeout
-// ran out, it says so with fix; on Ctrl-C it says what was left.
-func waitTimeout(ctx context.Context, timeout time.Duration, what, fix string) error {
-	if !errors.Is(context.Cause(ctx), errTimeout) {
-		return fmt.Errorf("stopped waiting for %s: %w", what, ctx.Err())
-	}
-	return &cli.Error{
-		Problem: fmt.Sprintf("timed out after %s waiting for %s", timeout, what),
-		Fix:     fix,
-		Err:     context.Cause(ctx),
-	}
 }
 
 // checkRollout reads the Deployment and its current Pods once.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/ssa/utils"
+	"github.com/spf13/cobra"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -24,7 +25,7 @@ import (
 
 	"github.com/argolite/argolite/manifests"
 	"github.com/argolite/argolite/plugin/cli"
-	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/clitest"
 	"github.com/argolite/argolite/shared/agentmeta"
 )
 
@@ -87,17 +88,15 @@ func subjects(t *testing.T) []string {
 	return all
 }
 
+// runInstall runs `install args...` against clients and returns its stdout.
 func runInstall(t *testing.T, clients *cli.Clients, args ...string) (string, error) {
 	t.Helper()
-	streams, _, out, _ := genericiooptions.NewTestIOStreams()
-	o := NewOptions(genericclioptions.NewConfigFlags(false), streams)
-	o.Clients = clients
-	o.interval = 10 * time.Millisecond
-	cmd := newCmd(o)
-	cmd.SilenceUsage = true
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
-	return out.String(), err
+	r := clitest.Run(t, func(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+		o := NewOptions(flags, streams)
+		o.Clients, o.interval = clients, 10*time.Millisecond
+		return newCmd(o)
+	}, args...)
+	return r.Out, r.Err
 }
 
 // wantLines checks that out has "<subject> <action><suffix>" for every
@@ -333,7 +332,7 @@ func TestWaitForAgent(t *testing.T) {
 			o := NewOptions(genericclioptions.NewConfigFlags(false), streams)
 			o.Clients = clitest.NewClients(t, rolloutObjects(tt.pod, tt.deploy)...)
 			o.interval, o.Timeout = 10*time.Millisecond, 50*time.Millisecond
-			ctx, cancel := context.WithTimeoutCause(context.Background(), o.Timeout, errTimeout)
+			ctx, cancel := cli.WithTimeout(context.Background(), o.Timeout)
 			defer cancel()
 			start := time.Now()
 			err := o.waitForAgent(ctx)

@@ -74,22 +74,19 @@ Their finalizers are removed first, because no agent is left to process them.`,
 }
 
 // Complete builds the clients.
-func (o *UninstallOptions) Complete() error {
+func (o *UninstallOptions) Complete(*cobra.Command, []string) error {
 	return cli.EnsureClients(&o.Clients, o.ConfigFlags, o.IOStreams)
 }
 
 // Validate checks the flags.
 func (o *UninstallOptions) Validate() error {
-	if o.Timeout <= 0 {
-		return fmt.Errorf("--timeout %s: must be positive", o.Timeout)
-	}
-	return nil
+	return cli.ValidateTimeout("timeout", o.Timeout)
 }
 
 // Run deletes the agent's objects, then with --crds the CRDs, and waits
 // until they are gone.
 func (o *UninstallOptions) Run(ctx context.Context) error {
-	ctx, cancel := context.WithTimeoutCause(ctx, o.Timeout, errTimeout)
+	ctx, cancel := cli.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
 	objects, err := manifests.Objects(manifests.Options{})
@@ -178,7 +175,7 @@ func (o *UninstallOptions) present(ctx context.Context, objects []*unstructured.
 }
 
 func (o *UninstallOptions) deleteAll(ctx context.Context, objects []*unstructured.Unstructured) error {
-	colours := cli.NewColours(o.Out)
+	colours := cli.NewPalette(o.Out)
 	for _, obj := range objects {
 		err := o.Clients.Client.Delete(ctx, obj.DeepCopy(), client.PropagationPolicy(metav1.DeletePropagationBackground))
 		if apierrors.IsNotFound(err) {
@@ -282,7 +279,7 @@ func (o *UninstallOptions) waitGone(ctx context.Context, objects []*unstructured
 	case err == nil:
 		return nil
 	case ctx.Err() != nil:
-		return waitTimeout(ctx, o.Timeout, strings.Join(remaining, ", ")+" to be deleted",
+		return cli.WaitTimeout(ctx, o.Timeout, strings.Join(remaining, ", ")+" to be deleted",
 			"see what holds them with kubectl get -o yaml (status.conditions and metadata.finalizers), or wait longer with --timeout")
 	default:
 		return o.explain(ctx, err)

@@ -16,9 +16,11 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/spf13/cobra"
+
 	"github.com/argolite/argolite/manifests"
 	"github.com/argolite/argolite/plugin/cli"
-	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/clitest"
 	"github.com/argolite/argolite/shared/agentmeta"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
@@ -44,17 +46,15 @@ func installed(t *testing.T, agent, crds bool, mutate func(client.Object)) []cli
 	return out
 }
 
+// runUninstall runs `uninstall args...` against clients and returns its stdout.
 func runUninstall(t *testing.T, clients *cli.Clients, args ...string) (string, error) {
 	t.Helper()
-	streams, _, out, _ := genericiooptions.NewTestIOStreams()
-	o := NewUninstallOptions(genericclioptions.NewConfigFlags(false), streams)
-	o.Clients = clients
-	o.interval = 10 * time.Millisecond
-	cmd := newUninstallCmd(o)
-	cmd.SilenceUsage = true
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
-	return out.String(), err
+	r := clitest.Run(t, func(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+		o := NewUninstallOptions(flags, streams)
+		o.Clients, o.interval = clients, 10*time.Millisecond
+		return newUninstallCmd(o)
+	}, args...)
+	return r.Out, r.Err
 }
 
 func exists(t *testing.T, c client.Client, obj client.Object, key client.ObjectKey) bool {

@@ -58,7 +58,7 @@ func PrintError(w io.Writer, err error) {
 		fmt.Fprintln(w, "interrupted")
 		return
 	}
-	fmt.Fprintf(w, "%s %v\n", cli.NewColours(w).Red("error:"), err)
+	fmt.Fprintf(w, "%s %v\n", cli.NewPalette(w).Red("error:"), err)
 }
 
 // NewCmd returns the root command with every subcommand.

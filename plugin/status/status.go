@@ -121,12 +121,12 @@ missing, no replica is ready or no replica leads), so scripts can wait on it.`,
 		Args: cobra.NoArgs,
 		RunE: cli.RunE(o),
 	}
-	cli.AddReportPrintFlags(cmd, o.PrintFlags)
+	cli.AddPrintFlags(cmd, o.PrintFlags)
 	return cmd
 }
 
 // Complete builds the clients.
-func (o *Options) Complete() error {
+func (o *Options) Complete(*cobra.Command, []string) error {
 	if o.now == nil {
 		o.now = time.Now
 	}
@@ -141,7 +141,7 @@ func (o *Options) Validate() error {
 // Run checks argolite, prints the report and returns an error when
 // argolite is not installed or unhealthy.
 func (o *Options) Run(ctx context.Context) error {
-	printer, err := cli.ReportPrinter(o.PrintFlags)
+	printer, err := cli.Printer(o.PrintFlags)
 	if err != nil {
 		return err
 	}
@@ -406,7 +406,7 @@ func ago(now, t time.Time) string {
 }
 
 func (o *Options) printText(r *Report) {
-	colours := cli.NewColours(o.Out)
+	colours := cli.NewPalette(o.Out)
 	w := printers.GetNewTabWriter(o.Out)
 	// The result and detail share the last cell: colour codes inside a
 	// tab-aligned cell would skew the columns after it.

@@ -23,14 +23,16 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
+	"github.com/spf13/cobra"
+
 	"github.com/argolite/argolite/manifests"
 	"github.com/argolite/argolite/plugin/cli"
-	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/clitest"
 	"github.com/argolite/argolite/shared/agentmeta"
 	"github.com/argolite/argolite/shared/version"
 )
 
-var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+var now = clitest.Now
 
 const pluginVersion = "v0.3.0"
 
@@ -176,15 +178,12 @@ func run(t *testing.T, clients *cli.Clients, args ...string) (string, error) {
 	old := version.Version
 	version.Version = pluginVersion
 	t.Cleanup(func() { version.Version = old })
-	streams, _, out, _ := genericiooptions.NewTestIOStreams()
-	o := NewOptions(genericclioptions.NewConfigFlags(false), streams)
-	o.Clients = clients
-	o.now = func() time.Time { return now }
-	cmd := newCmd(o)
-	cmd.SilenceUsage = true
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
-	return out.String(), err
+	r := clitest.Run(t, func(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+		o := NewOptions(flags, streams)
+		o.Clients, o.now = clients, func() time.Time { return now }
+		return newCmd(o)
+	}, args...)
+	return r.Out, r.Err
 }
 
 // check finds the named check in out's check table: "NAME  RESULT  DETAIL".

@@ -3,8 +3,8 @@
 // ClusterWorkflowTemplates, the reusable workflow specs that workflows run
 // with workflowTemplateRef or call with templateRef.
 //
-// It shares the workflow commands' Common, file reading and validator
-// adapter (package wf).
+// Its options embed cli.Common and print through package cli; file reading
+// and the validator adapter are package wf's.
 package template
 
 import (
@@ -41,14 +41,8 @@ func NewCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStr
 	return newCmd(flags, streams, nil)
 }
 
-func newCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, setup func(*wf.Common)) *cobra.Command {
-	common := func() wf.Common {
-		c := wf.NewCommon(flags, streams)
-		if setup != nil {
-			setup(&c)
-		}
-		return c
-	}
+func newCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, setup func(*cli.Common)) *cobra.Command {
+	common := cli.Each(func() cli.Common { return cli.NewCommon(flags, streams) }, setup)
 	cmd := &cobra.Command{
 		Use:     "template",
 		Aliases: []string{"templates", "tmpl", "wftmpl", "workflowtemplate", "workflowtemplates"},
@@ -107,7 +101,7 @@ type item struct {
 }
 
 // list lists the templates of the namespace (or all, or the cluster's).
-func list(ctx context.Context, c *wf.Common, cluster, all bool) ([]item, client.ObjectList, error) {
+func list(ctx context.Context, c *cli.Common, cluster, all bool) ([]item, client.ObjectList, error) {
 	var items []item
 	var objList client.ObjectList
 	var err error
@@ -120,11 +114,7 @@ func list(ctx context.Context, c *wf.Common, cluster, all bool) ([]item, client.
 		objList = l
 	} else {
 		l := &argov1.WorkflowTemplateList{}
-		var opts []client.ListOption
-		if !all {
-			opts = append(opts, client.InNamespace(c.Namespace))
-		}
-		err = c.Clients.Client.List(ctx, l, opts...)
+		err = c.Clients.Client.List(ctx, l, c.ListScope(all)...)
 		for i := range l.Items {
 			items = append(items, item{obj: &l.Items[i], spec: &l.Items[i].Spec})
 		}
@@ -140,7 +130,7 @@ func list(ctx context.Context, c *wf.Common, cluster, all bool) ([]item, client.
 }
 
 // get reads one template.
-func get(ctx context.Context, c *wf.Common, name string, cluster bool) (item, error) {
+func get(ctx context.Context, c *cli.Common, name string, cluster bool) (item, error) {
 	var it item
 	key := client.ObjectKey{Namespace: c.Namespace, Name: name}
 	if cluster {
@@ -165,7 +155,7 @@ func get(ctx context.Context, c *wf.Common, name string, cluster bool) (item, er
 }
 
 // completeNames completes template names.
-func completeNames(c *wf.Common, cluster *bool, many bool) cobra.CompletionFunc {
+func completeNames(c *cli.Common, cluster *bool, many bool) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if !many && len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
@@ -192,7 +182,7 @@ func completeNames(c *wf.Common, cluster *bool, many bool) cobra.CompletionFunc 
 }
 
 type listOptions struct {
-	wf.Common
+	cli.Common
 	PrintFlags    *genericclioptions.PrintFlags
 	Cluster       bool
 	AllNamespaces bool
@@ -211,17 +201,17 @@ func newListCmd(o *listOptions) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&o.Cluster, "cluster", false, "List ClusterWorkflowTemplates.")
 	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "List the WorkflowTemplates of every namespace.")
-	wf.AddPrintFlags(cmd, o.PrintFlags)
+	cli.AddPrintFlags(cmd, o.PrintFlags)
 	return cmd
 }
 
-func (o *listOptions) Complete() error { return o.Common.Complete() }
+func (o *listOptions) Complete(*cobra.Command, []string) error { return o.Common.Complete() }
 
 func (o *listOptions) Validate() error {
 	if o.Cluster && o.AllNamespaces {
 		return errors.New("--cluster lists ClusterWorkflowTemplates, which have no namespace: drop -A")
 	}
-	return wf.ValidateOutput(o.PrintFlags)
+	return cli.ValidateOutput(o.PrintFlags)
 }
 
 func (o *listOptions) Run(ctx context.Context) error {
@@ -229,23 +219,15 @@ func (o *listOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := wf.TextOrPrinter(o.PrintFlags)
+	p, err := cli.Printer(o.PrintFlags)
 	if err != nil {
 		return err
 	}
 	if p != nil {
-		objs := make([]client.Object, len(items))
-		for i := range items {
-			objs[i] = items[i].obj
-		}
-		return wf.PrintList(p, o.PrintFlags, objList, kind(o.Cluster), objs, o.Out)
+		return cli.PrintList(p, o.PrintFlags, objList, kind(o.Cluster), o.Out)
 	}
 	if len(items) == 0 {
-		where := " in namespace " + o.Namespace
-		if o.Cluster || o.AllNamespaces {
-			where = ""
-		}
-		fmt.Fprintf(o.ErrOut, "No %ss found%s.\n", kind(o.Cluster), where)
+		o.NoneFound(kind(o.Cluster)+"s", o.Cluster || o.AllNamespaces)
 		return nil
 	}
 	printTable(o.Out, items, o.AllNamespaces, o.Now())
@@ -265,8 +247,8 @@ func printTable(out io.Writer, items []item, namespaces bool, now time.Time) {
 		for _, p := range it.spec.Arguments.Parameters {
 			params = append(params, p.Name)
 		}
-		row := fmt.Sprintf("%s\t%s\t%d\t%s\t%s", it.obj.GetName(), dash(it.spec.Entrypoint), len(it.spec.Templates),
-			dash(strings.Join(params, ",")), wf.Age(now, it.obj.GetCreationTimestamp()))
+		row := fmt.Sprintf("%s\t%s\t%d\t%s\t%s", it.obj.GetName(), cli.OrDash(it.spec.Entrypoint), len(it.spec.Templates),
+			cli.OrDash(strings.Join(params, ",")), cli.Age(now, it.obj.GetCreationTimestamp()))
 		if namespaces {
 			row = it.obj.GetNamespace() + "\t" + row
 		}
@@ -274,15 +256,8 @@ func printTable(out io.Writer, items []item, namespaces bool, now time.Time) {
 	}
 }
 
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 type getOptions struct {
-	wf.Common
+	cli.Common
 	PrintFlags *genericclioptions.PrintFlags
 	Name       string
 	Cluster    bool
@@ -294,27 +269,27 @@ func newGetCmd(o *getOptions) *cobra.Command {
 		Short: "Show a WorkflowTemplate: entrypoint, parameters and templates",
 		Example: `  kubectl argo template get ci
   kubectl argo template get backup --cluster -o yaml`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Name = args[0]
-			return cli.RunE(o)(cmd, args)
-		},
+		Args:              cobra.ExactArgs(1),
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: completeNames(&o.Common, &o.Cluster, false),
 	}
 	cmd.Flags().BoolVar(&o.Cluster, "cluster", false, "Show a ClusterWorkflowTemplate.")
-	wf.AddPrintFlags(cmd, o.PrintFlags)
+	cli.AddPrintFlags(cmd, o.PrintFlags)
 	return cmd
 }
 
-func (o *getOptions) Complete() error { return o.Common.Complete() }
-func (o *getOptions) Validate() error { return wf.ValidateOutput(o.PrintFlags) }
+func (o *getOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	return o.Common.Complete()
+}
+func (o *getOptions) Validate() error { return cli.ValidateOutput(o.PrintFlags) }
 
 func (o *getOptions) Run(ctx context.Context) error {
 	it, err := get(ctx, &o.Common, o.Name, o.Cluster)
 	if err != nil {
 		return err
 	}
-	p, err := wf.TextOrPrinter(o.PrintFlags)
+	p, err := cli.Printer(o.PrintFlags)
 	if err != nil {
 		return err
 	}
@@ -330,8 +305,8 @@ func (o *getOptions) Run(ctx context.Context) error {
 	} else {
 		field("Namespace:", it.obj.GetNamespace())
 	}
-	field("Created:", wf.When(o.Now(), it.obj.GetCreationTimestamp()))
-	field("Entrypoint:", dash(it.spec.Entrypoint))
+	field("Created:", cli.When(o.Now(), it.obj.GetCreationTimestamp()))
+	field("Entrypoint:", cli.OrDash(it.spec.Entrypoint))
 	if params := it.spec.Arguments.Parameters; len(params) > 0 {
 		field("Parameters:", "")
 		for _, p := range params {
@@ -377,7 +352,7 @@ func templateType(t *argov1.Template) string {
 }
 
 type createOptions struct {
-	wf.Common
+	cli.Common
 	Filenames []string
 }
 
@@ -395,12 +370,11 @@ templateRefs between the given files resolve against each other.`,
 		Args: cobra.NoArgs,
 		RunE: cli.RunE(o),
 	}
-	cmd.Flags().StringSliceVarP(&o.Filenames, "filename", "f", nil, "Files or directories holding WorkflowTemplates or ClusterWorkflowTemplates (- for stdin).")
-	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
+	cli.AddFilenameFlag(cmd, &o.Filenames, "Files or directories holding WorkflowTemplates or ClusterWorkflowTemplates (- for stdin).")
 	return cmd
 }
 
-func (o *createOptions) Complete() error { return o.Common.Complete() }
+func (o *createOptions) Complete(*cobra.Command, []string) error { return o.Common.Complete() }
 
 func (o *createOptions) Validate() error {
 	if len(o.Filenames) == 0 {
@@ -410,21 +384,17 @@ func (o *createOptions) Validate() error {
 }
 
 func (o *createOptions) Run(ctx context.Context) error {
-	srcs, err := wf.ReadSources(o.Filenames, o.In)
+	docs, problems, err := wf.ReadDocuments(o.Filenames, o.In)
 	if err != nil {
 		return err
 	}
-	docs, problems := wf.DecodeSources(srcs)
 	local := map[string]*argov1.WorkflowSpec{}
 	var templates []wf.Document
 	for _, d := range docs {
 		switch t := d.Object.(type) {
 		case *argov1.WorkflowTemplate:
-			switch {
-			case t.Namespace == "":
-				t.Namespace = o.Namespace
-			case o.ExplicitNamespace && t.Namespace != o.Namespace:
-				problems = append(problems, fmt.Sprintf("%s: metadata.namespace: %s, but -n says %s: drop -n, or change metadata.namespace", d.File, t.Namespace, o.Namespace))
+			if p := wf.InNamespace(&o.Common, t, d.File); p != "" {
+				problems = append(problems, p)
 			}
 			local[wf.KindWorkflowTemplate+"/"+t.Name] = &t.Spec
 			templates = append(templates, d)
@@ -433,17 +403,11 @@ func (o *createOptions) Run(ctx context.Context) error {
 			local[wf.KindClusterWorkflowTemplate+"/"+t.Name] = &t.Spec
 			templates = append(templates, d)
 		default:
-			hint := "create it with kubectl apply -f " + d.Source
-			switch d.Kind {
-			case wf.KindWorkflow:
-				hint = "submit it with kubectl argo wf submit " + d.Source
-			case wf.KindCronWorkflow:
-				hint = "create it with kubectl argo cron create -f " + d.Source
-			}
-			problems = append(problems, fmt.Sprintf("%s: %s %s: template create creates WorkflowTemplates and ClusterWorkflowTemplates: %s", d.File, d.Kind, d.Name, hint))
+			problems = append(problems, fmt.Sprintf("%s: %s %s: template create creates WorkflowTemplates and ClusterWorkflowTemplates: %s",
+				d.File, d.Kind, d.Name, wf.HowToCreate(d.Kind, d.Source)))
 		}
 	}
-	cluster := o.ClusterLookup(ctx)
+	cluster := (&wf.Common{Common: o.Common}).ClusterLookup(ctx)
 	lookup := func(name string, isCluster bool) (*argov1.WorkflowSpec, error) {
 		if spec := local[kind(isCluster)+"/"+name]; spec != nil {
 			return spec, nil
@@ -454,8 +418,7 @@ func (o *createOptions) Run(ctx context.Context) error {
 		problems = append(problems, wf.Validate(d, wf.ValidateOptions{TemplateLookup: lookup})...)
 	}
 	if len(problems) > 0 {
-		return &cli.Error{Problem: fmt.Sprintf("%s; nothing was created (fix them and create again):\n  %s",
-			wf.Plural(len(problems), "validation error"), strings.Join(problems, "\n  "))}
+		return wf.Invalid(problems, "nothing was created (fix them and create again)")
 	}
 	if len(templates) == 0 {
 		return fmt.Errorf("no WorkflowTemplate in %s", strings.Join(o.Filenames, ", "))
@@ -487,14 +450,13 @@ func (o *createOptions) create(ctx context.Context, obj client.Object) error {
 		return &cli.Error{Problem: fmt.Sprintf("%s %s already exists", kind(cluster), ref),
 			Fix: "delete it first with " + del + ", or replace it with kubectl apply -f", Err: err}
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
-		return &cli.Error{Problem: fmt.Sprintf("the API server rejected %s %s: %v", kind(cluster), ref, wf.APIMessage(err)),
-			Fix: "fix the fields it names", Err: err}
+		return cli.Rejected(kind(cluster)+" "+ref, err)
 	}
 	return o.Explain(fmt.Errorf("creating %s %s: %w", kind(cluster), ref, err), plural(cluster))
 }
 
 type deleteOptions struct {
-	wf.Common
+	cli.Common
 	Names   []string
 	Cluster bool
 	All     bool
@@ -508,10 +470,7 @@ func newDeleteCmd(o *deleteOptions) *cobra.Command {
 spec it resolved when they started.`,
 		Example: `  kubectl argo template delete ci
   kubectl argo template delete backup --cluster`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Names = args
-			return cli.RunE(o)(cmd, args)
-		},
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: completeNames(&o.Common, &o.Cluster, true),
 	}
 	cmd.Flags().BoolVar(&o.Cluster, "cluster", false, "Delete ClusterWorkflowTemplates.")
@@ -519,7 +478,10 @@ spec it resolved when they started.`,
 	return cmd
 }
 
-func (o *deleteOptions) Complete() error { return o.Common.Complete() }
+func (o *deleteOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Names = args
+	return o.Common.Complete()
+}
 
 func (o *deleteOptions) Validate() error {
 	switch {
@@ -576,10 +538,7 @@ file, path and reason, exit code 1 when there is any. templateRefs resolve
 against the linted files, then the cluster unless --offline.`,
 		Example: `  kubectl argo template lint templates/ --offline`,
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Paths = args
-			return cli.RunE(o)(cmd, args)
-		},
+		RunE:    cli.RunE(o),
 	}
 	o.AddFlags(cmd)
 	return cmd

@@ -3,80 +3,27 @@ package template
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/argolite/argolite/plugin/cli"
-	"github.com/argolite/argolite/plugin/cli/clitest"
-	"github.com/argolite/argolite/plugin/wf"
+	"github.com/argolite/argolite/plugin/clitest"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
-var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+var now = clitest.Now
 
-const ns = "team"
+const ns = clitest.Namespace
 
-type result struct {
-	out, errOut string
-	err         error
-}
-
-func run(t *testing.T, clients *cli.Clients, args ...string) result {
+// run runs `template args...` against clients, as `kubectl argo template` would.
+func run(t *testing.T, clients *cli.Clients, args ...string) clitest.Result {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "config")
-	if err := os.WriteFile(path, []byte(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "`+clitest.Server+`"}}]
-users: [{name: alice, user: {token: t}}]
-contexts: [{name: ctx, context: {cluster: c, user: alice, namespace: `+ns+`}}]
-current-context: ctx
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
-	flags := genericclioptions.NewConfigFlags(false)
-	*flags.KubeConfig = path
-	cmd := newCmd(flags, streams, func(c *wf.Common) {
-		c.Clients = clients
-		c.Now = func() time.Time { return now }
-		c.Interval = time.Millisecond
-	})
-	flags.AddFlags(cmd.PersistentFlags())
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	cmd.SetArgs(args)
-	cmd.SetOut(out)
-	cmd.SetErr(errOut)
-	err := cmd.ExecuteContext(context.Background())
-	return result{out: out.String(), errOut: errOut.String(), err: err}
-}
-
-func wantErr(t *testing.T, err error, want string) {
-	t.Helper()
-	switch {
-	case want == "" && err != nil:
-		t.Fatalf("unexpected error: %v", err)
-	case want != "" && err == nil:
-		t.Fatalf("no error, want one containing %q", want)
-	case want != "" && !strings.Contains(err.Error(), want):
-		t.Fatalf("error:\n  %v\nwant it to contain:\n  %s", err, want)
-	}
-}
-
-func squeeze(s string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = strings.Join(strings.Fields(l), " ")
-	}
-	return strings.Join(lines, "\n")
+	return clitest.Run(t, clitest.Faked(newCmd, clients), args...)
 }
 
 func fixture() []client.Object {
@@ -103,23 +50,18 @@ func TestList(t *testing.T) {
 		{[]string{"list", "--cluster"}, "NAME ENTRYPOINT TEMPLATES PARAMETERS AGE\nbackup build 1 - 3h"},
 		{[]string{"list", "--cluster", "-o", "name"}, "clusterworkflowtemplate.argolite.dev/backup"},
 	} {
-		r := run(t, clients, tt.args...)
-		wantErr(t, r.err, "")
-		if got := squeeze(r.out); got != tt.want {
-			t.Errorf("%v:\n%s\nwant:\n%s", tt.args, got, tt.want)
-		}
+		clitest.WantOutput(t, run(t, clients, tt.args...), "", tt.want)
 	}
-	wantErr(t, run(t, clients, "list", "--cluster", "-A").err, "--cluster lists ClusterWorkflowTemplates, which have no namespace: drop -A")
+	clitest.WantErr(t, run(t, clients, "list", "--cluster", "-A").Err, "--cluster lists ClusterWorkflowTemplates, which have no namespace: drop -A")
 	r := run(t, clitest.NewClients(t), "list")
-	if r.errOut != "No WorkflowTemplates found in namespace team.\n" {
-		t.Errorf("stderr %q", r.errOut)
+	if r.ErrOut != "No WorkflowTemplates found in namespace team.\n" {
+		t.Errorf("stderr %q", r.ErrOut)
 	}
 }
 
 func TestGet(t *testing.T) {
 	clients := clitest.NewClients(t, fixture()...)
 	r := run(t, clients, "get", "ci")
-	wantErr(t, r.err, "")
 	want := `Name: ci
 Namespace: team
 Created: 2026-03-01 11:00:00 UTC (60m ago)
@@ -132,23 +74,21 @@ build container busybox
 wait suspend
 
 Run it with kubectl argo wf submit --from workflowtemplate/ci`
-	if got := squeeze(r.out); got != want {
-		t.Errorf("output:\n%s\nwant:\n%s", got, want)
-	}
-	wantErr(t, run(t, clients, "get", "nope").err, `WorkflowTemplate "nope" not found in namespace team: list them with kubectl argo template list`)
-	wantErr(t, run(t, clients, "get", "ci", "--cluster").err, `ClusterWorkflowTemplate "ci" not found: list them with kubectl argo template list --cluster`)
+	clitest.WantOutput(t, r, "", want)
+	clitest.WantErr(t, run(t, clients, "get", "nope").Err, `WorkflowTemplate "nope" not found in namespace team: list them with kubectl argo template list`)
+	clitest.WantErr(t, run(t, clients, "get", "ci", "--cluster").Err, `ClusterWorkflowTemplate "ci" not found: list them with kubectl argo template list --cluster`)
 	r = run(t, clients, "get", "backup", "--cluster", "-o", "json")
-	if r.err != nil || !strings.Contains(r.out, `"kind": "ClusterWorkflowTemplate"`) {
-		t.Errorf("-o json: %v\n%s", r.err, r.out)
+	if r.Err != nil || !strings.Contains(r.Out, `"kind": "ClusterWorkflowTemplate"`) {
+		t.Errorf("-o json: %v\n%s", r.Err, r.Out)
 	}
 }
 
 func TestCreate(t *testing.T) {
 	clients := clitest.NewClients(t)
 	r := run(t, clients, "create", "-f", "testdata/ci.yaml")
-	wantErr(t, r.err, "")
-	if r.out != "workflowtemplate.argolite.dev/ci created\n" {
-		t.Errorf("output %q", r.out)
+	clitest.WantErr(t, r.Err, "")
+	if r.Out != "workflowtemplate.argolite.dev/ci created\n" {
+		t.Errorf("output %q", r.Out)
 	}
 	got := &argov1.WorkflowTemplate{}
 	if err := clients.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "ci"}, got); err != nil {
@@ -157,52 +97,52 @@ func TestCreate(t *testing.T) {
 	if got.Spec.Entrypoint != "build" || len(got.Spec.Templates) != 2 {
 		t.Errorf("created %+v", got.Spec)
 	}
-	wantErr(t, run(t, clients, "create", "-f", "testdata/ci.yaml").err,
+	clitest.WantErr(t, run(t, clients, "create", "-f", "testdata/ci.yaml").Err,
 		"WorkflowTemplate team/ci already exists: delete it first with kubectl argo template delete ci, or replace it with kubectl apply -f")
 
 	// The ClusterWorkflowTemplate calls ci (now in the cluster) and a template it lacks.
 	r = run(t, clients, "create", "-f", "testdata/broken.yaml")
-	wantErr(t, r.err, `testdata/broken.yaml: spec.templates[0].steps[0][1].template: template "verify" not found`)
-	if strings.Contains(r.err.Error(), "templateRef") {
-		t.Errorf("the templateRef to ci (in the cluster) was reported: %v", r.err)
+	clitest.WantErr(t, r.Err, `testdata/broken.yaml: spec.templates[0].steps[0][1].template: template "verify" not found`)
+	if strings.Contains(r.Err.Error(), "templateRef") {
+		t.Errorf("the templateRef to ci (in the cluster) was reported: %v", r.Err)
 	}
 	list := &argov1.ClusterWorkflowTemplateList{}
 	if err := clients.Client.List(context.Background(), list); err != nil || len(list.Items) > 0 {
 		t.Errorf("created %d ClusterWorkflowTemplates despite the error (%v)", len(list.Items), err)
 	}
-	wantErr(t, run(t, clients, "create").err, "-f FILE is required")
-	wantErr(t, run(t, clients, "create", "-f", "../wf/testdata/hello-world.yaml").err,
+	clitest.WantErr(t, run(t, clients, "create").Err, "-f FILE is required")
+	clitest.WantErr(t, run(t, clients, "create", "-f", "../wf/testdata/hello-world.yaml").Err,
 		"Workflow hello-world-: template create creates WorkflowTemplates and ClusterWorkflowTemplates: submit it with kubectl argo wf submit ../wf/testdata/hello-world.yaml")
 }
 
 func TestDeleteAndLint(t *testing.T) {
 	clients := clitest.NewClients(t, fixture()...)
 	r := run(t, clients, "delete", "backup", "--cluster")
-	wantErr(t, r.err, "")
-	if r.out != "clusterworkflowtemplate.argolite.dev/backup deleted\n" {
-		t.Errorf("output %q", r.out)
+	clitest.WantErr(t, r.Err, "")
+	if r.Out != "clusterworkflowtemplate.argolite.dev/backup deleted\n" {
+		t.Errorf("output %q", r.Out)
 	}
-	wantErr(t, run(t, clients, "delete", "backup", "--cluster").err, `ClusterWorkflowTemplate "backup" not found`)
-	wantErr(t, run(t, clients, "delete").err, "name the templates to delete, or pass --all")
+	clitest.WantErr(t, run(t, clients, "delete", "backup", "--cluster").Err, `ClusterWorkflowTemplate "backup" not found`)
+	clitest.WantErr(t, run(t, clients, "delete").Err, "name the templates to delete, or pass --all")
 	r = run(t, clients, "delete", "--all")
-	if r.err != nil || r.out != "workflowtemplate.argolite.dev/ci deleted\n" {
-		t.Errorf("delete --all: %v %q", r.err, r.out)
+	if r.Err != nil || r.Out != "workflowtemplate.argolite.dev/ci deleted\n" {
+		t.Errorf("delete --all: %v %q", r.Err, r.Out)
 	}
 
 	r = run(t, clients, "lint", "testdata/ci.yaml", "--offline")
-	if r.err != nil || !strings.HasSuffix(r.out, "1 file linted, no errors\n") {
-		t.Errorf("lint: %v\n%s", r.err, r.out)
+	if r.Err != nil || !strings.HasSuffix(r.Out, "1 file linted, no errors\n") {
+		t.Errorf("lint: %v\n%s", r.Err, r.Out)
 	}
 	r = run(t, clients, "lint", "testdata", "../wf/testdata/hello-world.yaml", "--offline", "-o", "simple")
 	for _, s := range []string{`testdata/broken.yaml: spec.templates[0].steps[0][1].template: template "verify" not found`,
 		"../wf/testdata/hello-world.yaml: kind: Workflow hello-world- is not linted here: lint it with kubectl argo wf lint", "3 files linted, "} {
-		if !strings.Contains(r.out, s) {
-			t.Errorf("lint output lacks %q:\n%s", s, r.out)
+		if !strings.Contains(r.Out, s) {
+			t.Errorf("lint output lacks %q:\n%s", s, r.Out)
 		}
 	}
 	var exit *cli.ExitError
-	if r.err == nil || !asExit(r.err, &exit) || exit.Code != 1 {
-		t.Errorf("lint error %v, want exit code 1", r.err)
+	if r.Err == nil || !asExit(r.Err, &exit) || exit.Code != 1 {
+		t.Errorf("lint error %v, want exit code 1", r.Err)
 	}
 }
 

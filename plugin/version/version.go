@@ -95,13 +95,13 @@ kubectl argo install moves the agent to the plugin's version.`,
 		RunE: cli.RunE(o),
 	}
 	cmd.Flags().BoolVar(&o.ClientOnly, "client", o.ClientOnly, "Print only the plugin's version; do not contact the cluster.")
-	cli.AddReportPrintFlags(cmd, o.PrintFlags)
+	cli.AddPrintFlags(cmd, o.PrintFlags)
 	return cmd
 }
 
 // Complete builds the clients unless --client. A kubeconfig that cannot be
 // loaded is reported by Run, after the client's version.
-func (o *Options) Complete() error {
+func (o *Options) Complete(*cobra.Command, []string) error {
 	if o.ClientOnly || o.Clients != nil {
 		return nil
 	}
@@ -117,7 +117,7 @@ func (o *Options) Validate() error {
 // Run prints the versions. When the cluster cannot be read it prints the
 // client's version first and then returns the error, like kubectl version.
 func (o *Options) Run(ctx context.Context) error {
-	printer, err := cli.ReportPrinter(o.PrintFlags)
+	printer, err := cli.Printer(o.PrintFlags)
 	if err != nil {
 		return err
 	}

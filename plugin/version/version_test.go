@@ -24,8 +24,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
+	"github.com/spf13/cobra"
+
 	"github.com/argolite/argolite/plugin/cli"
-	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/clitest"
 	"github.com/argolite/argolite/shared/agentmeta"
 	buildversion "github.com/argolite/argolite/shared/version"
 )
@@ -51,15 +53,12 @@ var agentDeployment = &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace
 // run executes the command line args with clients injected.
 func run(t *testing.T, clients *cli.Clients, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
-	o := NewOptions(genericclioptions.NewConfigFlags(false), streams)
-	o.Clients = clients
-	cmd := newCmd(o)
-	cmd.SetArgs(args)
-	cmd.SetOut(out)
-	cmd.SetErr(errOut)
-	err = cmd.ExecuteContext(context.Background())
-	return out.String(), errOut.String(), err
+	r := clitest.Run(t, func(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+		o := NewOptions(flags, streams)
+		o.Clients = clients
+		return newCmd(o)
+	}, args...)
+	return r.Out, r.ErrOut, r.Err
 }
 
 func TestVersionText(t *testing.T) {

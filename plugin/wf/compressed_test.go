@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/argolite/argolite/plugin/clitest"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
@@ -46,24 +47,24 @@ func TestCompressedNodesShowAsInflated(t *testing.T) {
 			}
 			want := run(t, newClients(t, wf.DeepCopy()), args...)
 			got := run(t, newClients(t, compressed(t, wf)), args...)
-			if got.out != want.out || got.errOut != want.errOut || (got.err == nil) != (want.err == nil) {
-				t.Errorf("%v of the compressed workflow:\n%s%s%v\nwant, as inflated:\n%s%s%v", args, got.out, got.errOut, got.err,
-					want.out, want.errOut, want.err)
+			if got.Out != want.Out || got.ErrOut != want.ErrOut || (got.Err == nil) != (want.Err == nil) {
+				t.Errorf("%v of the compressed workflow:\n%s%s%v\nwant, as inflated:\n%s%s%v", args, got.Out, got.ErrOut, got.Err,
+					want.Out, want.ErrOut, want.Err)
 			}
 		}
 	}
 	// -o yaml shows the nodes, as Argo's CLI does.
 	r := run(t, newClients(t, compressed(t, stepsWorkflow())), "get", "steps", "-o", "yaml")
-	wantErr(t, r.err, "")
-	if !strings.Contains(r.out, "\n  nodes:\n") || strings.Contains(r.out, "compressedNodes") {
-		t.Errorf("-o yaml:\n%s", r.out)
+	clitest.WantErr(t, r.Err, "")
+	if !strings.Contains(r.Out, "\n  nodes:\n") || strings.Contains(r.Out, "compressedNodes") {
+		t.Errorf("-o yaml:\n%s", r.Out)
 	}
 }
 
 func TestResumeKeepsNodesCompressed(t *testing.T) {
 	wf, _ := approval(false)
 	clients := newClients(t, compressed(t, wf))
-	wantErr(t, run(t, clients, "resume", "release", "--node-field-selector", "displayName=gate").err, "")
+	clitest.WantErr(t, run(t, clients, "resume", "release", "--node-field-selector", "displayName=gate").Err, "")
 	got := storedCompressed(t, getWF(t, clients, "release"))
 	b := &builder{wf: got}
 	if gate, approve := got.Status.Nodes[b.id("[0].gate")], got.Status.Nodes[b.id("[0].approve")]; gate.Phase != argov1.NodeSucceeded ||
@@ -75,7 +76,7 @@ func TestResumeKeepsNodesCompressed(t *testing.T) {
 func TestRetryKeepsNodesCompressed(t *testing.T) {
 	wf := failedDAG()
 	clients := newClients(t, compressed(t, wf), stepPodOf(wf, "dag.B", corev1.PodFailed))
-	wantErr(t, run(t, clients, "retry", "dag").err, "")
+	clitest.WantErr(t, run(t, clients, "retry", "dag").Err, "")
 	got := storedCompressed(t, getWF(t, clients, "dag"))
 	if got.Status.Phase != "" || len(got.Status.Nodes) != 4 {
 		t.Errorf("after retry: phase %q, %d nodes", got.Status.Phase, len(got.Status.Nodes))
@@ -86,13 +87,13 @@ func TestCorruptCompressedNodes(t *testing.T) {
 	wf := stepsWorkflow()
 	wf.Status.Nodes, wf.Status.CompressedNodes = nil, "bm90IGd6aXA="
 	clients := newClients(t, wf)
-	wantErr(t, run(t, clients, "get", "steps").err,
+	clitest.WantErr(t, run(t, clients, "get", "steps").Err,
 		"status.compressedNodes of workflow team/steps is corrupt: not gzip: unexpected EOF: its steps cannot be shown; "+
 			"run it again with kubectl argo wf resubmit steps")
-	wantErr(t, run(t, clients, "retry", "steps").err, "status.compressedNodes of workflow team/steps is corrupt")
+	clitest.WantErr(t, run(t, clients, "retry", "steps").Err, "status.compressedNodes of workflow team/steps is corrupt")
 	// A list still shows it, and it can be run again.
-	if r := run(t, clients, "list"); r.err != nil || !strings.Contains(r.out, "steps") {
-		t.Errorf("list: %v\n%s", r.err, r.out)
+	if r := run(t, clients, "list"); r.Err != nil || !strings.Contains(r.Out, "steps") {
+		t.Errorf("list: %v\n%s", r.Err, r.Out)
 	}
-	wantErr(t, run(t, clients, "resubmit", "steps").err, "")
+	clitest.WantErr(t, run(t, clients, "resubmit", "steps").Err, "")
 }

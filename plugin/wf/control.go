@@ -116,13 +116,16 @@ func newSuspendCmd(o *SuspendOptions) *cobra.Command {
 that run go on to their end. Resume with kubectl argo wf resume.`,
 		Example:           `  kubectl argo wf suspend build-x7k2p`,
 		Args:              cobra.MinimumNArgs(1),
-		RunE:              runWithNames(o, &o.Names),
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: completeNames(&o.Common, true, func(wf *argov1.Workflow) bool { return !wf.Status.Phase.Completed() && !suspended(wf) }),
 	}
 }
 
-// Complete builds the clients.
-func (o *SuspendOptions) Complete() error { return o.Common.Complete() }
+// Complete takes the names and builds the clients.
+func (o *SuspendOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Names = args
+	return o.Common.Complete()
+}
 
 // Validate checks the flags.
 func (o *SuspendOptions) Validate() error { return nil }
@@ -178,13 +181,16 @@ To let the exit handlers run, use kubectl argo wf stop.`
 		cmd.Example = `  kubectl argo wf terminate build-x7k2p`
 	}
 	cmd.Args = cobra.MinimumNArgs(1)
-	cmd.RunE = runWithNames(o, &o.Names)
+	cmd.RunE = cli.RunE(o)
 	cmd.ValidArgsFunction = completeNames(&o.Common, true, func(wf *argov1.Workflow) bool { return !wf.Status.Phase.Completed() })
 	return cmd
 }
 
-// Complete builds the clients.
-func (o *StopOptions) Complete() error { return o.Common.Complete() }
+// Complete takes the names and builds the clients.
+func (o *StopOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Names = args
+	return o.Common.Complete()
+}
 
 // Validate checks the flags.
 func (o *StopOptions) Validate() error { return nil }
@@ -244,7 +250,7 @@ phase, id or inputs.parameters.NAME.value, such as displayName=approve.`,
   # Approve one of several waiting steps, with a value it asks for
   kubectl argo wf resume release-2v9xk --node-field-selector displayName=approve -p approver=alice`,
 		Args:              cobra.MinimumNArgs(1),
-		RunE:              runWithNames(o, &o.Names),
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: completeNames(&o.Common, true, suspended),
 	}
 	cmd.Flags().StringVar(&o.NodeFieldSelector, "node-field-selector", "", "Resume only the suspend steps this field selector matches, such as displayName=approve.")
@@ -252,8 +258,11 @@ phase, id or inputs.parameters.NAME.value, such as displayName=approve.`,
 	return cmd
 }
 
-// Complete builds the clients.
-func (o *ResumeOptions) Complete() error { return o.Common.Complete() }
+// Complete takes the names and builds the clients.
+func (o *ResumeOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Names = args
+	return o.Common.Complete()
+}
 
 // Validate checks the flags.
 func (o *ResumeOptions) Validate() error {

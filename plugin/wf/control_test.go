@@ -13,33 +13,34 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
+	"github.com/argolite/argolite/plugin/clitest"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
 func TestSuspendStopTerminate(t *testing.T) {
 	clients := newClients(t, dagWorkflow(), stepsWorkflow())
 	r := run(t, clients, "suspend", "diamond")
-	wantErr(t, r.err, "")
-	if r.out != "workflow.argolite.dev/diamond suspended\n" || !ptr.Deref(getWF(t, clients, "diamond").Spec.Suspend, false) {
-		t.Errorf("suspend: %q, spec %+v", r.out, getWF(t, clients, "diamond").Spec.Suspend)
+	clitest.WantErr(t, r.Err, "")
+	if r.Out != "workflow.argolite.dev/diamond suspended\n" || !ptr.Deref(getWF(t, clients, "diamond").Spec.Suspend, false) {
+		t.Errorf("suspend: %q, spec %+v", r.Out, getWF(t, clients, "diamond").Spec.Suspend)
 	}
 	if got := getWF(t, clients, "diamond"); len(got.Status.Nodes) != 5 {
 		t.Errorf("the spec patch changed the status: %d nodes", len(got.Status.Nodes))
 	}
 	r = run(t, clients, "stop", "diamond")
-	wantErr(t, r.err, "")
-	if r.out != "workflow.argolite.dev/diamond stopped\n" || getWF(t, clients, "diamond").Spec.Shutdown != argov1.ShutdownStop {
-		t.Errorf("stop: %q", r.out)
+	clitest.WantErr(t, r.Err, "")
+	if r.Out != "workflow.argolite.dev/diamond stopped\n" || getWF(t, clients, "diamond").Spec.Shutdown != argov1.ShutdownStop {
+		t.Errorf("stop: %q", r.Out)
 	}
 	r = run(t, clients, "terminate", "diamond")
-	wantErr(t, r.err, "")
-	if r.out != "workflow.argolite.dev/diamond terminated\n" || getWF(t, clients, "diamond").Spec.Shutdown != argov1.ShutdownTerminate {
-		t.Errorf("terminate: %q", r.out)
+	clitest.WantErr(t, r.Err, "")
+	if r.Out != "workflow.argolite.dev/diamond terminated\n" || getWF(t, clients, "diamond").Spec.Shutdown != argov1.ShutdownTerminate {
+		t.Errorf("terminate: %q", r.Out)
 	}
 	for _, verb := range []string{"suspend", "stop", "terminate", "resume"} {
-		wantErr(t, run(t, clients, verb, "steps").err, "workflow team/steps has already ended (Failed): there is nothing to "+verb+
+		clitest.WantErr(t, run(t, clients, verb, "steps").Err, "workflow team/steps has already ended (Failed): there is nothing to "+verb+
 			": run its failed steps again with kubectl argo wf retry steps, or run it again with kubectl argo wf resubmit steps")
-		wantErr(t, run(t, clients, verb, "nope").err, `workflow "nope" not found in namespace team`)
+		clitest.WantErr(t, run(t, clients, verb, "nope").Err, `workflow "nope" not found in namespace team`)
 	}
 }
 
@@ -80,9 +81,9 @@ func TestResumeSuppliedParameters(t *testing.T) {
 			}
 			clients := newClients(t, objs...)
 			r := run(t, clients, "resume", "release", "--node-field-selector", "displayName=approve", "-p", "approver=alice")
-			wantErr(t, r.err, "")
-			if r.out != "workflow.argolite.dev/release resumed\n" {
-				t.Errorf("output %q", r.out)
+			clitest.WantErr(t, r.Err, "")
+			if r.Out != "workflow.argolite.dev/release resumed\n" {
+				t.Errorf("output %q", r.Out)
 			}
 			got := getWF(t, clients, "release")
 			b := &builder{wf: got}
@@ -118,14 +119,14 @@ func TestResumeRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		clients := newClients(t, wf.DeepCopy())
-		wantErr(t, run(t, clients, append([]string{"resume", "release"}, tt.args...)...).err, tt.wantErr)
+		clitest.WantErr(t, run(t, clients, append([]string{"resume", "release"}, tt.args...)...).Err, tt.wantErr)
 		got := getWF(t, clients, "release")
 		if n := got.Status.Nodes[(&builder{wf: got}).id("[0].approve")]; n.Phase != argov1.NodeRunning {
 			t.Errorf("%v: approve is %s after a refused resume", tt.args, n.Phase)
 		}
 	}
 	running := newWorkflow("busy", argov1.WorkflowRunning).wf
-	wantErr(t, run(t, newClients(t, running), "resume", "busy").err,
+	clitest.WantErr(t, run(t, newClients(t, running), "resume", "busy").Err,
 		"workflow team/busy is not suspended: there is nothing to resume: see its state with kubectl argo wf get busy")
 }
 
@@ -144,7 +145,7 @@ func TestResumeAll(t *testing.T) {
 	}}
 	clients := newClientsWith(t, funcs, wf)
 	r := run(t, clients, "resume", "release", "-p", "approver=carol")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	got := getWF(t, clients, "release")
 	if got.Spec.Suspend != nil {
 		t.Errorf("spec.suspend %v, want it cleared", *got.Spec.Suspend)
@@ -165,7 +166,7 @@ func TestResubmit(t *testing.T) {
 	old.Spec.Shutdown = argov1.ShutdownTerminate
 	clients := newClients(t, old)
 	r := run(t, clients, "resubmit", "steps", "-p", "message=again")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	var created *argov1.Workflow
 	for _, wf := range listWFs(t, clients) {
 		if wf.Name != "steps" {
@@ -177,8 +178,8 @@ func TestResubmit(t *testing.T) {
 		len(created.Status.Nodes) != 0 {
 		t.Fatalf("created %+v", created)
 	}
-	if !strings.HasPrefix(r.out, "workflow.argolite.dev/"+created.Name+" submitted (resubmitted from steps)\n") {
-		t.Errorf("output %q", r.out)
+	if !strings.HasPrefix(r.Out, "workflow.argolite.dev/"+created.Name+" submitted (resubmitted from steps)\n") {
+		t.Errorf("output %q", r.Out)
 	}
 }
 
@@ -189,24 +190,24 @@ func TestDelete(t *testing.T) {
 	other.Name, other.Namespace = "other", "elsewhere"
 	clients := newClients(t, old, running, other)
 
-	wantErr(t, run(t, clients, "delete").err, "name the workflows to delete, or pass --all or --completed")
-	wantErr(t, run(t, clients, "delete", "steps", "--all").err, "NAMEs cannot be combined with --all or --completed")
-	wantErr(t, run(t, clients, "delete", "nope").err, `workflow "nope" not found in namespace team`)
+	clitest.WantErr(t, run(t, clients, "delete").Err, "name the workflows to delete, or pass --all or --completed")
+	clitest.WantErr(t, run(t, clients, "delete", "steps", "--all").Err, "NAMEs cannot be combined with --all or --completed")
+	clitest.WantErr(t, run(t, clients, "delete", "nope").Err, `workflow "nope" not found in namespace team`)
 
 	r := run(t, clients, "delete", "--completed", "--older", "1h")
-	wantErr(t, r.err, "")
-	if r.errOut != "No workflows to delete.\n" {
-		t.Errorf("stderr %q", r.errOut)
+	clitest.WantErr(t, r.Err, "")
+	if r.ErrOut != "No workflows to delete.\n" {
+		t.Errorf("stderr %q", r.ErrOut)
 	}
 	r = run(t, clients, "delete", "--older", "5m")
-	wantErr(t, r.err, "")
-	if r.out != "workflow.argolite.dev/steps deleted\n" {
-		t.Errorf("output %q", r.out)
+	clitest.WantErr(t, r.Err, "")
+	if r.Out != "workflow.argolite.dev/steps deleted\n" {
+		t.Errorf("output %q", r.Out)
 	}
 	r = run(t, clients, "delete", "--all", "-A")
-	wantErr(t, r.err, "")
-	if r.out != "workflow.argolite.dev/elsewhere/other deleted\nworkflow.argolite.dev/team/diamond deleted\n" {
-		t.Errorf("output %q", r.out)
+	clitest.WantErr(t, r.Err, "")
+	if r.Out != "workflow.argolite.dev/elsewhere/other deleted\nworkflow.argolite.dev/team/diamond deleted\n" {
+		t.Errorf("output %q", r.Out)
 	}
 	if n := len(listWFs(t, clients)); n != 0 {
 		t.Errorf("%d workflows left", n)
@@ -221,11 +222,11 @@ func TestWait(t *testing.T) {
 		},
 	}}
 	r := run(t, newClientsWith(t, agent.funcs(), dagWorkflow(), stepsWorkflow()), "wait", "diamond", "steps")
-	if !strings.Contains(r.out, "Waiting for diamond: Running 1/2: B\n") ||
-		!strings.HasSuffix(r.out, "workflow.argolite.dev/diamond Succeeded in 30s\n"+
+	if !strings.Contains(r.Out, "Waiting for diamond: Running 1/2: B\n") ||
+		!strings.HasSuffix(r.Out, "workflow.argolite.dev/diamond Succeeded in 30s\n"+
 			"workflow.argolite.dev/steps Failed in 40s: child 'steps-1' failed (step b(0): exit code 1)\n") {
-		t.Errorf("output:\n%s", r.out)
+		t.Errorf("output:\n%s", r.Out)
 	}
-	wantErr(t, r.err, "workflow team/steps Failed: child 'steps-1' failed (step b(0): exit code 1): see the failed steps with kubectl argo wf get steps")
-	wantErr(t, run(t, newClients(t, dagWorkflow()), "wait", "diamond", "--timeout", "-1s").err, "--timeout -1s: must be positive")
+	clitest.WantErr(t, r.Err, "workflow team/steps Failed: child 'steps-1' failed (step b(0): exit code 1): see the failed steps with kubectl argo wf get steps")
+	clitest.WantErr(t, run(t, newClients(t, dagWorkflow()), "wait", "diamond", "--timeout", "-1s").Err, "--timeout -1s: must be positive")
 }

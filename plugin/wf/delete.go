@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/argolite/argolite/plugin/cli"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
@@ -40,7 +41,7 @@ Their step Pods go with them (they are owned by the workflow).`,
 
   # Clean up what ended more than a day ago
   kubectl argo wf delete --completed --older 24h`,
-		RunE:              runWithNames(o, &o.Names),
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: completeNames(&o.Common, true, nil),
 	}
 	f := cmd.Flags()
@@ -52,8 +53,10 @@ Their step Pods go with them (they are owned by the workflow).`,
 	return cmd
 }
 
-// Complete builds the clients.
-func (o *DeleteOptions) Complete() error {
+// Complete takes the names, infers --completed from --older and builds the
+// clients.
+func (o *DeleteOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Names = args
 	if o.Older > 0 && !o.All {
 		o.Completed = true
 	}
@@ -86,16 +89,9 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 	}
 	if o.All || o.Completed {
 		list := &argov1.WorkflowList{}
-		opts := []client.ListOption{}
-		if !o.AllNamespaces {
-			opts = append(opts, client.InNamespace(o.Namespace))
-		}
-		if o.Selector != "" {
-			sel, err := ParseSelector(o.Selector)
-			if err != nil {
-				return err
-			}
-			opts = append(opts, client.MatchingLabelsSelector{Selector: sel})
+		opts, err := cli.WithSelector(o.ListScope(o.AllNamespaces), o.Selector)
+		if err != nil {
+			return err
 		}
 		if err := o.Clients.Client.List(ctx, list, opts...); err != nil {
 			return o.explain(fmt.Errorf("listing workflows: %w", err))

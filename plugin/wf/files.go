@@ -20,10 +20,10 @@ type Source struct {
 // manifestExtensions are the files a directory contributes.
 var manifestExtensions = []string{".yaml", ".yml", ".json"}
 
-// ReadSources reads the files named by paths: files as they are, the
+// readSources reads the files named by paths: files as they are, the
 // .yaml, .yml and .json files under directories (recursively), and stdin
 // for "-".
-func ReadSources(paths []string, stdin io.Reader) ([]Source, error) {
+func readSources(paths []string, stdin io.Reader) ([]Source, error) {
 	var out []Source
 	for _, p := range paths {
 		if p == "-" {
@@ -75,9 +75,21 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// DecodeSources decodes every document of srcs. It returns the documents
+// ReadDocuments reads and decodes the documents of the files named by paths
+// (directories and stdin too, see readSources): those that decoded, and the
+// messages of those that did not. The error is one of reading.
+func ReadDocuments(paths []string, stdin io.Reader) ([]Document, []string, error) {
+	srcs, err := readSources(paths, stdin)
+	if err != nil {
+		return nil, nil, err
+	}
+	docs, problems := decodeSources(srcs)
+	return docs, problems, nil
+}
+
+// decodeSources decodes every document of srcs. It returns the documents
 // that decoded and the messages of those that did not.
-func DecodeSources(srcs []Source) ([]Document, []string) {
+func decodeSources(srcs []Source) ([]Document, []string) {
 	var docs []Document
 	var errs []string
 	for _, src := range srcs {

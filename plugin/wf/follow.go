@@ -51,7 +51,7 @@ func (c *Common) follow(ctx context.Context, names []string, opts followOptions)
 		var wf *argov1.Workflow
 		wf, err = c.streamLogs(ctx, names[0], logOptions{follow: true, container: "main"}, out)
 		if err == nil {
-			fmt.Fprintln(out, outcomeLine(wf, NewPalette(out), c.Now()))
+			fmt.Fprintln(out, outcomeLine(wf, newPalette(out), c.Now()))
 		}
 		wfs = []*argov1.Workflow{wf}
 	default:
@@ -70,30 +70,16 @@ func (c *Common) follow(ctx context.Context, names []string, opts followOptions)
 // waitFor polls the workflows until every one has ended, with a progress
 // line on out, then prints each one's outcome.
 func (c *Common) waitFor(ctx context.Context, names []string, out io.Writer) ([]*argov1.Workflow, error) {
-	wfs := map[string]*argov1.Workflow{}
-	progress := cli.NewProgress(out)
-	_, err := cli.Poll(ctx, progress, c.Interval, "", func(ctx context.Context) (bool, string, error) {
-		var msgs []string
-		for _, name := range names {
-			if prev := wfs[name]; prev != nil && prev.Status.Phase.Completed() {
-				continue
-			}
-			wf, err := c.getWorkflow(ctx, name)
-			if err != nil {
-				return false, "", err
-			}
-			wfs[name] = wf
-			if !wf.Status.Phase.Completed() {
-				msgs = append(msgs, name+": "+runningState(wf))
-			}
+	wfs, err := cli.WaitAll(ctx, out, c.Interval, names, c.getWorkflow, func(wf *argov1.Workflow) string {
+		if wf.Status.Phase.Completed() {
+			return ""
 		}
-		return len(msgs) == 0, "Waiting for " + strings.Join(msgs, "; "), nil
+		return runningState(wf)
 	})
 	if err != nil {
 		return nil, err
 	}
-	progress.Clear()
-	pal := NewPalette(out)
+	pal := newPalette(out)
 	list := make([]*argov1.Workflow, len(names))
 	for i, name := range names {
 		list[i] = wfs[name]
@@ -141,9 +127,9 @@ func runningState(wf *argov1.Workflow) string {
 }
 
 // outcomeLine is "workflow.argolite.dev/NAME Succeeded in 1m".
-func outcomeLine(wf *argov1.Workflow, pal Palette, now time.Time) string {
-	s := fmt.Sprintf("%s/%s %s", Resource, wf.Name, pal.WorkflowPhase(wf.Status.Phase, string(wf.Status.Phase)))
-	if d := span(now, wf.Status.StartedAt, wf.Status.FinishedAt); d != "" {
+func outcomeLine(wf *argov1.Workflow, pal palette, now time.Time) string {
+	s := fmt.Sprintf("%s/%s %s", Resource, wf.Name, pal.workflowPhase(wf.Status.Phase, string(wf.Status.Phase)))
+	if d := cli.Span(now, wf.Status.StartedAt, wf.Status.FinishedAt); d != "" {
 		s += " in " + d
 	}
 	if msg := failureMessage(wf); msg != "" {

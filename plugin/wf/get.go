@@ -14,9 +14,6 @@ import (
 	"github.com/argolite/argolite/shared/wfnames"
 )
 
-// wide is the -o format that adds columns.
-const wide = "wide"
-
 // GetOptions are the flags and state of `kubectl argo wf get`.
 type GetOptions struct {
 	Common
@@ -57,37 +54,34 @@ place until the workflow ends.`,
 
   kubectl argo wf get hello-world-x7k2p -o yaml`,
 		Args:              cobra.ExactArgs(1),
-		RunE:              runWithName(o, &o.Name),
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: completeNames(&o.Common, false, nil),
 	}
 	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", false, "Redraw the view until the workflow ends.")
 	cmd.Flags().BoolVar(&o.Outputs, "outputs", false, "Show each step's outputs (parameters, result, artifacts).")
-	addPrintFlags(cmd, o.PrintFlags, wide)
+	cli.AddPrintFlags(cmd, o.PrintFlags, cli.Wide)
 	return cmd
 }
 
-// Complete builds the clients.
-func (o *GetOptions) Complete() error { return o.Common.Complete() }
+// Complete takes the name and builds the clients.
+func (o *GetOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	return o.Common.Complete()
+}
 
 // Validate checks the flags.
 func (o *GetOptions) Validate() error {
-	if err := validateOutput(o.PrintFlags, wide); err != nil {
+	if err := cli.ValidateOutput(o.PrintFlags, cli.Wide); err != nil {
 		return err
 	}
-	if o.Watch && o.structuredOutput() {
+	if o.Watch && cli.Structured(o.PrintFlags, cli.Wide) {
 		return fmt.Errorf("-w shows the tree and -o %s prints the object: use one", *o.PrintFlags.OutputFormat)
 	}
 	return nil
 }
 
-func (o *GetOptions) structuredOutput() bool {
-	f := o.PrintFlags.OutputFormat
-	return f != nil && *f != "" && *f != wide
-}
-
 func (o *GetOptions) treeOptions() treeOptions {
-	isWide := o.PrintFlags.OutputFormat != nil && *o.PrintFlags.OutputFormat == wide
-	return treeOptions{wide: isWide, outputs: o.Outputs}
+	return treeOptions{wide: cli.OutputIs(o.PrintFlags, cli.Wide), outputs: o.Outputs}
 }
 
 // Run shows the workflow.
@@ -100,16 +94,16 @@ func (o *GetOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if o.structuredOutput() {
-		p, err := cli.ReportPrinter(o.PrintFlags)
-		if err != nil {
-			return err
-		}
+	p, err := cli.Printer(o.PrintFlags, cli.Wide)
+	if err != nil {
+		return err
+	}
+	if p != nil {
 		wf.SetGroupVersionKind(argov1.GroupVersion.WithKind(KindWorkflow))
 		return p.PrintObj(wf, o.Out)
 	}
 	opts := o.treeOptions()
-	opts.now, opts.pal, opts.podNames = o.Now(), NewPalette(o.Out), o.podNames(ctx, wf)
+	opts.now, opts.pal, opts.podNames = o.Now(), newPalette(o.Out), o.podNames(ctx, wf)
 	printWorkflow(o.Out, wf, opts)
 	return nil
 }
@@ -138,32 +132,4 @@ func (c *Common) stepPods(ctx context.Context, wf *argov1.Workflow) ([]corev1.Po
 		return nil, err
 	}
 	return list.Items, nil
-}
-
-// validateOutput checks -o, accepting the text formats in text.
-func validateOutput(flags *genericclioptions.PrintFlags, text ...string) error {
-	if flags.OutputFormat != nil {
-		for _, t := range text {
-			if *flags.OutputFormat == t {
-				return nil
-			}
-		}
-	}
-	err := cli.ValidateOutput(flags)
-	if err != nil && flags.OutputFormat != nil && len(text) > 0 {
-		allowed := append(append([]string{}, text...), flags.AllowedFormats()...)
-		return fmt.Errorf("unknown output format %q: use one of %s", *flags.OutputFormat, joinComma(allowed))
-	}
-	return err
-}
-
-func joinComma(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += x
-	}
-	return out
 }

@@ -1,7 +1,6 @@
 package wf
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -9,12 +8,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/argolite/argolite/plugin/clitest"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
 func TestGetSteps(t *testing.T) {
 	r := run(t, newClients(t, stepsWorkflow()), "get", "steps")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	want := `Name:         steps
 Namespace:    team
 Status:       Failed
@@ -35,8 +35,8 @@ STEP            TEMPLATE   PODNAME                  DURATION   MESSAGE
      ├─✖ b(0)   flaky      steps-flaky-358241418    4s         exit code 1
      └─✖ b(1)   flaky      steps-flaky-827867655    20s        exit code 1
 `
-	if r.out != want {
-		t.Errorf("output:\n%s\nwant:\n%s", r.out, want)
+	if r.Out != want {
+		t.Errorf("output:\n%s\nwant:\n%s", r.Out, want)
 	}
 }
 
@@ -49,7 +49,7 @@ func TestGetDAG(t *testing.T) {
 	pod := stepPodOf(wf, "diamond.B", corev1.PodRunning)
 	pod.Name = "diamond-b-custom"
 	r := run(t, newClients(t, wf, pod), "get", "diamond")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	want := `Name:        diamond
 Namespace:   team
 Status:      Running
@@ -66,43 +66,43 @@ STEP         TEMPLATE   PODNAME                     DURATION   MESSAGE
                                                                
  ◷ onExit    notify     diamond-notify-3310209614   9m51s      
 `
-	if r.out != want {
-		t.Errorf("output:\n%s\nwant:\n%s", r.out, want)
+	if r.Out != want {
+		t.Errorf("output:\n%s\nwant:\n%s", r.Out, want)
 	}
 }
 
 func TestGetOutputsAndWide(t *testing.T) {
 	for _, args := range [][]string{{"--outputs"}, {"-o", "wide"}} {
 		r := run(t, newClients(t, stepsWorkflow()), append([]string{"get", "steps"}, args...)...)
-		wantErr(t, r.err, "")
-		out := squeeze(r.out)
+		clitest.WantErr(t, r.Err, "")
+		out := clitest.Squeeze(r.Out)
 		if !strings.Contains(out, "├───✔ hello print steps-print-4089305192 9s greeting=hi, result=hello world") {
-			t.Errorf("%v: outputs missing:\n%s", args, r.out)
+			t.Errorf("%v: outputs missing:\n%s", args, r.Out)
 		}
 		if strings.Contains(out, "node-1") != (args[0] == "-o") {
-			t.Errorf("%v: NODE column shown %v:\n%s", args, strings.Contains(out, "node-1"), r.out)
+			t.Errorf("%v: NODE column shown %v:\n%s", args, strings.Contains(out, "node-1"), r.Out)
 		}
 	}
 }
 
 func TestGetYAML(t *testing.T) {
 	r := run(t, newClients(t, stepsWorkflow()), "get", "steps", "-o", "yaml")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	var got argov1.Workflow
-	if err := yaml.UnmarshalStrict([]byte(r.out), &got); err != nil {
-		t.Fatalf("-o yaml is not a Workflow: %v\n%s", err, r.out)
+	if err := yaml.UnmarshalStrict([]byte(r.Out), &got); err != nil {
+		t.Fatalf("-o yaml is not a Workflow: %v\n%s", err, r.Out)
 	}
 	if got.APIVersion != "argolite.dev/v1alpha1" || got.Kind != "Workflow" || len(got.Status.Nodes) != 8 {
-		t.Errorf("-o yaml:\n%s", r.out)
+		t.Errorf("-o yaml:\n%s", r.Out)
 	}
 }
 
 func TestGetRejects(t *testing.T) {
 	clients := newClients(t, stepsWorkflow())
-	wantErr(t, run(t, clients, "get", "nope").err,
+	clitest.WantErr(t, run(t, clients, "get", "nope").Err,
 		`workflow "nope" not found in namespace team: list the workflows with kubectl argo wf list (-A for every namespace), or pick the namespace with -n`)
-	wantErr(t, run(t, clients, "get", "steps", "-o", "table").err, `unknown output format "table": use one of wide, json, yaml`)
-	wantErr(t, run(t, clients, "get", "steps", "-w", "-o", "json").err, "-w shows the tree and -o json prints the object: use one")
+	clitest.WantErr(t, run(t, clients, "get", "steps", "-o", "table").Err, `unknown output format "table": use one of wide, json, yaml`)
+	clitest.WantErr(t, run(t, clients, "get", "steps", "-w", "-o", "json").Err, "-w shows the tree and -o json prints the object: use one")
 }
 
 func TestGetWatchPlain(t *testing.T) {
@@ -128,7 +128,7 @@ func TestGetWatchPlain(t *testing.T) {
 		},
 	}}
 	r := run(t, newClientsWith(t, agent.funcs(), wf), "get", "hello", "-w")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	want := []string{
 		"workflow.argolite.dev/hello Pending\n",
 		"workflow.argolite.dev/hello Running\n◷ hello (main) Pending\n",
@@ -137,30 +137,11 @@ func TestGetWatchPlain(t *testing.T) {
 		"STEP       TEMPLATE   PODNAME   DURATION   MESSAGE\n ✔ hello   main       hello     60s",
 	}
 	for _, s := range want {
-		if !strings.Contains(r.out, s) {
-			t.Errorf("output lacks %q:\n%s", s, r.out)
+		if !strings.Contains(r.Out, s) {
+			t.Errorf("output lacks %q:\n%s", s, r.Out)
 		}
 	}
-	if strings.Contains(r.out, "\x1b") {
-		t.Errorf("terminal control codes in plain output:\n%q", r.out)
-	}
-}
-
-func TestScreenRedrawsInPlace(t *testing.T) {
-	var out bytes.Buffer
-	s := &screen{w: &out, tty: true, width: 10, height: 20}
-	s.draw("one\ntwo\n")
-	s.draw("three\n\x1b[32mfour\x1b[0m is longer\n")
-	s.draw("five\n")
-	want := "one\ntwo\n" + "\x1b[2A\r\x1b[J" + "three\n\x1b[32mfour\x1b[0m is longer\n" + "\x1b[3A\r\x1b[J" + "five\n"
-	if out.String() != want {
-		t.Errorf("screen wrote %q, want %q (a wrapped line counts twice, colour codes not at all)", out.String(), want)
-	}
-	out.Reset()
-	s = &screen{w: &out, tty: true, width: 80, height: 2}
-	s.draw("a\nb\nc\n")
-	s.draw("d\n")
-	if want := "a\nb\nc\n\x1b[H\x1b[2Jd\n"; out.String() != want {
-		t.Errorf("a frame taller than the terminal: wrote %q, want %q", out.String(), want)
+	if strings.Contains(r.Out, "\x1b") {
+		t.Errorf("terminal control codes in plain output:\n%q", r.Out)
 	}
 }

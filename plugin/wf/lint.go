@@ -42,8 +42,8 @@ type LintOptions struct {
 }
 
 // NewLintOptions returns options that lint documents of kinds.
-func NewLintOptions(c Common, kinds []string) *LintOptions {
-	return &LintOptions{Common: c, Output: "pretty", kinds: kinds}
+func NewLintOptions(c cli.Common, kinds []string) *LintOptions {
+	return &LintOptions{Common: Common{Common: c}, Output: "pretty", kinds: kinds}
 }
 
 // NewLintCmd returns `wf lint`.
@@ -74,7 +74,7 @@ are not in the files are left unchecked and counted).`,
   # One line per error, for editors and CI annotations
   kubectl argo wf lint workflows/ -o simple`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: runWithNames(o, &o.Paths),
+		RunE: cli.RunE(o),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			return []cobra.Completion{"yaml", "yml", "json"}, cobra.ShellCompDirectiveFilterFileExt
 		},
@@ -90,9 +90,12 @@ func (o *LintOptions) AddFlags(cmd *cobra.Command) {
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]cobra.Completion{"pretty", "simple"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
-// Complete resolves the namespace; the clients come only when a template
-// reference needs the cluster.
-func (o *LintOptions) Complete() error { return o.completeLocal() }
+// Complete takes the paths and resolves the namespace; the clients come only
+// when a template reference needs the cluster.
+func (o *LintOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Paths = args
+	return o.CompleteLocal()
+}
 
 // Validate checks the flags.
 func (o *LintOptions) Validate() error {
@@ -104,11 +107,11 @@ func (o *LintOptions) Validate() error {
 
 // Run lints the files.
 func (o *LintOptions) Run(ctx context.Context) error {
-	srcs, err := ReadSources(o.Paths, o.In)
+	srcs, err := readSources(o.Paths, o.In)
 	if err != nil {
 		return err
 	}
-	docs, errs := DecodeSources(srcs)
+	docs, errs := decodeSources(srcs)
 	lookup := o.lookup(ctx, docs)
 	for _, doc := range docs {
 		if doc.Object == nil {
@@ -124,7 +127,7 @@ func (o *LintOptions) Run(ctx context.Context) error {
 	}
 	o.print(srcs, errs)
 	if len(errs) > 0 {
-		return &cli.ExitError{Code: 1, Silent: true, Err: fmt.Errorf("%s", Plural(len(errs), "error"))}
+		return &cli.ExitError{Code: 1, Silent: true, Err: fmt.Errorf("%s", cli.Plural(len(errs), "error"))}
 	}
 	return nil
 }
@@ -142,7 +145,7 @@ func lintHint(kind string) string {
 // print prints the errors grouped by file (pretty) or one per line
 // (simple), then the summary.
 func (o *LintOptions) print(srcs []Source, errs []string) {
-	pal := NewPalette(o.Out)
+	pal := newPalette(o.Out)
 	if o.Output == "simple" {
 		for _, e := range errs {
 			fmt.Fprintln(o.Out, e)
@@ -173,14 +176,14 @@ func (o *LintOptions) print(srcs []Source, errs []string) {
 		}
 	}
 	if len(o.unchecked) > 0 {
-		fmt.Fprintf(o.ErrOut, "Note: %s not checked (%s): %s\n", Plural(len(o.unchecked), "template reference"),
+		fmt.Fprintf(o.ErrOut, "Note: %s not checked (%s): %s\n", cli.Plural(len(o.unchecked), "template reference"),
 			o.offlineWhy, strings.Join(o.unchecked, ", "))
 	}
 	summary := "no errors"
 	if len(errs) > 0 {
-		summary = Plural(len(errs), "error")
+		summary = cli.Plural(len(errs), "error")
 	}
-	fmt.Fprintf(o.Out, "%s linted, %s\n", Plural(len(srcs), "file"), summary)
+	fmt.Fprintf(o.Out, "%s linted, %s\n", cli.Plural(len(srcs), "file"), summary)
 }
 
 // lookup resolves template references: from the linted documents first,
@@ -226,13 +229,9 @@ func (o *LintOptions) lookup(ctx context.Context, docs []Document) TemplateLooku
 // fromCluster reads a template from the cluster; an error other than
 // ErrTemplateNotFound switches lint to offline, saying why.
 func (o *LintOptions) fromCluster(ctx context.Context, name string, cluster bool) (*argov1.WorkflowSpec, error) {
-	if o.Clients == nil {
-		c, err := cli.NewClients(o.ConfigFlags, o.ErrOut)
-		if err != nil {
-			o.offlineWhy = "no cluster is configured, and they are not in the linted files"
-			return nil, err
-		}
-		o.Clients = c
+	if err := cli.EnsureClients(&o.Clients, o.ConfigFlags, o.IOStreams); err != nil {
+		o.offlineWhy = "no cluster is configured, and they are not in the linted files"
+		return nil, err
 	}
 	// A cluster that does not answer must not hold lint up for long.
 	ctx, cancel := context.WithTimeout(ctx, lintLookupTimeout)

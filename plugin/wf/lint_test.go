@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/argolite/argolite/plugin/cli"
+	"github.com/argolite/argolite/plugin/clitest"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
@@ -123,15 +124,15 @@ func TestLint(t *testing.T) {
 			}
 			r := run(t, clients, append([]string{"lint"}, tt.args...)...)
 			if tt.wantErr != "" {
-				wantErr(t, r.err, tt.wantErr)
+				clitest.WantErr(t, r.Err, tt.wantErr)
 				return
 			}
-			if code := exitCode(r.err); code != tt.wantCode {
-				t.Errorf("exit code %d (%v), want %d", code, r.err, tt.wantCode)
+			if code := exitCode(r.Err); code != tt.wantCode {
+				t.Errorf("exit code %d (%v), want %d", code, r.Err, tt.wantCode)
 			}
 			for _, s := range tt.wantOut {
-				if !strings.Contains(r.out, s) {
-					t.Errorf("output lacks %q:\n%s", s, r.out)
+				if !strings.Contains(r.Out, s) {
+					t.Errorf("output lacks %q:\n%s", s, r.Out)
 				}
 			}
 		})
@@ -140,24 +141,24 @@ func TestLint(t *testing.T) {
 
 func TestLintNotes(t *testing.T) {
 	r := run(t, newClientsWith(t, noCluster(t)), "lint", "testdata/uses-template.yaml", "--offline")
-	if want := "Note: 1 template reference not checked (--offline, and they are not in the linted files): workflowtemplate/ci\n"; r.errOut != want {
-		t.Errorf("stderr %q, want %q", r.errOut, want)
+	if want := "Note: 1 template reference not checked (--offline, and they are not in the linted files): workflowtemplate/ci\n"; r.ErrOut != want {
+		t.Errorf("stderr %q, want %q", r.ErrOut, want)
 	}
 	r = run(t, newClientsWith(t, interceptor.Funcs{Get: func(context.Context, client.WithWatch, client.ObjectKey, client.Object, ...client.GetOption) error {
 		return &url.Error{Op: "Get", URL: "https://k8s.test", Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}
 	}}), "lint", "testdata/uses-template.yaml")
-	if !strings.Contains(r.errOut, "Note: 1 template reference not checked (the cluster cannot be used (cannot reach the Kubernetes API server at https://fake.test:6443") {
-		t.Errorf("stderr %q", r.errOut)
+	if !strings.Contains(r.ErrOut, "Note: 1 template reference not checked (the cluster cannot be used (cannot reach the Kubernetes API server at https://fake.test:6443") {
+		t.Errorf("stderr %q", r.ErrOut)
 	}
 }
 
 func TestLintDirectoryAndStdin(t *testing.T) {
 	r := run(t, newClients(t), "lint", "testdata", "-o", "simple")
-	if exitCode(r.err) != 1 || !strings.Contains(r.out, "8 files linted, ") || strings.Contains(r.out, "params.yaml: spec.arguments") {
-		t.Errorf("exit %d, output:\n%s", exitCode(r.err), r.out)
+	if exitCode(r.Err) != 1 || !strings.Contains(r.Out, "8 files linted, ") || strings.Contains(r.Out, "params.yaml: spec.arguments") {
+		t.Errorf("exit %d, output:\n%s", exitCode(r.Err), r.Out)
 	}
-	r = runWith(t, newClients(t), nil, readFile(t, "testdata/cron.yaml"), "lint", "-")
-	if r.err != nil || r.out != "✔ stdin\n1 file linted, no errors\n" {
-		t.Errorf("stdin: %v\n%s", r.err, r.out)
+	r = runWith(t, newClients(t), nil, clitest.ReadFile(t, "testdata/cron.yaml"), "lint", "-")
+	if r.Err != nil || r.Out != "✔ stdin\n1 file linted, no errors\n" {
+		t.Errorf("stdin: %v\n%s", r.Err, r.Out)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/argolite/argolite/plugin/cli"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
@@ -56,33 +55,26 @@ template and the parameters.`,
 	f.BoolVar(&o.Running, "running", false, "Only workflows that have not ended.")
 	f.BoolVar(&o.Completed, "completed", false, "Only workflows that have ended.")
 	f.StringVarP(&o.Selector, "selector", "l", "", "Label selector, such as team=web.")
-	addPrintFlags(cmd, o.PrintFlags, wide)
+	cli.AddPrintFlags(cmd, o.PrintFlags, cli.Wide)
 	return cmd
 }
 
 // Complete builds the clients.
-func (o *ListOptions) Complete() error { return o.Common.Complete() }
+func (o *ListOptions) Complete(*cobra.Command, []string) error { return o.Common.Complete() }
 
 // Validate checks the flags.
 func (o *ListOptions) Validate() error {
 	if o.Running && o.Completed {
 		return errors.New("--running and --completed cannot be combined: leave both out to list every workflow")
 	}
-	return validateOutput(o.PrintFlags, wide)
+	return cli.ValidateOutput(o.PrintFlags, cli.Wide)
 }
 
 // Run lists the workflows.
 func (o *ListOptions) Run(ctx context.Context) error {
-	opts := []client.ListOption{}
-	if !o.AllNamespaces {
-		opts = append(opts, client.InNamespace(o.Namespace))
-	}
-	if o.Selector != "" {
-		sel, err := ParseSelector(o.Selector)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, client.MatchingLabelsSelector{Selector: sel})
+	opts, err := cli.WithSelector(o.ListScope(o.AllNamespaces), o.Selector)
+	if err != nil {
+		return err
 	}
 	list, err := o.ListWorkflows(ctx, opts...)
 	if err != nil {
@@ -98,27 +90,18 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	}
 	list.Items = items
 	SortWorkflows(list.Items)
-	p, err := TextOrPrinter(o.PrintFlags, wide)
+	p, err := cli.Printer(o.PrintFlags, cli.Wide)
 	if err != nil {
 		return err
 	}
 	if p != nil {
-		items := make([]client.Object, len(list.Items))
-		for i := range list.Items {
-			items[i] = &list.Items[i]
-		}
-		return PrintList(p, o.PrintFlags, list, KindWorkflow, items, o.Out)
+		return cli.PrintList(p, o.PrintFlags, list, KindWorkflow, o.Out)
 	}
 	if len(list.Items) == 0 {
-		if o.AllNamespaces {
-			fmt.Fprintln(o.ErrOut, "No workflows found.")
-		} else {
-			fmt.Fprintf(o.ErrOut, "No workflows found in namespace %s.\n", o.Namespace)
-		}
+		o.NoneFound("workflows", o.AllNamespaces)
 		return nil
 	}
-	isWide := o.PrintFlags.OutputFormat != nil && *o.PrintFlags.OutputFormat == wide
-	PrintWorkflowTable(o.Out, list.Items, o.AllNamespaces, isWide, o.Now())
+	PrintWorkflowTable(o.Out, list.Items, o.AllNamespaces, cli.OutputIs(o.PrintFlags, cli.Wide), o.Now())
 	return nil
 }
 
@@ -131,7 +114,7 @@ func SortWorkflows(items []argov1.Workflow) {
 
 // PrintWorkflowTable prints workflows as wf list does.
 func PrintWorkflowTable(out io.Writer, items []argov1.Workflow, namespaces, isWide bool, now time.Time) {
-	pal := NewPalette(out)
+	pal := newPalette(out)
 	w := printers.GetNewTabWriter(out)
 	defer w.Flush()
 	var header []string
@@ -150,10 +133,10 @@ func PrintWorkflowTable(out io.Writer, items []argov1.Workflow, namespaces, isWi
 		if namespaces {
 			row = append(row, wf.Namespace)
 		}
-		row = append(row, wf.Name, pal.WorkflowPhase(wf.Status.Phase, statusText(wf)), Age(now, wf.CreationTimestamp),
-			orDash(span(now, wf.Status.StartedAt, wf.Status.FinishedAt)), orDash(wf.Status.Progress))
+		row = append(row, wf.Name, pal.workflowPhase(wf.Status.Phase, statusText(wf)), cli.Age(now, wf.CreationTimestamp),
+			cli.OrDash(cli.Span(now, wf.Status.StartedAt, wf.Status.FinishedAt)), cli.OrDash(wf.Status.Progress))
 		if isWide {
-			row = append(row, orDash(templateOf(wf)), orDash(parameters(wf.Spec.Arguments.Parameters)))
+			row = append(row, cli.OrDash(templateOf(wf)), cli.OrDash(parameters(wf.Spec.Arguments.Parameters)))
 		}
 		row = append(row, oneLine(wf.Status.Message, 80))
 		fmt.Fprintln(w, strings.Join(row, "\t"))

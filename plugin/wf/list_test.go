@@ -9,10 +9,9 @@ import (
 
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/argolite/argolite/plugin/cli"
-	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/clitest"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
@@ -68,37 +67,27 @@ team steps Failed 10m 40s 2/4 child 'steps-1' failed`,
 	clients := newClients(t, listFixture()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := run(t, clients, tt.args...)
-			wantErr(t, r.err, tt.wantErr)
-			if tt.wantErr != "" {
-				return
-			}
-			if got := squeeze(r.out); got != tt.want {
-				t.Errorf("output:\n%s\nwant:\n%s", got, tt.want)
-			}
+			clitest.WantOutput(t, run(t, clients, tt.args...), tt.wantErr, tt.want)
 		})
 	}
 }
 
 func TestListJSONAndEmpty(t *testing.T) {
 	r := run(t, newClients(t, listFixture()...), "list", "-o", "json")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	var list argov1.WorkflowList
-	if err := json.Unmarshal([]byte(r.out), &list); err != nil {
-		t.Fatalf("-o json is not a WorkflowList: %v\n%s", err, r.out)
+	if err := json.Unmarshal([]byte(r.Out), &list); err != nil {
+		t.Fatalf("-o json is not a WorkflowList: %v\n%s", err, r.Out)
 	}
 	if list.Kind != "WorkflowList" || len(list.Items) != 4 || list.Items[0].Kind != "Workflow" || list.Items[0].Name != "new" {
 		t.Errorf("list: %+v", list)
 	}
 	r = run(t, newClients(t), "list")
-	wantErr(t, r.err, "")
-	if r.out != "" || r.errOut != "No workflows found in namespace team.\n" {
-		t.Errorf("stdout %q, stderr %q", r.out, r.errOut)
+	clitest.WantErr(t, r.Err, "")
+	if r.Out != "" || r.ErrOut != "No workflows found in namespace team.\n" {
+		t.Errorf("stdout %q, stderr %q", r.Out, r.ErrOut)
 	}
 }
-
-// notInstalled fails every call as the API server does without the CRDs.
-func notInstalled() interceptor.Funcs { return notInstalledFuncs() }
 
 func TestNotInstalled(t *testing.T) {
 	for _, args := range [][]string{
@@ -106,10 +95,10 @@ func TestNotInstalled(t *testing.T) {
 		{"terminate", "x"}, {"retry", "x"}, {"resubmit", "x"}, {"delete", "x"}, {"submit", "testdata/hello-world.yaml"},
 	} {
 		t.Run(args[0], func(t *testing.T) {
-			r := run(t, clitest.NewClientsWith(t, notInstalled()), args...)
-			wantErr(t, r.err, "argolite is not installed in this cluster")
-			if !errors.Is(r.err, cli.ErrNotInstalled) || !strings.Contains(r.err.Error(), "run kubectl argo install") {
-				t.Errorf("error %v does not say what to do", r.err)
+			r := run(t, clitest.NewClientsWith(t, clitest.NotInstalled("Workflow")), args...)
+			clitest.WantErr(t, r.Err, "argolite is not installed in this cluster")
+			if !errors.Is(r.Err, cli.ErrNotInstalled) || !strings.Contains(r.Err.Error(), "run kubectl argo install") {
+				t.Errorf("error %v does not say what to do", r.Err)
 			}
 		})
 	}
@@ -132,11 +121,7 @@ func TestCompletion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			r := run(t, clients, append([]string{"__complete"}, tt.args...)...)
-			if r.err != nil {
-				t.Fatal(r.err)
-			}
-			got := r.out[:strings.LastIndex(strings.TrimRight(r.out, "\n"), "\n")+1]
+			got := clitest.Completions(t, run(t, clients, append([]string{"__complete"}, tt.args...)...))
 			if got != tt.want {
 				t.Errorf("completions:\n%q\nwant:\n%q", got, tt.want)
 			}

@@ -86,14 +86,8 @@ the order they started. Logs of Pods that were deleted (podGC) are gone.`,
 
   # One step, its last 20 lines
   kubectl argo wf logs build-x7k2p test --tail 20`,
-		Args: cobra.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Name = args[0]
-			if len(args) == 2 {
-				o.Step = args[1]
-			}
-			return cli.RunE(o)(cmd, args)
-		},
+		Args:              cobra.RangeArgs(1, 2),
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: o.complete,
 	}
 	f := cmd.Flags()
@@ -132,8 +126,14 @@ func (o *LogsOptions) complete(cmd *cobra.Command, args []string, toComplete str
 	return steps, cobra.ShellCompDirectiveNoFileComp
 }
 
-// Complete builds the clients.
-func (o *LogsOptions) Complete() error { return o.Common.Complete() }
+// Complete takes the name and the step, and builds the clients.
+func (o *LogsOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	if len(args) == 2 {
+		o.Step = args[1]
+	}
+	return o.Common.Complete()
+}
 
 // Validate checks the flags.
 func (o *LogsOptions) Validate() error {
@@ -209,7 +209,7 @@ func (c *Common) streamLogs(ctx context.Context, name string, opts logOptions, o
 	if opts.container == "" {
 		opts.container = wfnames.MainContainer
 	}
-	pal := NewPalette(out)
+	pal := newPalette(out)
 	w := &lineWriter{w: out}
 	colours := map[string]int{}
 	prefix := func(sp *stepPod) string {
@@ -218,7 +218,7 @@ func (c *Common) streamLogs(ctx context.Context, name string, opts logOptions, o
 			i = len(colours)
 			colours[sp.pod.Name] = i
 		}
-		return pal.prefix(i, sp.label)
+		return pal.Cycle(i, sp.label)
 	}
 	if !opts.follow {
 		wf, err := c.getWorkflow(ctx, name)

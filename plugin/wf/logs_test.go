@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/argolite/argolite/plugin/clitest"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/wfnames"
 )
@@ -54,19 +55,19 @@ func TestLogs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			r := runWith(t, newClients(t, stepsWithPods()...), logs, "", append([]string{"logs"}, tt.args...)...)
-			wantErr(t, r.err, tt.wantErr)
-			if tt.wantErr == "" && r.out != tt.want {
-				t.Errorf("output:\n%s\nwant:\n%s", r.out, tt.want)
+			clitest.WantErr(t, r.Err, tt.wantErr)
+			if tt.wantErr == "" && r.Out != tt.want {
+				t.Errorf("output:\n%s\nwant:\n%s", r.Out, tt.want)
 			}
 		})
 	}
 	r := runWith(t, newClients(t, stepsWithPods()...), logs, "", "logs", "steps", "nope")
-	if !strings.Contains(r.errOut, `workflow team/steps has no step "nope": use a step name as kubectl argo wf get steps shows it (a, b(0), b(1), hello)`) {
-		t.Errorf("stderr %q", r.errOut)
+	if !strings.Contains(r.ErrOut, `workflow team/steps has no step "nope": use a step name as kubectl argo wf get steps shows it (a, b(0), b(1), hello)`) {
+		t.Errorf("stderr %q", r.ErrOut)
 	}
 	r = runWith(t, newClients(t, stepsWorkflow()), logs, "", "logs", "steps")
-	if r.err != nil || r.out != "" || r.errOut != "No step Pods left for workflow team/steps: they were deleted (podGC), and their logs with them\n" {
-		t.Errorf("no Pods: out %q, stderr %q, err %v", r.out, r.errOut, r.err)
+	if r.Err != nil || r.Out != "" || r.ErrOut != "No step Pods left for workflow team/steps: they were deleted (podGC), and their logs with them\n" {
+		t.Errorf("no Pods: out %q, stderr %q, err %v", r.Out, r.ErrOut, r.Err)
 	}
 }
 
@@ -104,28 +105,18 @@ func TestLogsFollow(t *testing.T) {
 	}
 	logs := podLogs(later, map[string]string{"run[0].hello": "hi\n", "run[1].x": "x1\nx2\n", "run[1].y": "y1\n"})
 	r := runWith(t, newClientsWith(t, agent.funcs(), wf, pending), logs, "", "logs", "run", "-f")
-	wantErr(t, r.err, "")
-	lines := strings.Split(strings.TrimSpace(r.out), "\n")
+	clitest.WantErr(t, r.Err, "")
+	lines := strings.Split(strings.TrimSpace(r.Out), "\n")
 	slices.Sort(lines)
 	if want := []string{"hello: hi", "x: x1", "x: x2", "y: y1"}; !slices.Equal(lines, want) {
 		t.Errorf("lines %q, want %q", lines, want)
 	}
-	if !strings.HasPrefix(r.out, "hello: hi\n") || strings.Index(r.out, "x: x1") > strings.Index(r.out, "x: x2") {
-		t.Errorf("lines out of order:\n%s", r.out)
+	if !strings.HasPrefix(r.Out, "hello: hi\n") || strings.Index(r.Out, "x: x1") > strings.Index(r.Out, "x: x2") {
+		t.Errorf("lines out of order:\n%s", r.Out)
 	}
 	for _, a := range logs.asked {
 		if !strings.HasSuffix(a, "-c main follow=true") {
 			t.Errorf("asked %s", a)
 		}
-	}
-}
-
-func TestLogPrefixColours(t *testing.T) {
-	pal := Palette{on: true}
-	if pal.prefix(0, "a") == pal.prefix(1, "a") || pal.prefix(0, "a") != pal.prefix(len(prefixColours), "a") {
-		t.Errorf("prefix colours: %q %q", pal.prefix(0, "a"), pal.prefix(1, "a"))
-	}
-	if (Palette{}).prefix(3, "a") != "a" {
-		t.Error("colour without a terminal")
 	}
 }

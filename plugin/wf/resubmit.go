@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/argolite/argolite/plugin/cli"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
@@ -37,7 +38,7 @@ retry. -p changes parameters of the new workflow.`,
 		Example: `  kubectl argo wf resubmit build-x7k2p --watch
   kubectl argo wf resubmit build-x7k2p -p revision=v1.2.1`,
 		Args:              cobra.ExactArgs(1),
-		RunE:              runWithName(o, &o.Name),
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: completeNames(&o.Common, false, nil),
 	}
 	f := cmd.Flags()
@@ -47,8 +48,11 @@ retry. -p changes parameters of the new workflow.`,
 	return cmd
 }
 
-// Complete builds the clients.
-func (o *ResubmitOptions) Complete() error { return o.Common.Complete() }
+// Complete takes the name and builds the clients.
+func (o *ResubmitOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	return o.Common.Complete()
+}
 
 // Validate checks the flags.
 func (o *ResubmitOptions) Validate() error {

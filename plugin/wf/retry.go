@@ -59,7 +59,7 @@ concurrent change is noticed and the retry computed again.`,
   # Also run the succeeded build step again
   kubectl argo wf retry build-x7k2p --restart-successful --node-field-selector displayName=build`,
 		Args: cobra.ExactArgs(1),
-		RunE: runWithName(o, &o.Name),
+		RunE: cli.RunE(o),
 		ValidArgsFunction: completeNames(&o.Common, false, func(wf *argov1.Workflow) bool {
 			return wf.Status.Phase == argov1.WorkflowFailed || wf.Status.Phase == argov1.WorkflowError
 		}),
@@ -72,8 +72,11 @@ concurrent change is noticed and the retry computed again.`,
 	return cmd
 }
 
-// Complete builds the clients.
-func (o *RetryOptions) Complete() error { return o.Common.Complete() }
+// Complete takes the name and builds the clients.
+func (o *RetryOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	return o.Common.Complete()
+}
 
 // Validate checks the flags.
 func (o *RetryOptions) Validate() error {
@@ -131,7 +134,7 @@ func (o *RetryOptions) Run(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(o.Out, "%s/%s retried: %s run again (%s deleted)\n", Resource, o.Name,
-		Plural(len(plan.DeletedPodNodes), "step"), Plural(deleted, "Pod"))
+		cli.Plural(len(plan.DeletedPodNodes), "step"), cli.Plural(deleted, "Pod"))
 	return o.follow(ctx, []string{o.Name}, followOptions{wait: o.Wait, watch: o.Watch})
 }
 

@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/argolite/argolite/plugin/clitest"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
@@ -108,7 +109,7 @@ func TestFormulateRetry(t *testing.T) {
 				sel = fields.ParseSelectorOrDie(tt.selector)
 			}
 			plan, err := FormulateRetry(tt.wf, tt.restart, sel, now)
-			wantErr(t, err, tt.wantErr)
+			clitest.WantErr(t, err, tt.wantErr)
 			if tt.wantErr != "" {
 				return
 			}
@@ -161,9 +162,9 @@ func TestRetryCommand(t *testing.T) {
 		stepPodOf(wf, "dag.sub.x", corev1.PodFailed), stepPodOf(wf, "dag.onExit", corev1.PodSucceeded)}
 	clients := newClients(t, pods...)
 	r := run(t, clients, "retry", "dag")
-	wantErr(t, r.err, "")
-	if want := "workflow.argolite.dev/dag retried: 3 steps run again (3 Pods deleted)\nNext: kubectl argo wf get dag -w, or kubectl argo wf logs dag -f\n"; r.out != want {
-		t.Errorf("output:\n%s\nwant:\n%s", r.out, want)
+	clitest.WantErr(t, r.Err, "")
+	if want := "workflow.argolite.dev/dag retried: 3 steps run again (3 Pods deleted)\nNext: kubectl argo wf get dag -w, or kubectl argo wf logs dag -f\n"; r.Out != want {
+		t.Errorf("output:\n%s\nwant:\n%s", r.Out, want)
 	}
 	got := getWF(t, clients, "dag")
 	if got.Spec.Shutdown != "" || got.Status.Phase != "" || len(got.Status.Nodes) != 4 {
@@ -179,7 +180,7 @@ func TestRetryCommand(t *testing.T) {
 		t.Errorf("Pod of the succeeded step deleted: %v", err)
 	}
 
-	wantErr(t, run(t, clients, "retry", "dag").err, "workflow team/dag cannot be retried: it is Pending: only a Failed or Error workflow can be retried: "+
+	clitest.WantErr(t, run(t, clients, "retry", "dag").Err, "workflow team/dag cannot be retried: it is Pending: only a Failed or Error workflow can be retried: "+
 		"wait for it to end with kubectl argo wf wait dag, or stop it with kubectl argo wf stop dag")
-	wantErr(t, run(t, clients, "retry", "dag", "--node-field-selector", "displayName=A").err, "--node-field-selector selects succeeded steps to run again: add --restart-successful")
+	clitest.WantErr(t, run(t, clients, "retry", "dag", "--node-field-selector", "displayName=A").Err, "--node-field-selector selects succeeded steps to run again: add --restart-successful")
 }

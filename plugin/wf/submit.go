@@ -100,10 +100,7 @@ not succeed, and its message is printed.`,
 
   # The name of the created workflow, for scripts
   NAME=$(kubectl argo wf submit build.yaml -o name)`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Files = args
-			return cli.RunE(o)(cmd, args)
-		},
+		RunE: cli.RunE(o),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			return []cobra.Completion{"yaml", "yml", "json"}, cobra.ShellCompDirectiveFilterFileExt
 		},
@@ -121,7 +118,7 @@ not succeed, and its message is printed.`,
 	f.BoolVar(&o.Wait, "wait", false, "Wait until the workflows end; exit non-zero when one does not succeed.")
 	f.BoolVar(&o.Log, "log", false, "Stream the steps' logs until the workflow ends; exit non-zero when it does not succeed.")
 	f.DurationVar(&o.Timeout, "timeout", 0, "With --wait, --watch or --log: how long to wait (default: until the workflow ends).")
-	addPrintFlags(cmd, o.PrintFlags)
+	cli.AddPrintFlags(cmd, o.PrintFlags)
 	_ = cmd.MarkFlagFilename("parameter-file", "yaml", "yml", "json")
 	_ = cmd.RegisterFlagCompletionFunc("from", o.completeFrom)
 	return cmd
@@ -187,8 +184,11 @@ func normalizeKind(s string) string {
 	return ""
 }
 
-// Complete builds the clients.
-func (o *SubmitOptions) Complete() error { return o.Common.Complete() }
+// Complete takes the files and builds the clients.
+func (o *SubmitOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Files = args
+	return o.Common.Complete()
+}
 
 // Validate checks the flags, before any request.
 func (o *SubmitOptions) Validate() error {
@@ -290,7 +290,7 @@ func (o *SubmitOptions) Run(ctx context.Context) error {
 		problems = append(problems, Validate(doc, ValidateOptions{TemplateLookup: lookup, Submit: true, Parameters: o.params})...)
 	}
 	if len(problems) > 0 {
-		return invalid(problems, "nothing was submitted (fix them and submit again; kubectl argo wf lint FILE checks files without a cluster)")
+		return Invalid(problems, "nothing was submitted (fix them and submit again; kubectl argo wf lint FILE checks files without a cluster)")
 	}
 	var names []string
 	for _, doc := range docs {
@@ -308,11 +308,38 @@ func (o *SubmitOptions) structured() bool {
 	return o.PrintFlags.OutputFormat != nil && *o.PrintFlags.OutputFormat != ""
 }
 
-// invalid is the error of documents with validation errors: all of them,
+// HowToCreate says which command makes the document of kind that source
+// holds: "submit it with kubectl argo wf submit FILE", kubectl apply for
+// kinds that are not the workflow commands'.
+func HowToCreate(kind, source string) string {
+	switch kind {
+	case KindWorkflow:
+		return "submit it with kubectl argo wf submit " + source
+	case KindWorkflowTemplate, KindClusterWorkflowTemplate:
+		return "create it with kubectl argo template create -f " + source
+	case KindCronWorkflow:
+		return "create it with kubectl argo cron create -f " + source
+	}
+	return "create it with kubectl apply -f " + source
+}
+
+// InNamespace puts obj, read from file, in c's namespace when it names
+// none; when it names another than -n, it returns the problem.
+func InNamespace(c *cli.Common, obj metav1.Object, file string) string {
+	switch ns := obj.GetNamespace(); {
+	case ns == "":
+		obj.SetNamespace(c.Namespace)
+	case c.ExplicitNamespace && ns != c.Namespace:
+		return fmt.Sprintf("%s: metadata.namespace: %s, but -n says %s: drop -n, or change metadata.namespace", file, ns, c.Namespace)
+	}
+	return ""
+}
+
+// Invalid is the error of documents with validation errors: all of them,
 // one per line, after what happened and what to do.
-func invalid(problems []string, what string) error {
+func Invalid(problems []string, what string) error {
 	return &cli.Error{
-		Problem: fmt.Sprintf("%s; %s:\n  %s", Plural(len(problems), "validation error"), what, strings.Join(problems, "\n  ")),
+		Problem: fmt.Sprintf("%s; %s:\n  %s", cli.Plural(len(problems), "validation error"), what, strings.Join(problems, "\n  ")),
 	}
 }
 
@@ -325,23 +352,19 @@ func (o *SubmitOptions) workflows(ctx context.Context) ([]Document, error) {
 		}
 		return []Document{{File: o.From, Kind: KindWorkflow, Object: wf}}, nil
 	}
-	srcs, err := ReadSources(o.Files, o.In)
+	docs, problems, err := ReadDocuments(o.Files, o.In)
 	if err != nil {
 		return nil, err
 	}
-	docs, problems := DecodeSources(srcs)
 	var wfs []Document
 	for _, d := range docs {
 		if d.Kind != KindWorkflow {
-			hint := "create it with kubectl argo template create -f " + d.Source
-			switch d.Kind {
-			case KindCronWorkflow:
-				hint = "create it with kubectl argo cron create -f " + d.Source
-			case KindClusterWorkflowTemplate:
+			hint := HowToCreate(d.Kind, d.Source)
+			switch {
+			case d.Object == nil:
+				hint = HowToCreate("", d.Source)
+			case d.Kind == KindClusterWorkflowTemplate:
 				hint += " --cluster"
-			}
-			if d.Object == nil {
-				hint = "create it with kubectl apply -f " + d.Source
 			}
 			problems = append(problems, fmt.Sprintf("%s: %s %s: submit runs Workflows: %s", d.File, d.Kind, d.Name, hint))
 			continue
@@ -349,7 +372,7 @@ func (o *SubmitOptions) workflows(ctx context.Context) ([]Document, error) {
 		wfs = append(wfs, d)
 	}
 	if len(problems) > 0 {
-		return nil, invalid(problems, "nothing was submitted (fix them and submit again)")
+		return nil, Invalid(problems, "nothing was submitted (fix them and submit again)")
 	}
 	if len(wfs) == 0 {
 		return nil, fmt.Errorf("no Workflow in %s: submit reads YAML or JSON documents of kind Workflow", strings.Join(o.Files, ", "))
@@ -593,38 +616,10 @@ func (c *Common) CreateWorkflow(ctx context.Context, wf *argov1.Workflow) error 
 		return &cli.Error{Problem: fmt.Sprintf("workflow %s already exists", ref),
 			Fix: "pick another name with --name, or let the API server pick one with --generate-name " + wf.Name + "-", Err: err}
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
-		return &cli.Error{Problem: fmt.Sprintf("the API server rejected workflow %s: %v", ref, APIMessage(err)),
-			Fix: "fix the fields it names", Err: err}
+		return cli.Rejected("workflow "+ref, err)
 	case apierrors.IsNotFound(err):
-		return &cli.Error{Problem: fmt.Sprintf("cannot create workflow %s: %v", ref, APIMessage(err)),
+		return &cli.Error{Problem: fmt.Sprintf("cannot create workflow %s: %v", ref, cli.APIMessage(err)),
 			Fix: "create the namespace first (kubectl create namespace " + wf.Namespace + "), or pick another with -n", Err: err}
 	}
 	return c.explain(fmt.Errorf("creating workflow %s: %w", ref, err))
-}
-
-// APIMessage is the API server's message of err without the Go type around it.
-func APIMessage(err error) string {
-	var status apierrors.APIStatus
-	if errors.As(err, &status) {
-		return status.Status().Message
-	}
-	return err.Error()
-}
-
-// addPrintFlags binds -o, whose text formats (such as wide) extra adds to
-// the printers' formats.
-func addPrintFlags(cmd *cobra.Command, flags *genericclioptions.PrintFlags, extra ...string) {
-	AddPrintFlags(cmd, flags, extra...)
-}
-
-// AddPrintFlags binds -o, whose text formats (such as wide) extra adds to
-// the printers' formats, and completes its values.
-func AddPrintFlags(cmd *cobra.Command, flags *genericclioptions.PrintFlags, extra ...string) {
-	flags.AddFlags(cmd)
-	_ = cmd.Flags().MarkHidden("show-managed-fields")
-	formats := append(slices.Clone(extra), flags.AllowedFormats()...)
-	if f := cmd.Flags().Lookup("output"); f != nil {
-		f.Usage = "Output format. One of: (" + strings.Join(formats, ", ") + ")."
-	}
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
 }

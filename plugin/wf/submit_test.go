@@ -2,7 +2,6 @@ package wf
 
 import (
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,13 +11,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/argolite/argolite/plugin/cli"
+	"github.com/argolite/argolite/plugin/clitest"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
 func TestSubmitArgoFile(t *testing.T) {
 	clients := newClients(t)
 	r := run(t, clients, "submit", "testdata/hello-world.yaml")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	wfs := listWFs(t, clients)
 	if len(wfs) != 1 {
 		t.Fatalf("%d workflows created, want 1", len(wfs))
@@ -29,8 +29,8 @@ func TestSubmitArgoFile(t *testing.T) {
 		t.Errorf("created %s/%s: %+v", wf.Namespace, wf.Name, wf)
 	}
 	want := "workflow.argolite.dev/" + wf.Name + " submitted\nNext: kubectl argo wf get " + wf.Name + " -w, or kubectl argo wf logs " + wf.Name + " -f\n"
-	if r.out != want {
-		t.Errorf("output:\n%s\nwant:\n%s", r.out, want)
+	if r.Out != want {
+		t.Errorf("output:\n%s\nwant:\n%s", r.Out, want)
 	}
 }
 
@@ -38,15 +38,15 @@ func TestSubmitOverrides(t *testing.T) {
 	clients := newClients(t)
 	r := run(t, clients, "submit", "testdata/hello-world.yaml", "--name", "hi", "--entrypoint", "hello-world",
 		"--serviceaccount", "runner", "-l", "team=web,tier=ci", "-n", "apps", "-o", "name")
-	wantErr(t, r.err, "")
-	if r.out != "workflow.argolite.dev/hi\n" {
-		t.Errorf("-o name printed %q", r.out)
+	clitest.WantErr(t, r.Err, "")
+	if r.Out != "workflow.argolite.dev/hi\n" {
+		t.Errorf("-o name printed %q", r.Out)
 	}
 	wfs := listWFs(t, clients)
 	if len(wfs) != 1 {
 		t.Fatalf("%d workflows", len(wfs))
 	}
-	wantErr(t, run(t, clients, "submit", "testdata/hello-world.yaml", "--entrypoint", "other").err,
+	clitest.WantErr(t, run(t, clients, "submit", "testdata/hello-world.yaml", "--entrypoint", "other").Err,
 		`testdata/hello-world.yaml: spec.entrypoint: template "other" not found`)
 	wf := wfs[0]
 	if wf.Name != "hi" || wf.Namespace != "apps" || wf.Spec.Entrypoint != "hello-world" || wf.Spec.ServiceAccountName != "runner" ||
@@ -78,7 +78,7 @@ func TestSubmitParameters(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clients := newClients(t)
 			r := run(t, clients, append([]string{"submit", "testdata/params.yaml"}, tt.args...)...)
-			wantErr(t, r.err, tt.wantErr)
+			clitest.WantErr(t, r.Err, tt.wantErr)
 			wfs := listWFs(t, clients)
 			if tt.wantErr != "" {
 				if len(wfs) > 0 {
@@ -101,16 +101,16 @@ func TestSubmitRejectsInvalidFilesWhole(t *testing.T) {
 	clients := newClients(t)
 	r := run(t, clients, "submit", "testdata/hello-world.yaml", "testdata/invalid.yaml", "testdata/cyclic-steps.yaml")
 	var e *cli.Error
-	if !errors.As(r.err, &e) {
-		t.Fatalf("error %v, want a cli.Error", r.err)
+	if !errors.As(r.Err, &e) {
+		t.Fatalf("error %v, want a cli.Error", r.Err)
 	}
 	for _, s := range []string{
 		"testdata/invalid.yaml: spec.templates[1].container.imagePullPolicyy: unknown field",
 		"testdata/cyclic-steps.yaml: spec.templates[0].steps[0][0].colour: unknown field",
 		"nothing was submitted",
 	} {
-		if !strings.Contains(r.err.Error(), s) {
-			t.Errorf("error lacks %q:\n%v", s, r.err)
+		if !strings.Contains(r.Err.Error(), s) {
+			t.Errorf("error lacks %q:\n%v", s, r.Err)
 		}
 	}
 	if n := len(listWFs(t, clients)); n > 0 {
@@ -119,15 +119,15 @@ func TestSubmitRejectsInvalidFilesWhole(t *testing.T) {
 
 	// With the fields fixed, the structural errors of each file, all at once.
 	clients = newClients(t)
-	in := strings.ReplaceAll(readFile(t, "testdata/invalid.yaml"), "imagePullPolicyy", "imagePullPolicy")
+	in := strings.ReplaceAll(clitest.ReadFile(t, "testdata/invalid.yaml"), "imagePullPolicyy", "imagePullPolicy")
 	r = runWith(t, clients, nil, in, "submit", "-")
 	for _, s := range []string{
 		`stdin: spec.templates[0].dag.tasks[1].template: template "missing" not found`,
 		"stdin: spec.templates[0].dag.tasks[0].depends: dependency cycle a -> c -> b -> a",
 		"stdin: spec.templates[1].container.args[0]: invalid expression {{= sprig.upper( }}",
 	} {
-		if r.err == nil || !strings.Contains(r.err.Error(), s) {
-			t.Errorf("error lacks %q:\n%v", s, r.err)
+		if r.Err == nil || !strings.Contains(r.Err.Error(), s) {
+			t.Errorf("error lacks %q:\n%v", s, r.Err)
 		}
 	}
 	if n := len(listWFs(t, clients)); n > 0 {
@@ -139,14 +139,14 @@ func TestSubmitTemplateRefs(t *testing.T) {
 	ci := &argov1.WorkflowTemplate{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ci"},
 		Spec: argov1.WorkflowSpec{Templates: []argov1.Template{{Name: "build", Container: &corev1.Container{Image: "busybox"}}}}}
 	r := run(t, newClients(t, ci), "submit", "testdata/uses-template.yaml")
-	wantErr(t, r.err, `testdata/uses-template.yaml: spec.templates[0].steps[0][1].templateRef.template: WorkflowTemplate "ci" has no template "deploy"`)
+	clitest.WantErr(t, r.Err, `testdata/uses-template.yaml: spec.templates[0].steps[0][1].templateRef.template: WorkflowTemplate "ci" has no template "deploy"`)
 	r = run(t, newClients(t), "submit", "testdata/uses-template.yaml")
-	wantErr(t, r.err, `spec.templates[0].steps[0][0].templateRef: WorkflowTemplate "ci": not found in namespace team: create it first with kubectl argo template create -f FILE`)
+	clitest.WantErr(t, r.Err, `spec.templates[0].steps[0][0].templateRef: WorkflowTemplate "ci": not found in namespace team: create it first with kubectl argo template create -f FILE`)
 }
 
 func TestSubmitOtherKinds(t *testing.T) {
 	r := run(t, newClients(t), "submit", "testdata/templates.yaml")
-	wantErr(t, r.err, "testdata/templates.yaml: WorkflowTemplate ci: submit runs Workflows: create it with kubectl argo template create -f testdata/templates.yaml")
+	clitest.WantErr(t, r.Err, "testdata/templates.yaml: WorkflowTemplate ci: submit runs Workflows: create it with kubectl argo template create -f testdata/templates.yaml")
 	for _, tt := range []struct {
 		args []string
 		want string
@@ -158,7 +158,7 @@ func TestSubmitOtherKinds(t *testing.T) {
 		{[]string{"testdata/params.yaml", "--timeout", "1m"}, "--timeout limits --wait, --watch and --log"},
 		{[]string{"testdata/nope.yaml"}, "testdata/nope.yaml: no such file or directory"},
 	} {
-		wantErr(t, run(t, newClients(t), append([]string{"submit"}, tt.args...)...).err, tt.want)
+		clitest.WantErr(t, run(t, newClients(t), append([]string{"submit"}, tt.args...)...).Err, tt.want)
 	}
 }
 
@@ -178,7 +178,7 @@ func TestSubmitFrom(t *testing.T) {
 	t.Run("workflowtemplate", func(t *testing.T) {
 		clients := newClients(t, ci)
 		r := run(t, clients, "submit", "--from", "workflowtemplate/ci", "-p", "target=prod")
-		wantErr(t, r.err, "")
+		clitest.WantErr(t, r.Err, "")
 		wf := listWFs(t, clients)[0]
 		want := argov1.WorkflowSpec{WorkflowTemplateRef: &argov1.WorkflowTemplateRef{Name: "ci"},
 			Arguments: argov1.Arguments{Parameters: []argov1.Parameter{{Name: "target", Value: argov1.AnyStringPtr("prod")}}}}
@@ -189,9 +189,9 @@ func TestSubmitFrom(t *testing.T) {
 	})
 	t.Run("a parameter the template lacks, and one nobody supplies", func(t *testing.T) {
 		clients := newClients(t, ci)
-		wantErr(t, run(t, clients, "submit", "--from", "wftmpl/ci", "-p", "colour=red").err,
+		clitest.WantErr(t, run(t, clients, "submit", "--from", "wftmpl/ci", "-p", "colour=red").Err,
 			`-p colour: the workflow has no parameter "colour" (its parameters are branch, target)`)
-		wantErr(t, run(t, clients, "submit", "--from", "wftmpl/ci").err,
+		clitest.WantErr(t, run(t, clients, "submit", "--from", "wftmpl/ci").Err,
 			`wftmpl/ci: spec.arguments.parameters: parameter "target" (from WorkflowTemplate "ci") has no value`)
 		if n := len(listWFs(t, clients)); n > 0 {
 			t.Errorf("%d workflows created", n)
@@ -199,7 +199,7 @@ func TestSubmitFrom(t *testing.T) {
 	})
 	t.Run("clusterworkflowtemplate", func(t *testing.T) {
 		clients := newClients(t, backup)
-		wantErr(t, run(t, clients, "submit", "--from", "clusterworkflowtemplate/backup").err, "")
+		clitest.WantErr(t, run(t, clients, "submit", "--from", "clusterworkflowtemplate/backup").Err, "")
 		wf := listWFs(t, clients)[0]
 		if ref := wf.Spec.WorkflowTemplateRef; ref == nil || ref.Name != "backup" || !ref.ClusterScope || wf.Labels[LabelClusterWorkflowTemplate] != "backup" {
 			t.Errorf("created %+v", wf)
@@ -207,7 +207,7 @@ func TestSubmitFrom(t *testing.T) {
 	})
 	t.Run("cronworkflow", func(t *testing.T) {
 		clients := newClients(t, nightly)
-		wantErr(t, run(t, clients, "submit", "--from", "cronwf/nightly").err, "")
+		clitest.WantErr(t, run(t, clients, "submit", "--from", "cronwf/nightly").Err, "")
 		wf := listWFs(t, clients)[0]
 		owner := wf.OwnerReferences
 		if wf.Spec.Entrypoint != "run" || wf.Labels[LabelCronWorkflow] != "nightly" || wf.Labels["team"] != "ops" ||
@@ -217,9 +217,9 @@ func TestSubmitFrom(t *testing.T) {
 		}
 	})
 	t.Run("not found", func(t *testing.T) {
-		wantErr(t, run(t, newClients(t), "submit", "--from", "workflowtemplate/nope").err,
+		clitest.WantErr(t, run(t, newClients(t), "submit", "--from", "workflowtemplate/nope").Err,
 			`WorkflowTemplate "nope" not found in namespace team: list them with kubectl argo template list, or pick the namespace with -n`)
-		wantErr(t, run(t, newClients(t), "submit", "--from", "cronworkflow/nope").err, "list them with kubectl argo cron list")
+		clitest.WantErr(t, run(t, newClients(t), "submit", "--from", "cronworkflow/nope").Err, "list them with kubectl argo cron list")
 	})
 }
 
@@ -248,34 +248,34 @@ func TestSubmitWait(t *testing.T) {
 	t.Run("succeeded", func(t *testing.T) {
 		agent := &fakeAgent{name: "*", steps: finish(argov1.WorkflowSucceeded, "")}
 		r := run(t, newClientsWith(t, agent.funcs()), "submit", "testdata/params.yaml", "-p", "revision=x", "--wait")
-		wantErr(t, r.err, "")
+		clitest.WantErr(t, r.Err, "")
 		want := "workflow.argolite.dev/build submitted\nWaiting for build: Running 0/1: build\nworkflow.argolite.dev/build Succeeded in 60s\n"
-		if r.out != want {
-			t.Errorf("output:\n%s\nwant:\n%s", r.out, want)
+		if r.Out != want {
+			t.Errorf("output:\n%s\nwant:\n%s", r.Out, want)
 		}
 	})
 	t.Run("failed", func(t *testing.T) {
 		agent := &fakeAgent{name: "*", steps: finish(argov1.WorkflowFailed, "exit code 2")}
 		r := run(t, newClientsWith(t, agent.funcs()), "submit", "testdata/params.yaml", "-p", "revision=x", "--wait")
 		var exit *cli.ExitError
-		if !errors.As(r.err, &exit) || exit.Code != 1 {
-			t.Fatalf("error %v, want a cli.ExitError with code 1", r.err)
+		if !errors.As(r.Err, &exit) || exit.Code != 1 {
+			t.Fatalf("error %v, want a cli.ExitError with code 1", r.Err)
 		}
-		wantErr(t, r.err, "workflow team/build Failed: child failed (step build: exit code 2): see the failed steps with kubectl argo wf get build and their logs with kubectl argo wf logs build; run them again with kubectl argo wf retry build")
-		if !strings.Contains(r.out, "workflow.argolite.dev/build Failed in 60s: child failed (step build: exit code 2)\n") {
-			t.Errorf("output:\n%s", r.out)
+		clitest.WantErr(t, r.Err, "workflow team/build Failed: child failed (step build: exit code 2): see the failed steps with kubectl argo wf get build and their logs with kubectl argo wf logs build; run them again with kubectl argo wf retry build")
+		if !strings.Contains(r.Out, "workflow.argolite.dev/build Failed in 60s: child failed (step build: exit code 2)\n") {
+			t.Errorf("output:\n%s", r.Out)
 		}
 	})
 	t.Run("timeout", func(t *testing.T) {
 		r := run(t, newClients(t), "submit", "testdata/params.yaml", "-p", "revision=x", "--wait", "--timeout", "20ms")
-		wantErr(t, r.err, "timed out after 20ms waiting for workflow build to end: see where it is with kubectl argo wf get build, or wait longer with --timeout")
+		clitest.WantErr(t, r.Err, "timed out after 20ms waiting for workflow build to end: see where it is with kubectl argo wf get build, or wait longer with --timeout")
 	})
 	t.Run("-o keeps stdout for the object", func(t *testing.T) {
 		agent := &fakeAgent{name: "*", steps: finish(argov1.WorkflowSucceeded, "")}
 		r := run(t, newClientsWith(t, agent.funcs()), "submit", "testdata/params.yaml", "-p", "revision=x", "--wait", "-o", "name")
-		wantErr(t, r.err, "")
-		if r.out != "workflow.argolite.dev/build\n" || !strings.Contains(r.errOut, "Succeeded") {
-			t.Errorf("stdout %q, stderr %q", r.out, r.errOut)
+		clitest.WantErr(t, r.Err, "")
+		if r.Out != "workflow.argolite.dev/build\n" || !strings.Contains(r.ErrOut, "Succeeded") {
+			t.Errorf("stdout %q, stderr %q", r.Out, r.ErrOut)
 		}
 	})
 }
@@ -294,20 +294,11 @@ func TestSubmitLog(t *testing.T) {
 	}
 	logs := &fakeLogs{logs: map[string]string{"build": "compiling\ndone\n"}}
 	r := runWith(t, newClientsWith(t, agent.funcs()), logs, "", "submit", "testdata/params.yaml", "-p", "revision=x", "--log")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	want := "workflow.argolite.dev/build submitted\nbuild: compiling\nbuild: done\nworkflow.argolite.dev/build Succeeded in 1s\n"
-	if r.out != want {
-		t.Errorf("output:\n%s\nwant:\n%s", r.out, want)
+	if r.Out != want {
+		t.Errorf("output:\n%s\nwant:\n%s", r.Out, want)
 	}
-}
-
-func readFile(t *testing.T, name string) string {
-	t.Helper()
-	data, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
 }
 
 func TestSubmitExportedFile(t *testing.T) {
@@ -331,7 +322,7 @@ status:
 `
 	clients := newClients(t)
 	r := runWith(t, clients, nil, in, "submit", "-")
-	wantErr(t, r.err, "")
+	clitest.WantErr(t, r.Err, "")
 	got := getWF(t, clients, "again")
 	if got.Status.Phase != "" || got.Status.Message != "" || got.UID == "6b0c3e7e-0000-4000-8000-000000000000" {
 		t.Errorf("created with %+v, uid %s", got.Status, got.UID)

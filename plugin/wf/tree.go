@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/cli-runtime/pkg/printers"
 
+	"github.com/argolite/argolite/plugin/cli"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/wfnames"
 )
@@ -24,7 +25,7 @@ type treeOptions struct {
 	// nodes without one get the name the agent gives (wfnames.PodName).
 	podNames map[string]string
 	now      time.Time
-	pal      Palette
+	pal      palette
 }
 
 // printWorkflow prints a workflow's summary, then its tree of nodes, as
@@ -50,18 +51,18 @@ func printSummary(out io.Writer, wf *argov1.Workflow, opts treeOptions) {
 		}
 		field("Template:", kind+"/"+ref.Name)
 	}
-	field("Status:", opts.pal.WorkflowPhase(wf.Status.Phase, statusText(wf)))
+	field("Status:", opts.pal.workflowPhase(wf.Status.Phase, statusText(wf)))
 	if wf.Status.Message != "" {
 		field("Message:", wf.Status.Message)
 	}
-	field("Created:", When(opts.now, wf.CreationTimestamp))
+	field("Created:", cli.When(opts.now, wf.CreationTimestamp))
 	if !wf.Status.StartedAt.IsZero() {
-		field("Started:", When(opts.now, wf.Status.StartedAt))
+		field("Started:", cli.When(opts.now, wf.Status.StartedAt))
 	}
 	if !wf.Status.FinishedAt.IsZero() {
-		field("Finished:", When(opts.now, wf.Status.FinishedAt))
+		field("Finished:", cli.When(opts.now, wf.Status.FinishedAt))
 	}
-	if d := span(opts.now, wf.Status.StartedAt, wf.Status.FinishedAt); d != "" {
+	if d := cli.Span(opts.now, wf.Status.StartedAt, wf.Status.FinishedAt); d != "" {
 		field("Duration:", d)
 	}
 	if wf.Status.Progress != "" {
@@ -107,9 +108,10 @@ const (
 	executionNode
 )
 
+// renderNode is a node of the tree before it is drawn: its ID and the nodes
+// that hang from it, in Argo's order.
 type renderNode struct {
 	id       string
-	kind     renderKind
 	children []*renderNode
 }
 
@@ -139,7 +141,7 @@ func renderTrees(wf *argov1.Workflow) map[string]*renderNode {
 			// while drawing, which leaves the tree lines of their siblings open).
 			continue
 		}
-		byID[id] = &renderNode{id: id, kind: kind}
+		byID[id] = &renderNode{id: id}
 		if kind == parentNode {
 			for _, c := range n.Children {
 				childOf[c] = id
@@ -222,8 +224,8 @@ func printTree(out io.Writer, wf *argov1.Workflow, opts treeOptions) {
 	if main == nil {
 		return
 	}
-	r := &treeRenderer{w: w, wf: wf, opts: opts}
-	r.render(main, " ", " ")
+	r := &treeRenderer{wf: wf, opts: opts}
+	cli.WriteTree(w, r.treeNode(main))
 	exitID := wfnames.NodeID(wf.Name, wf.Name+".onExit")
 	var others []string
 	for id := range roots {
@@ -243,76 +245,38 @@ func printTree(out io.Writer, wf *argov1.Workflow, opts treeOptions) {
 	}
 	for _, id := range others {
 		fmt.Fprintln(w, "\t\t\t\t")
-		r.render(roots[id], " ", " ")
+		cli.WriteTree(w, r.treeNode(roots[id]))
 	}
 }
 
+// treeRenderer makes the rows of a workflow's tree.
 type treeRenderer struct {
-	w    io.Writer
 	wf   *argov1.Workflow
 	opts treeOptions
 }
 
-// filtered reports whether n is left out of the tree (its children are
-// shown in its place) and whether its children are indented specially, as
-// Argo's filterNode: a retry with one attempt, step groups, and omitted
-// tasks.
-func filtered(n *argov1.NodeStatus) (bool, bool) {
+// treeNode is the tree of rn as Argo draws it: a retry with one attempt is
+// left out (the attempt stands in its place), and a step group is left out
+// with its steps forking from where it would be.
+func (r *treeRenderer) treeNode(rn *renderNode) *cli.TreeNode {
+	n := r.wf.Status.Nodes[rn.id]
+	t := &cli.TreeNode{}
 	switch {
 	case n.Type == argov1.NodeTypeRetry && len(n.Children) == 1:
-		return true, false
+		t.Hidden = true
 	case n.Type == argov1.NodeTypeStepGroup:
-		return true, true
-	case n.Type == argov1.NodeTypeSkipped && n.Phase == argov1.NodeOmitted:
-		return true, false
+		t.Hidden, t.Fork = true, true
+	default:
+		t.Cells = r.cells(&n)
 	}
-	return false, false
+	for _, c := range rn.children {
+		t.Children = append(t.Children, r.treeNode(c))
+	}
+	return t
 }
 
-func (r *treeRenderer) render(rn *renderNode, nodePrefix, childPrefix string) {
-	n := r.wf.Status.Nodes[rn.id]
-	skip, childIndent := filtered(&n)
-	if !skip {
-		r.row(&n, nodePrefix)
-	}
-	last := len(rn.children) - 1
-	for i, c := range rn.children {
-		var part, subp string
-		switch {
-		case skip && childIndent:
-			switch {
-			case last == 0:
-				part, subp = "──", "  "
-			case i == 0:
-				part, subp = "┬─", "│ "
-			case i == last:
-				part, subp = "└─", "  "
-			default:
-				part, subp = "├─", "│ "
-			}
-		case !skip:
-			if i == last {
-				part, subp = "└─", "  "
-			} else {
-				part, subp = "├─", "│ "
-			}
-		}
-		var cNode, cChild string
-		if !skip {
-			cNode, cChild = childPrefix+part, childPrefix+subp
-		} else {
-			if i == 0 {
-				cNode = nodePrefix + part
-			} else {
-				cNode = childPrefix + part
-			}
-			cChild = childPrefix + subp
-		}
-		r.render(c, cNode, cChild)
-	}
-}
-
-func (r *treeRenderer) row(n *argov1.NodeStatus, prefix string) {
+// cells are the columns of n's row.
+func (r *treeRenderer) cells(n *argov1.NodeStatus) []string {
 	template := n.TemplateName
 	if n.TemplateRef != nil {
 		template = n.TemplateRef.Name + "/" + n.TemplateRef.Template
@@ -320,16 +284,16 @@ func (r *treeRenderer) row(n *argov1.NodeStatus, prefix string) {
 	pod, dur := "", ""
 	if n.Type == argov1.NodeTypePod {
 		pod = r.podName(n)
-		dur = span(r.opts.now, n.StartedAt, n.FinishedAt)
+		dur = cli.Span(r.opts.now, n.StartedAt, n.FinishedAt)
 	}
-	cells := []string{prefix + r.opts.pal.nodeIcon(n) + " " + n.DisplayName, template, pod, dur, oneLine(n.Message, 0)}
+	cells := []string{r.opts.pal.nodeIcon(n) + " " + n.DisplayName, template, pod, dur, oneLine(n.Message, 0)}
 	if r.opts.wide || r.opts.outputs {
 		cells = append(cells, outputsText(n.Outputs))
 	}
 	if r.opts.wide {
 		cells = append(cells, n.HostNodeName)
 	}
-	fmt.Fprintln(r.w, strings.Join(cells, "\t"))
+	return cells
 }
 
 func (r *treeRenderer) podName(n *argov1.NodeStatus) string {

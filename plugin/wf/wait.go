@@ -2,10 +2,11 @@ package wf
 
 import (
 	"context"
-	"github.com/argolite/argolite/plugin/cli"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/argolite/argolite/plugin/cli"
 )
 
 // WaitOptions are the flags and state of `kubectl argo wf wait`.
@@ -34,15 +35,18 @@ The exit code is 0 when every workflow Succeeded and 1 otherwise (or when
   # In CI
   kubectl argo wf wait build-x7k2p test-9dq2l --timeout 30m`,
 		Args:              cobra.MinimumNArgs(1),
-		RunE:              runWithNames(o, &o.Names),
+		RunE:              cli.RunE(o),
 		ValidArgsFunction: completeNames(&o.Common, true, nil),
 	}
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 0, "How long to wait (default: until the workflows end).")
 	return cmd
 }
 
-// Complete builds the clients.
-func (o *WaitOptions) Complete() error { return o.Common.Complete() }
+// Complete takes the names and builds the clients.
+func (o *WaitOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Names = args
+	return o.Common.Complete()
+}
 
 // Validate checks the flags.
 func (o *WaitOptions) Validate() error {

@@ -6,83 +6,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
-	"golang.org/x/term"
-	"k8s.io/cli-runtime/pkg/printers"
-
+	"github.com/argolite/argolite/plugin/cli"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
-
-// screen shows successive frames of a view. On a terminal each frame
-// replaces the last in place; elsewhere frames are not drawn (the watcher
-// prints changes as lines instead).
-type screen struct {
-	w      io.Writer
-	tty    bool
-	width  int
-	height int
-	// rows is how many terminal rows the last frame took.
-	rows int
-}
-
-func newScreen(w io.Writer) *screen {
-	s := &screen{w: w, tty: printers.IsTerminal(w)}
-	if f, ok := w.(*os.File); ok && s.tty {
-		if width, height, err := term.GetSize(int(f.Fd())); err == nil {
-			s.width, s.height = width, height
-		}
-	}
-	return s
-}
-
-// draw replaces the last frame with text.
-func (s *screen) draw(text string) {
-	var b strings.Builder
-	switch {
-	case s.rows > 0 && s.height > 0 && s.rows >= s.height:
-		// The last frame scrolled: clear the whole screen.
-		b.WriteString("\x1b[H\x1b[2J")
-	case s.rows > 0:
-		fmt.Fprintf(&b, "\x1b[%dA\r\x1b[J", s.rows)
-	}
-	b.WriteString(text)
-	fmt.Fprint(s.w, b.String())
-	s.rows = s.count(text)
-}
-
-// count is how many rows text takes on the terminal, long lines wrapping.
-func (s *screen) count(text string) int {
-	rows := 0
-	for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
-		n := utf8.RuneCountInString(stripANSI(line))
-		if s.width > 0 && n > s.width {
-			rows += (n + s.width - 1) / s.width
-			continue
-		}
-		rows++
-	}
-	return rows
-}
-
-// stripANSI removes colour escape codes.
-func stripANSI(s string) string {
-	for {
-		i := strings.Index(s, "\x1b[")
-		if i < 0 {
-			return s
-		}
-		j := strings.IndexByte(s[i:], 'm')
-		if j < 0 {
-			return s
-		}
-		s = s[:i] + s[i+j+1:]
-	}
-}
 
 // nodeState is what the plain watcher remembers of a node.
 type nodeState struct {
@@ -93,8 +22,8 @@ type nodeState struct {
 // watch shows the workflow until it ends: the get view redrawn in place on
 // a terminal; elsewhere a line per change, then the final view.
 func (c *Common) watch(ctx context.Context, name string, out io.Writer, opts treeOptions) (*argov1.Workflow, error) {
-	scr := newScreen(out)
-	opts.pal = NewPalette(out)
+	scr := cli.NewScreen(out)
+	opts.pal = newPalette(out)
 	seen := map[string]nodeState{}
 	var lastStatus string
 	for {
@@ -103,13 +32,13 @@ func (c *Common) watch(ctx context.Context, name string, out io.Writer, opts tre
 			return nil, err
 		}
 		opts.now, opts.podNames = c.Now(), c.podNames(ctx, wf)
-		if scr.tty {
+		if scr.TTY() {
 			var b bytes.Buffer
 			printWorkflow(&b, wf, opts)
-			scr.draw(b.String())
+			scr.Draw(b.String())
 		} else {
 			if s := statusText(wf); s != lastStatus {
-				line := fmt.Sprintf("%s/%s %s", Resource, wf.Name, opts.pal.WorkflowPhase(wf.Status.Phase, s))
+				line := fmt.Sprintf("%s/%s %s", Resource, wf.Name, opts.pal.workflowPhase(wf.Status.Phase, s))
 				if wf.Status.Message != "" {
 					line += ": " + wf.Status.Message
 				}
@@ -119,7 +48,7 @@ func (c *Common) watch(ctx context.Context, name string, out io.Writer, opts tre
 			printChanges(out, wf, seen, opts)
 		}
 		if wf.Status.Phase.Completed() {
-			if !scr.tty {
+			if !scr.TTY() {
 				fmt.Fprintln(out)
 				printWorkflow(out, wf, opts)
 			}

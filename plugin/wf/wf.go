@@ -10,8 +10,10 @@
 // conflict to retry rather than a lost update.
 //
 // Each subcommand lives in a file of its own with an options struct
-// (Complete, Validate, Run) that embeds Common. The template and cron
-// packages reuse Common, the file reading and the validator adapter.
+// (Complete, Validate, Run) that embeds Common: cli.Common and the log
+// source. The template and cron packages reuse the workflow concerns: file
+// reading, the validator adapter, creating and following workflows, and the
+// workflow table of cron get.
 package wf
 
 import (
@@ -19,7 +21,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -34,9 +35,6 @@ import (
 // Resource is how kubectl names Workflows: workflow.argolite.dev.
 var Resource = "workflow." + argov1.GroupVersion.Group
 
-// PollInterval is how often waits and watches read the Workflow.
-const PollInterval = 500 * time.Millisecond
-
 // NewCmd returns `wf` with its subcommands.
 func NewCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	return newCmd(flags, streams, nil)
@@ -46,13 +44,7 @@ func NewCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStr
 // subcommand's Common (tests put fake clients, a fixed clock and a fake log
 // source there).
 func newCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, setup func(*Common)) *cobra.Command {
-	common := func() Common {
-		c := NewCommon(flags, streams)
-		if setup != nil {
-			setup(&c)
-		}
-		return c
-	}
+	common := cli.Each(func() Common { return Common{Common: cli.NewCommon(flags, streams)} }, setup)
 	cmd := &cobra.Command{
 		Use:     "wf",
 		Aliases: []string{"workflow", "workflows"},
@@ -102,84 +94,20 @@ its status.nodes as Argo's CLI does; logs come from the step Pods.`,
 		newRetryCmd(NewRetryOptions(common())),
 		newResubmitCmd(NewResubmitOptions(common())),
 		newDeleteCmd(NewDeleteOptions(common())),
-		NewLintCmd(NewLintOptions(common(), LintWorkflows)),
+		NewLintCmd(NewLintOptions(common().Common, LintWorkflows)),
 	)
 	return cmd
 }
 
-// Common is what every workflow command shares: the kubeconfig flags, the
-// streams, the clients and the namespace. The template and cron commands
-// share it too.
+// Common is what every workflow command shares: cli.Common, and where step
+// logs come from.
 type Common struct {
-	ConfigFlags *genericclioptions.ConfigFlags
-	genericiooptions.IOStreams
-
-	// Clients are built from ConfigFlags in Complete unless set (tests set fakes).
-	Clients *cli.Clients
-	// Namespace is -n, or the namespace of the kubeconfig's context.
-	Namespace string
-	// ExplicitNamespace is true when -n set Namespace.
-	ExplicitNamespace bool
-
-	// Now is the clock and Interval how often waits read the cluster; tests
-	// set both.
-	Now      func() time.Time
-	Interval time.Duration
+	cli.Common
 	// Logs streams container logs; nil reads them from the API server.
 	Logs LogSource
 }
 
-// NewCommon returns the Common of a command.
-func NewCommon(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) Common {
-	return Common{ConfigFlags: flags, IOStreams: streams, Now: time.Now, Interval: PollInterval}
-}
-
-// Complete builds the clients and resolves the namespace.
-func (c *Common) Complete() error {
-	if err := c.completeLocal(); err != nil {
-		return err
-	}
-	return cli.EnsureClients(&c.Clients, c.ConfigFlags, c.IOStreams)
-}
-
-// completeLocal does what needs no cluster: defaults and the namespace.
-func (c *Common) completeLocal() error {
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Interval <= 0 {
-		c.Interval = PollInterval
-	}
-	if c.Namespace == "" {
-		ns, explicit, err := c.ConfigFlags.ToRawKubeConfigLoader().Namespace()
-		if err != nil {
-			return &cli.Error{Problem: "cannot read the namespace from the kubeconfig: " + err.Error(),
-				Fix: "pass -n NAMESPACE", Err: err}
-		}
-		c.Namespace, c.ExplicitNamespace = ns, explicit
-	}
-	return nil
-}
-
-// Explain turns err into a readable error: no cluster, no rights, no CRD.
-// resource is the plural resource the command needs ("workflows").
-func (c *Common) Explain(err error, resource string) error {
-	return c.Clients.Explain(err, fmt.Sprintf("ask a cluster administrator for access to %s.%s in namespace %s, or use another --context or -n",
-		resource, argov1.GroupVersion.Group, c.Namespace))
-}
-
 func (c *Common) explain(err error) error { return c.Explain(err, "workflows") }
-
-// Ref names an object of the namespace in messages: namespace/name.
-func (c *Common) Ref(name string) string { return c.Namespace + "/" + name }
-
-// NSFlag is " -n NAMESPACE" when a follow-up command needs it.
-func (c *Common) NSFlag(namespace string) string {
-	if c.ExplicitNamespace || namespace != c.Namespace {
-		return " -n " + namespace
-	}
-	return ""
-}
 
 // getWorkflow reads the Workflow name in the namespace with its nodes
 // inflated, explaining failures: every command that reads status nodes
@@ -235,27 +163,8 @@ func (c *Common) ListWorkflows(ctx context.Context, opts ...client.ListOption) (
 }
 
 func (c *Common) notFound(name string, err error) error {
-	return &cli.Error{
-		Problem: fmt.Sprintf("workflow %q not found in namespace %s", name, c.Namespace),
-		Fix:     "list the workflows with kubectl argo wf list (-A for every namespace), or pick the namespace with -n",
-		Err:     err,
-	}
-}
-
-// runWithName is the RunE of a command whose one argument is a name.
-func runWithName(o cli.Options, name *string) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error {
-		*name = args[0]
-		return cli.RunE(o)(cmd, args)
-	}
-}
-
-// runWithNames is the RunE of a command whose arguments are names.
-func runWithNames(o cli.Options, names *[]string) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error {
-		*names = args
-		return cli.RunE(o)(cmd, args)
-	}
+	return c.NotFound("workflow", name,
+		"list the workflows with kubectl argo wf list (-A for every namespace), or pick the namespace with -n", err)
 }
 
 // completeNames completes Workflow names from the cluster. With many, each

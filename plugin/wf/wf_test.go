@@ -5,127 +5,63 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	apimachineryversion "k8s.io/apimachinery/pkg/version"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	fakediscovery "k8s.io/client-go/discovery/fake"
-	kubefake "k8s.io/client-go/kubernetes/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
+	"github.com/spf13/cobra"
+
 	"github.com/argolite/argolite/plugin/cli"
-	"github.com/argolite/argolite/plugin/cli/clitest"
+	"github.com/argolite/argolite/plugin/clitest"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/wfnames"
 )
 
 // now is the fake clock of every test.
-var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+var now = clitest.Now
 
 // ns is the namespace of the test kubeconfig's context.
-const ns = "team"
+const ns = clitest.Namespace
 
-type result struct {
-	out, errOut string
-	err         error
-}
+// statusKinds are the kinds whose status the plugin writes apart, as
+// Workflows and CronWorkflows have a status subresource.
+var statusKinds = []client.Object{&argov1.Workflow{}, &argov1.CronWorkflow{}}
 
-func kubeconfig(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "config")
-	if err := os.WriteFile(path, []byte(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "`+clitest.Server+`"}}]
-users: [{name: alice, user: {token: t}}]
-contexts: [{name: ctx, context: {cluster: c, user: alice, namespace: `+ns+`}}]
-current-context: ctx
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// newClients are clitest's fake clients whose Workflows and CronWorkflows
-// have a status subresource, as the CRDs do: a spec patch leaves the status
-// alone and a status patch the spec.
+// newClients are clitest's fake clients with the status subresources of
+// statusKinds: a spec patch leaves the status alone and a status patch the spec.
 func newClients(t *testing.T, objs ...client.Object) *cli.Clients {
 	t.Helper()
-	return newClientsWith(t, interceptor.Funcs{}, objs...)
+	return clitest.Fake{Objects: objs, StatusSubresource: statusKinds}.Clients(t)
 }
 
 func newClientsWith(t *testing.T, funcs interceptor.Funcs, objs ...client.Object) *cli.Clients {
 	t.Helper()
-	base := clitest.NewClients(t)
-	scheme, err := cli.NewScheme()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := fake.NewClientBuilder().WithScheme(scheme).WithRESTMapper(base.Mapper).WithObjects(objs...).
-		WithStatusSubresource(&argov1.Workflow{}, &argov1.CronWorkflow{}).WithInterceptorFuncs(funcs).Build()
-	kube := kubefake.NewClientset()
-	kube.Discovery().(*fakediscovery.FakeDiscovery).FakedServerVersion = &apimachineryversion.Info{GitVersion: clitest.ServerVersion}
-	return &cli.Clients{Client: c, Mapper: base.Mapper, Kube: kube, Server: clitest.Server, Context: "test"}
+	return clitest.Fake{Objects: objs, Funcs: funcs, StatusSubresource: statusKinds}.Clients(t)
 }
 
 // run runs `wf args...` against clients, as `kubectl argo wf` would.
-func run(t *testing.T, clients *cli.Clients, args ...string) result {
+func run(t *testing.T, clients *cli.Clients, args ...string) clitest.Result {
 	t.Helper()
 	return runWith(t, clients, nil, "", args...)
 }
 
-func runWith(t *testing.T, clients *cli.Clients, logs LogSource, stdin string, args ...string) result {
+// runWith is run with a log source and stdin.
+func runWith(t *testing.T, clients *cli.Clients, logs LogSource, stdin string, args ...string) clitest.Result {
 	t.Helper()
-	streams, in, out, errOut := genericiooptions.NewTestIOStreams()
-	in.WriteString(stdin)
-	flags := genericclioptions.NewConfigFlags(false)
-	*flags.KubeConfig = kubeconfig(t)
-	cmd := newCmd(flags, streams, func(c *Common) {
-		c.Clients = clients
-		c.Now = func() time.Time { return now }
-		c.Interval = time.Millisecond
-		c.Logs = logs
-	})
-	flags.AddFlags(cmd.PersistentFlags())
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	cmd.SetArgs(args)
-	cmd.SetOut(out)
-	cmd.SetErr(errOut)
-	err := cmd.ExecuteContext(context.Background())
-	return result{out: out.String(), errOut: errOut.String(), err: err}
-}
-
-func wantErr(t *testing.T, err error, want string) {
-	t.Helper()
-	switch {
-	case want == "" && err != nil:
-		t.Fatalf("unexpected error: %v", err)
-	case want != "" && err == nil:
-		t.Fatalf("no error, want one containing %q", want)
-	case want != "" && !strings.Contains(err.Error(), want):
-		t.Fatalf("error:\n  %v\nwant it to contain:\n  %s", err, want)
-	}
-}
-
-// fields joins the whitespace-separated fields of each line with one space.
-func squeeze(s string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = strings.Join(strings.Fields(l), " ")
-	}
-	return strings.Join(lines, "\n")
+	return clitest.RunIO(t, clitest.IO{Stdin: stdin}, func(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+		return newCmd(flags, streams, func(c *Common) {
+			clitest.Use(&c.Common, clients)
+			c.Logs = logs
+		})
+	}, args...)
 }
 
 func getWF(t *testing.T, clients *cli.Clients, name string) *argov1.Workflow {
@@ -330,27 +266,5 @@ func stepPodOf(wf *argov1.Workflow, nodeName string, phase corev1.PodPhase) *cor
 			Annotations: map[string]string{wfnames.AnnotationNodeID: id, wfnames.AnnotationNodeName: nodeName}},
 		Status: corev1.PodStatus{Phase: phase, ContainerStatuses: []corev1.ContainerStatus{{Name: "main",
 			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{}}}}},
-	}
-}
-
-func notInstalledFuncs() interceptor.Funcs {
-	noMatch := func() error {
-		return &meta.NoKindMatchError{GroupKind: schema.GroupKind{Group: argov1.GroupVersion.Group, Kind: "Workflow"},
-			SearchedVersions: []string{"v1alpha1"}}
-	}
-	return interceptor.Funcs{
-		Get: func(context.Context, client.WithWatch, client.ObjectKey, client.Object, ...client.GetOption) error {
-			return noMatch()
-		},
-		List: func(context.Context, client.WithWatch, client.ObjectList, ...client.ListOption) error {
-			return noMatch()
-		},
-		Create: func(context.Context, client.WithWatch, client.Object, ...client.CreateOption) error {
-			return noMatch()
-		},
-		Patch: func(context.Context, client.WithWatch, client.Object, client.Patch, ...client.PatchOption) error {
-			return noMatch()
-		},
-		Delete: func(context.Context, client.WithWatch, client.Object, ...client.DeleteOption) error { return noMatch() },
 	}
 }
