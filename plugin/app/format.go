@@ -124,7 +124,7 @@ func statusWords(app *argov1.Application) string {
 // readyCondition is the Ready condition, or nil.
 func readyCondition(app *argov1.Application) *metav1.Condition {
 	for i := range app.Status.Conditions {
-		if app.Status.Conditions[i].Type == "Ready" {
+		if app.Status.Conditions[i].Type == argov1.ConditionReady {
 			return &app.Status.Conditions[i]
 		}
 	}

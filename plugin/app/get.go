@@ -149,7 +149,7 @@ func printSummary(out io.Writer, app *argov1.Application, pal palette) {
 	field("Health", health)
 	var conditions []string
 	for _, c := range app.Status.Conditions {
-		if c.Type == "Ready" && c.Status == metav1.ConditionTrue {
+		if c.Type == argov1.ConditionReady && c.Status == metav1.ConditionTrue {
 			continue
 		}
 		line := fmt.Sprintf("%s=%s", c.Type, c.Status)

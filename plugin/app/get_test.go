@@ -21,8 +21,8 @@ func degraded() *argov1.Application {
 		a.Status.Sync.Status = argov1.SyncStatusOutOfSync
 		a.Status.Health = argov1.HealthStatus{Status: argov1.HealthDegraded, Message: "Deployment web: 0 of 2 replicas available"}
 		a.Status.Conditions = []metav1.Condition{
-			{Type: "Ready", Status: metav1.ConditionFalse, Reason: "GitError", Message: "fetching https://git.example.com/web.git: authentication required"},
-			{Type: "Reconciling", Status: metav1.ConditionTrue, Reason: "Progressing"},
+			{Type: argov1.ConditionReady, Status: metav1.ConditionFalse, Reason: argov1.ReasonAuthFailed, Message: "fetching https://git.example.com/web.git: authentication required"},
+			{Type: argov1.ConditionReconciling, Status: metav1.ConditionTrue, Reason: argov1.ReasonProgressingWithRetry},
 		}
 		a.Status.Resources = []argov1.ResourceStatus{
 			{Version: "v1", Kind: "ConfigMap", Namespace: "web", Name: "web-config", Status: argov1.SyncStatusSynced,
@@ -60,8 +60,8 @@ Destination: namespace web in this cluster
 Sync policy: automated (prune, self-heal); options CreateNamespace=true
 Sync status: OutOfSync to main (53e28ff)
 Health: Degraded: Deployment web: 0 of 2 replicas available
-Conditions: Ready=False (GitError): fetching https://git.example.com/web.git: authentication required
-Reconciling=True (Progressing)
+Conditions: Ready=False (AuthenticationFailed): fetching https://git.example.com/web.git: authentication required
+Reconciling=True (ProgressingWithRetry)
 
 KIND NAMESPACE NAME SYNC HEALTH HOOK MESSAGE
 ConfigMap web web-config Synced Healthy -

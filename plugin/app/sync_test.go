@@ -282,7 +282,7 @@ func TestSyncTimeout(t *testing.T) {
 		// The agent took the request but cannot act on the spec.
 		agent := &fakeAgent{name: "web", steps: []func(*argov1.Application){func(a *argov1.Application) {
 			a.Operation = nil
-			a.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: metav1.ConditionFalse, Reason: "InvalidSpec",
+			a.Status.Conditions = []metav1.Condition{{Type: argov1.ConditionReady, Status: metav1.ConditionFalse, Reason: argov1.ReasonInvalidSpec,
 				Message: "spec.syncPolicy.syncOptions: unknown option \"Foo\""}}
 		}}}
 		r := run(t, clitest.NewClientsWith(t, agent.funcs(), application("web", finishedBefore)), "sync", "web", "--timeout", "1s")

@@ -77,11 +77,11 @@ func TestWait(t *testing.T) {
 			name: "timeout names the state and why it is not Ready",
 			args: []string{"web", "--timeout", "20ms"},
 			app: application("web", outOfSync, func(a *argov1.Application) {
-				a.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: metav1.ConditionFalse, Reason: "GitError",
+				a.Status.Conditions = []metav1.Condition{{Type: argov1.ConditionReady, Status: metav1.ConditionFalse, Reason: argov1.ReasonAuthFailed,
 					Message: "fetching https://git.example.com/web.git: authentication required"}}
 			}),
 			wantErr: "timed out after 20ms waiting for team/web to be Synced and Healthy: it is OutOfSync, Progressing at 53e28ff " +
-				"(Deployment web: 1 of 2 replicas available); Ready=False (GitError): fetching https://git.example.com/web.git: authentication required: " +
+				"(Deployment web: 1 of 2 replicas available); Ready=False (AuthenticationFailed): fetching https://git.example.com/web.git: authentication required: " +
 				"see why with kubectl argo app get web, or wait longer with --timeout",
 		},
 		{

@@ -31,6 +31,7 @@ import (
 	"github.com/argolite/argolite/plugin/cli"
 	"github.com/argolite/argolite/plugin/wf"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/wfnames"
 	"github.com/argolite/argolite/shared/wfvalidate"
 )
 
@@ -322,7 +323,7 @@ func (o *getOptions) Run(ctx context.Context) error {
 		field("Condition:", line)
 	}
 	_ = w.Flush()
-	if wfs, err := workflows(&o.Common).ListWorkflows(ctx, client.InNamespace(cron.Namespace), client.MatchingLabels{wf.LabelCronWorkflow: cron.Name}); err == nil && len(wfs.Items) > 0 {
+	if wfs, err := workflows(&o.Common).ListWorkflows(ctx, client.InNamespace(cron.Namespace), client.MatchingLabels{wfnames.LabelCronWorkflow: cron.Name}); err == nil && len(wfs.Items) > 0 {
 		wf.SortWorkflows(wfs.Items)
 		fmt.Fprintln(o.Out)
 		wf.PrintWorkflowTable(o.Out, wfs.Items, false, false, now)
@@ -542,8 +543,8 @@ func newTriggerCmd(o *triggerOptions) *cobra.Command {
 		Short: "Run a CronWorkflow's workflow now",
 		Long: `Create a workflow from the CronWorkflow now, as its schedule would (Argo's
 argo cron create-workflow): its workflowSpec and workflowMetadata, the label
-` + wf.LabelCronWorkflow + `, the annotation
-` + wf.AnnotationScheduledTime + ` set to now, and the CronWorkflow as
+` + wfnames.LabelCronWorkflow + `, the annotation
+` + wfnames.AnnotationScheduledTime + ` set to now, and the CronWorkflow as
 its owner. It runs even when the CronWorkflow is suspended.`,
 		Example: `  kubectl argo cron trigger nightly
   kubectl argo cron trigger nightly --wait`,

@@ -14,8 +14,8 @@ import (
 
 	"github.com/argolite/argolite/plugin/cli"
 	"github.com/argolite/argolite/plugin/clitest"
-	"github.com/argolite/argolite/plugin/wf"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/wfnames"
 )
 
 var now = clitest.Now
@@ -38,7 +38,7 @@ func fixture() []client.Object {
 		&argov1.CronWorkflow{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hourly", CreationTimestamp: metav1.NewTime(now.Add(-time.Hour))},
 			Spec: argov1.CronWorkflowSpec{Schedule: "0 * * * *", Suspend: true}},
 		&argov1.Workflow{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "nightly-abcde", CreationTimestamp: last,
-			Labels: map[string]string{wf.LabelCronWorkflow: "nightly"}},
+			Labels: map[string]string{wfnames.LabelCronWorkflow: "nightly"}},
 			Status: argov1.WorkflowStatus{Phase: argov1.WorkflowSucceeded, StartedAt: last, FinishedAt: metav1.NewTime(last.Add(time.Minute)), Progress: "1/1"}},
 	}
 }
@@ -139,7 +139,7 @@ func TestTrigger(t *testing.T) {
 		t.Errorf("output %q", r.Out)
 	}
 	owner := created.OwnerReferences
-	if created.Labels[wf.LabelCronWorkflow] != "nightly" || created.Annotations[wf.AnnotationScheduledTime] != "2026-03-01T12:00:00Z" ||
+	if created.Labels[wfnames.LabelCronWorkflow] != "nightly" || created.Annotations[wfnames.AnnotationScheduledTime] != "2026-03-01T12:00:00Z" ||
 		len(owner) != 1 || owner[0].Name != "nightly" || owner[0].UID != "u1" || created.Spec.Entrypoint != "run" {
 		t.Errorf("created %+v", created)
 	}

@@ -21,14 +21,13 @@ import (
 
 	"github.com/argolite/argolite/plugin/cli"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/wfnames"
 )
 
-// Labels and annotations of workflows created from templates and cron
-// workflows. The cron ones are Argo's, so that tools written for Argo (and
-// the agent's history limits) recognise them.
+// Labels of workflows created from templates and resubmitted ones. Those of
+// cron workflows are Argo's, in shared/wfnames, so that the agent's history
+// limits and tools written for Argo recognise them.
 const (
-	LabelCronWorkflow            = "workflows.argoproj.io/cron-workflow"
-	AnnotationScheduledTime      = "workflows.argoproj.io/scheduled-time"
 	LabelWorkflowTemplate        = argov1.Prefix + "workflow-template"
 	LabelClusterWorkflowTemplate = argov1.Prefix + "cluster-workflow-template"
 	LabelResubmittedFrom         = argov1.Prefix + "resubmitted-from"
@@ -574,8 +573,8 @@ func FromCronWorkflow(cron *argov1.CronWorkflow, now time.Time) *argov1.Workflow
 			wf.GenerateName = m.GenerateName
 		}
 	}
-	wf.Labels[LabelCronWorkflow] = cron.Name
-	wf.Annotations[AnnotationScheduledTime] = now.UTC().Format(time.RFC3339)
+	wf.Labels[wfnames.LabelCronWorkflow] = cron.Name
+	wf.Annotations[wfnames.AnnotationScheduledTime] = now.UTC().Format(time.RFC3339)
 	wf.OwnerReferences = []metav1.OwnerReference{{
 		APIVersion: argov1.GroupVersion.String(), Kind: KindCronWorkflow, Name: cron.Name, UID: cron.UID,
 		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),

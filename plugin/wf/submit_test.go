@@ -13,6 +13,7 @@ import (
 	"github.com/argolite/argolite/plugin/cli"
 	"github.com/argolite/argolite/plugin/clitest"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/wfnames"
 )
 
 func TestSubmitArgoFile(t *testing.T) {
@@ -210,8 +211,8 @@ func TestSubmitFrom(t *testing.T) {
 		clitest.WantErr(t, run(t, clients, "submit", "--from", "cronwf/nightly").Err, "")
 		wf := listWFs(t, clients)[0]
 		owner := wf.OwnerReferences
-		if wf.Spec.Entrypoint != "run" || wf.Labels[LabelCronWorkflow] != "nightly" || wf.Labels["team"] != "ops" ||
-			wf.Annotations[AnnotationScheduledTime] != "2026-03-01T12:00:00Z" || len(owner) != 1 || owner[0].Kind != "CronWorkflow" ||
+		if wf.Spec.Entrypoint != "run" || wf.Labels[wfnames.LabelCronWorkflow] != "nightly" || wf.Labels["team"] != "ops" ||
+			wf.Annotations[wfnames.AnnotationScheduledTime] != "2026-03-01T12:00:00Z" || len(owner) != 1 || owner[0].Kind != "CronWorkflow" ||
 			owner[0].UID != "cron-uid" || owner[0].Controller == nil || !*owner[0].Controller || !strings.HasPrefix(wf.Name, "nightly-") {
 			t.Errorf("created %+v", wf)
 		}
