@@ -359,11 +359,8 @@ func (o *SubmitOptions) workflows(ctx context.Context) ([]Document, error) {
 	for _, d := range docs {
 		if d.Kind != KindWorkflow {
 			hint := HowToCreate(d.Kind, d.Source)
-			switch {
-			case d.Object == nil:
+			if d.Object == nil {
 				hint = HowToCreate("", d.Source)
-			case d.Kind == KindClusterWorkflowTemplate:
-				hint += " --cluster"
 			}
 			problems = append(problems, fmt.Sprintf("%s: %s %s: submit runs Workflows: %s", d.File, d.Kind, d.Name, hint))
 			continue
@@ -473,7 +470,7 @@ func (c *Common) ClusterLookup(ctx context.Context) TemplateLookup {
 			t := &argov1.ClusterWorkflowTemplate{}
 			err := c.Clients.Client.Get(ctx, client.ObjectKey{Name: name}, t)
 			if apierrors.IsNotFound(err) {
-				return nil, fmt.Errorf("%w in the cluster: create it first with kubectl argo template create --cluster -f FILE", ErrTemplateNotFound)
+				return nil, fmt.Errorf("%w in the cluster: create it first with kubectl argo template create -f FILE (the file says kind: ClusterWorkflowTemplate)", ErrTemplateNotFound)
 			}
 			if err != nil {
 				return nil, c.Explain(err, "clusterworkflowtemplates")

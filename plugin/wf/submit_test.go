@@ -148,6 +148,12 @@ func TestSubmitTemplateRefs(t *testing.T) {
 func TestSubmitOtherKinds(t *testing.T) {
 	r := run(t, newClients(t), "submit", "testdata/templates.yaml")
 	clitest.WantErr(t, r.Err, "testdata/templates.yaml: WorkflowTemplate ci: submit runs Workflows: create it with kubectl argo template create -f testdata/templates.yaml")
+	// template create takes either kind from the file; it has no --cluster.
+	r = run(t, newClients(t), "submit", "testdata/cluster-template.yaml")
+	clitest.WantErr(t, r.Err, "testdata/cluster-template.yaml: ClusterWorkflowTemplate shared: submit runs Workflows: create it with kubectl argo template create -f testdata/cluster-template.yaml")
+	if r.Err != nil && strings.Contains(r.Err.Error(), "--cluster") {
+		t.Errorf("the hint names a flag template create does not have: %v", r.Err)
+	}
 	for _, tt := range []struct {
 		args []string
 		want string
