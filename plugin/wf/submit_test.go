@@ -2,6 +2,8 @@ package wf
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -149,8 +151,13 @@ func TestSubmitOtherKinds(t *testing.T) {
 	r := run(t, newClients(t), "submit", "testdata/templates.yaml")
 	clitest.WantErr(t, r.Err, "testdata/templates.yaml: WorkflowTemplate ci: submit runs Workflows: create it with kubectl argo template create -f testdata/templates.yaml")
 	// template create takes either kind from the file; it has no --cluster.
-	r = run(t, newClients(t), "submit", "testdata/cluster-template.yaml")
-	clitest.WantErr(t, r.Err, "testdata/cluster-template.yaml: ClusterWorkflowTemplate shared: submit runs Workflows: create it with kubectl argo template create -f testdata/cluster-template.yaml")
+	file := filepath.Join(t.TempDir(), "cluster-template.yaml")
+	if err := os.WriteFile(file, []byte("apiVersion: argoproj.io/v1alpha1\nkind: ClusterWorkflowTemplate\nmetadata: {name: shared}\n"+
+		"spec:\n  templates:\n  - {name: hello, container: {image: busybox, command: [echo]}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, newClients(t), "submit", file)
+	clitest.WantErr(t, r.Err, file+": ClusterWorkflowTemplate shared: submit runs Workflows: create it with kubectl argo template create -f "+file)
 	if r.Err != nil && strings.Contains(r.Err.Error(), "--cluster") {
 		t.Errorf("the hint names a flag template create does not have: %v", r.Err)
 	}
