@@ -96,7 +96,9 @@ func echo(args []string, stdout io.Writer) (int, error) {
 	case 0:
 		fmt.Fprintln(stdout, "hello argo")
 	case 1:
-		io.WriteString(stdout, shEcho(args[0]))
+		if _, err := io.WriteString(stdout, shEcho(args[0])); err != nil {
+			return 1, err
+		}
 	case 2:
 		file := args[1]
 		if err := os.MkdirAll(filepath.Dir(file), 0o777); err != nil {
