@@ -41,7 +41,7 @@ func run(args []string) error {
 	}
 	if *registry == "" || *ca == "" || fs.NArg() == 0 {
 		fs.Usage()
-		return errors.New("usage: push -registry HOST:PORT -ca CA.crt IMAGE.tar...")
+		return errors.New("usage: push -registry HOST:PORT -ca CA.crt IMAGE.tar [IMAGE.tar]")
 	}
 	pem, err := os.ReadFile(*ca)
 	if err != nil {
