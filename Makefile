@@ -90,7 +90,7 @@ bench-workflow: build cluster-up image-import ## Workflow benchmark on the local
 	  go run ./integration/bench/workflow -out $(ROOT)/.bench/workflow.md
 
 .PHONY: cluster-binaries
-cluster-binaries: ## Build Kubernetes and etcd from the Go module proxy (cached in bin/).
+cluster-binaries: ## Build Kubernetes, etcd, the registry and CoreDNS from the Go module proxy (cached in bin/).
 	bash integration/cluster/build.sh
 
 .PHONY: cluster-up
@@ -102,8 +102,8 @@ cluster-down: ## Stop the local cluster and clean up its mounts, bridge and rule
 	bash integration/cluster/down.sh
 
 .PHONY: images
-images: ## Build the local cluster's images: busybox, pause, the workflow suite's alpine and python, and the s3server artifact store.
-	go run ./integration/images -out $(BIN)/images busybox pause alpine python s3server
+images: ## Build the local cluster's images: busybox, pause, the stand-ins for alpine, python, nginx and argoproj/argosay, and the s3server artifact store.
+	go run ./integration/images -out $(BIN)/images busybox pause alpine python nginx argosay s3server
 
 .PHONY: image
 image: ## Build the agent image (no Docker) as bin/images/argolite-agent.tar.
@@ -111,7 +111,7 @@ image: ## Build the agent image (no Docker) as bin/images/argolite-agent.tar.
 	go run ./integration/images -out $(BIN)/images -agent-binary $(BIN)/linux-amd64/argolite-agent -agent-image $(IMAGE) agent
 
 .PHONY: image-import
-image-import: image cluster-up ## Load the agent image into the local cluster's containerd.
+image-import: image cluster-up ## Push the agent image to the local cluster's registry and pull it into containerd.
 	bash integration/cluster/import.sh $(BIN)/images/argolite-agent.tar
 
 .PHONY: install

@@ -3,17 +3,16 @@
 # $BIN_DIR (default: <repo>/bin), keyed by version so a second run reuses them:
 #   bin/k8s-v1.36.3/{kube-apiserver,kube-controller-manager,kube-scheduler,kubelet,kube-proxy,kubectl}
 #   bin/etcd-v3.6.8/etcd
+#   bin/registry-v3.1.2/registry   (distribution, the OCI registry)
+#   bin/coredns-v1.15.0/coredns    (CoreDNS with the kubernetes plugin)
+# Each peer is a main of its own small module in integration/cluster/<name>,
+# whose go.mod fixes the version. Prints the Kubernetes folder.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
+source "$(dirname "$0")/lib.sh"
 BIN_DIR="${BIN_DIR:-$root/bin}"
-# modversion MODFILE MODULE prints the version MODFILE requires of MODULE.
-modversion() { awk -v m="$2" '{for (i = 1; i < NF; i++) if ($i == m && $(i+1) ~ /^v[0-9]/) {print $(i+1); exit}}' "$1"; }
 K8S_VERSION="$(modversion "$here/k8s/go.mod" k8s.io/kubernetes)"
-ETCD_VERSION="$(modversion "$here/etcd/go.mod" go.etcd.io/etcd/server/v3)"
-[[ -n "$K8S_VERSION" && -n "$ETCD_VERSION" ]] || { echo "build.sh: cannot read the Kubernetes or etcd version from go.mod" >&2; exit 1; }
+[[ -n "$K8S_VERSION" ]] || { echo "build.sh: cannot read the Kubernetes version from $here/k8s/go.mod" >&2; exit 1; }
 k8s_dir="$BIN_DIR/k8s-$K8S_VERSION"
-etcd_dir="$BIN_DIR/etcd-$ETCD_VERSION"
 cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 
 missing=()
@@ -33,10 +32,20 @@ if ((${#missing[@]})); then
   rmdir "$k8s_dir.tmp"
 fi
 
-if [[ ! -x "$etcd_dir/etcd" ]]; then
-  echo "building etcd $ETCD_VERSION" >&2
-  mkdir -p "$etcd_dir"
-  (cd "$here/etcd" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$etcd_dir/etcd.tmp" .)
-  mv "$etcd_dir/etcd.tmp" "$etcd_dir/etcd"
-fi
+# build_peer NAME COLD [LDFLAGS]: builds integration/cluster/NAME, a main of
+# its own module, into bin/NAME-<version>/NAME unless it is there. COLD is how
+# long a build from empty Go caches takes on 2 cores (docs/local-cluster.md).
+build_peer() {
+  local name="$1" cold="$2" dir
+  dir="$(peer_dir "$name")" || exit 1
+  [[ -x "$dir/$name" ]] && return 0
+  echo "building $name ${dir##*/$name-} ($cold cold on 2 cores)" >&2
+  mkdir -p "$dir"
+  (cd "$here/$name" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w ${3:-}" -o "$dir/$name.tmp" .)
+  mv "$dir/$name.tmp" "$dir/$name"
+}
+build_peer etcd "about 1.5 minutes"
+registry_version="$(modversion "$here/registry/go.mod" "${peer_modules[registry]}")"
+build_peer registry "about 2 minutes" "-X github.com/distribution/distribution/v3/version.version=$registry_version"
+build_peer coredns "about 3 minutes"
 echo "$k8s_dir"

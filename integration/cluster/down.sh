@@ -33,7 +33,7 @@ for hier in /sys/fs/cgroup/*/kubepods; do
   find "$hier" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
 done
 pkill -KILL -f "containerd-shim-runc-v2 .*-address $sock" 2>/dev/null || true
-for c in kube-scheduler kube-controller-manager clusterdns kube-apiserver etcd containerd; do stop "$c"; done
+for c in kube-scheduler kube-controller-manager coredns kube-apiserver etcd registry containerd; do stop "$c"; done
 
 # Mounts under the state folder (pod volumes, rootfs, shm), deepest first.
 if [[ -d "$CLUSTER_DIR" ]]; then

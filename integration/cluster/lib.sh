@@ -6,15 +6,39 @@ CLUSTER_DIR="${CLUSTER_DIR:-$root/.cluster}"
 POD_CIDR="${POD_CIDR:-198.18.0.0/24}"
 SERVICE_CIDR="${SERVICE_CIDR:-198.19.0.0/16}"
 API_SERVICE_IP="${API_SERVICE_IP:-198.19.0.1}"
-# The domain integration/clusterdns serves and the kubelet gives Pods as search path.
+# The domain CoreDNS serves and the kubelet gives Pods as search path.
 CLUSTER_DOMAIN="${CLUSTER_DOMAIN:-cluster.local}"
+# The OCI registry's port on the node address (integration/mirror.Port), and
+# the registries containerd pulls from it instead (hosts.toml in certs_d).
+REGISTRY_PORT=5000
+mirrored_registries=(docker.io quay.io gcr.io ghcr.io registry.k8s.io argolite.local)
+certs_d="$CLUSTER_DIR/containerd/certs.d"
 CNI_BRIDGE=cni0
 pki="$CLUSTER_DIR/pki"
 logs="$CLUSTER_DIR/logs"
 pids="$CLUSTER_DIR/pids"
 sock="$CLUSTER_DIR/containerd/containerd.sock"
 # Start order; down.sh stops them in reverse.
-components=(containerd etcd kube-apiserver clusterdns kube-controller-manager kube-scheduler kubelet kube-proxy)
+components=(containerd registry etcd kube-apiserver coredns kube-controller-manager kube-scheduler kubelet kube-proxy)
+
+# The peers built from their own module in integration/cluster/<name> by
+# build.sh, and the module whose version names their folder in bin/.
+declare -A peer_modules=(
+  [etcd]=go.etcd.io/etcd/server/v3
+  [registry]=github.com/distribution/distribution/v3
+  [coredns]=github.com/coredns/coredns
+)
+
+# modversion MODFILE MODULE prints the version MODFILE requires of MODULE.
+modversion() { awk -v m="$2" '{for (i = 1; i < NF; i++) if ($i == m && $(i+1) ~ /^v[0-9]/) {print $(i+1); exit}}' "$1"; }
+
+# peer_dir NAME prints bin/NAME-<version>, where build.sh puts peer NAME.
+peer_dir() {
+  local version
+  version="$(modversion "$here/$1/go.mod" "${peer_modules[$1]}")"
+  [[ -n "$version" ]] || { printf '[cluster] error: cannot read the version of %s from %s\n' "${peer_modules[$1]}" "$here/$1/go.mod" >&2; return 1; }
+  echo "${BIN_DIR:-$root/bin}/$1-$version"
+}
 
 say() { printf '[cluster] %s\n' "$*" >&2; }
 die() { printf '[cluster] error: %s\n' "$*" >&2; exit 1; }
@@ -52,3 +76,22 @@ wait_for() {
 }
 
 ctr_() { ctr --address "$sock" -n k8s.io "$@"; }
+
+# publish TARBALL...: pushes image tarballs (docker archives) to the local
+# registry under every name each carries (docker.io/library/alpine:3.23, the
+# argolite.local aliases, ...; integration/mirror/push), then pulls each name
+# into containerd through the hosts.toml files the kubelet's pulls use, which
+# proves them: Pods with imagePullPolicy Never or IfNotPresent find the image,
+# Always pulls it again from the registry, and a rebuilt image replaces the old.
+publish() {
+  local registry refs ref
+  registry="$(node_ip):$REGISTRY_PORT"
+  pid_alive registry || die "the registry is not running: make cluster-up"
+  refs="$(cd "$root" && go run ./integration/mirror/push -registry "$registry" -ca "$pki/ca.crt" "$@")" ||
+    die "pushing $* to the registry at $registry failed; its log is $logs/registry.log"
+  for ref in $refs; do
+    ctr_ images pull --hosts-dir "$certs_d" "$ref" >/dev/null ||
+      die "containerd cannot pull $ref from the registry at $registry: see $certs_d/*/hosts.toml and $logs/registry.log"
+  done
+  say "published $(wc -w <<<"$refs") image names from ${*##*/} to $registry"
+}

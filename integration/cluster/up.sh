@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
 # Starts the local single-node Kubernetes (or reuses the running one): containerd,
-# etcd, kube-apiserver, the cluster DNS (integration/clusterdns),
-# kube-controller-manager, kube-scheduler, kubelet and kube-proxy as host
-# processes, state and logs under $CLUSTER_DIR. Needs root
+# the OCI registry (distribution) with the test bed's images in it, etcd,
+# kube-apiserver, CoreDNS, kube-controller-manager, kube-scheduler, kubelet and
+# kube-proxy as host processes, state and logs under $CLUSTER_DIR. Needs root
 # and the Debian packages containerd, runc, containernetworking-plugins,
-# iptables, conntrack. Prints the admin kubeconfig path on success.
+# iptables, conntrack, busybox-static. Prints the admin kubeconfig path on success.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 [[ $EUID -eq 0 ]] || die "run as root: the kubelet and containerd manage mounts, cgroups and networks"
-for tool in containerd runc ctr iptables conntrack openssl ip; do
-  command -v "$tool" >/dev/null || die "$tool not found: apt-get install containerd runc iptables conntrack openssl iproute2 containernetworking-plugins"
+for tool in containerd runc ctr iptables conntrack openssl ip curl busybox; do
+  command -v "$tool" >/dev/null || die "$tool not found: apt-get install containerd runc iptables conntrack openssl iproute2 curl busybox-static containernetworking-plugins"
 done
 [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local ]] || die "CNI plugins not found in /usr/lib/cni: apt-get install containernetworking-plugins"
 
 K8S_BIN="${K8S_BIN:-$(bash "$here/build.sh")}"
-ETCD_BIN="$(dirname "$K8S_BIN")/$(cd "$(dirname "$K8S_BIN")" && ls -d etcd-* | sort | tail -1)"
+ETCD_BIN="$(peer_dir etcd)"
+REGISTRY_BIN="$(peer_dir registry)/registry"
+COREDNS_BIN="$(peer_dir coredns)/coredns"
+for b in "$ETCD_BIN/etcd" "$REGISTRY_BIN" "$COREDNS_BIN"; do
+  [[ -x "$b" ]] || die "$b missing: run 'make cluster-binaries' (integration/cluster/build.sh)"
+done
+# CoreDNS's health and readiness endpoints, on loopback only.
+COREDNS_HEALTH=127.0.0.1:8180
+COREDNS_READY=127.0.0.1:8181
 IMAGES_DIR="${IMAGES_DIR:-$root/bin/images}"
 kubectl=("$K8S_BIN/kubectl" --kubeconfig "$CLUSTER_DIR/admin.kubeconfig")
 
@@ -26,66 +34,153 @@ start() { # start NAME COMMAND...: runs COMMAND detached, logging to logs/NAME.l
 }
 check_alive() { pid_alive "$1" || { tail -20 "$logs/$1.log" >&2; die "$1 exited; its log is $logs/$1.log"; }; }
 
-# Cluster DNS: integration/clusterdns, built from this module into bin/ and
-# rebuilt when its sources or go.mod/go.sum are newer than the binary.
-CLUSTERDNS_BIN="${BIN_DIR:-$root/bin}/clusterdns"
-build_clusterdns() {
-  [[ -x "$CLUSTERDNS_BIN" && -z "$(find "$root/integration/clusterdns" "$root/go.mod" "$root/go.sum" \
-    -name '*_test.go' -prune -o -newer "$CLUSTERDNS_BIN" -print -quit)" ]] && return 0
-  say "building $CLUSTERDNS_BIN"
-  if ! (cd "$root" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$CLUSTERDNS_BIN.tmp" ./integration/clusterdns); then
-    [[ -x "$CLUSTERDNS_BIN" ]] || die "building integration/clusterdns failed"
-    say "warning: building integration/clusterdns failed; using the previous $CLUSTERDNS_BIN"
-    return 0
-  fi
-  mv "$CLUSTERDNS_BIN.tmp" "$CLUSTERDNS_BIN"
+# --- the registry ----------------------------------------------------------------
+# start_registry IP: the distribution registry (bin/registry-*) on
+# IP:$REGISTRY_PORT over TLS with a certificate of the cluster CA, storage
+# under $CLUSTER_DIR/registry (kept across restarts, like etcd's data).
+start_registry() {
+  local addr="$1:$REGISTRY_PORT"
+  mkdir -p "$CLUSTER_DIR/registry/storage"
+  cat >"$CLUSTER_DIR/registry/config.yml" <<EOF2
+version: 0.1
+log:
+  # Errors only: the access log (one line per request) still goes to the log file.
+  level: warn
+  formatter: text
+storage:
+  filesystem:
+    rootdirectory: $CLUSTER_DIR/registry/storage
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: $addr
+  # One instance: the secret only signs upload state between its own requests.
+  secret: argolite-local-registry
+  tls:
+    certificate: $pki/registry.crt
+    key: $pki/registry.key
+EOF2
+  say "starting the registry on $addr"
+  # Tracing off: its OpenTelemetry exporter would otherwise try localhost:4318.
+  start registry env OTEL_TRACES_EXPORTER=none OTEL_METRICS_EXPORTER=none OTEL_LOGS_EXPORTER=none \
+    "$REGISTRY_BIN" serve "$CLUSTER_DIR/registry/config.yml"
+  wait_for "the registry on $addr" 30 registry_answers "$addr" || {
+    check_alive registry; die "the registry does not answer on https://$addr/v2/; see $logs/registry.log"; }
+  check_alive registry
 }
-# start_clusterdns IP: serves $CLUSTER_DOMAIN on IP:53 (the kubelet's
-# clusterDNS; Pods reach the host at the node address) from the API server's
-# Services and EndpointSlices, and waits until it answers for the kubernetes Service.
-start_clusterdns() {
-  say "starting clusterdns on $1:53"
-  start clusterdns "$CLUSTERDNS_BIN" -listen "$1:53" -kubeconfig "$CLUSTER_DIR/admin.kubeconfig" -domain "$CLUSTER_DOMAIN"
-  wait_for "cluster DNS on $1:53" 60 clusterdns_answers "$1" || {
-    check_alive clusterdns; die "cluster DNS does not answer on $1:53; see $logs/clusterdns.log"; }
-  check_alive clusterdns
-}
-# clusterdns_answers IP: the kubernetes Service resolves, or clusterdns exited (check_alive tells).
-clusterdns_answers() {
-  pid_alive clusterdns || return 0
-  "$CLUSTERDNS_BIN" query -server "$1:53" "kubernetes.default.svc.$CLUSTER_DOMAIN"
+# registry_answers ADDR: the registry's API answers, or it exited (check_alive tells).
+registry_answers() {
+  pid_alive registry || return 0
+  curl -fsS --cacert "$pki/ca.crt" "https://$1/v2/"
 }
 
-# No registry: the images come from the tarballs `make images` writes. pause is
-# the sandbox image; busybox.tar carries docker.io/library/busybox:latest and
-# argolite.local/library/busybox:1.36; alpine.tar and python.tar are the
-# workflow suite's argolite.local/library/alpine:3.23 and python:alpine3.23.
-# import_images [--changed]: imports them all, or with --changed only those
-# rebuilt since their last import (a reused cluster keeps its images).
-import_images() {
-  local changed="${1:-}" name img stamp
-  [[ -n "$changed" || -f "$IMAGES_DIR/pause.tar" ]] || die "$IMAGES_DIR/pause.tar missing: run 'make images' first"
-  mkdir -p "$CLUSTER_DIR/imported"
-  for name in pause busybox alpine python s3server; do
-    img="$IMAGES_DIR/$name.tar" stamp="$CLUSTER_DIR/imported/$name"
-    if [[ ! -f "$img" ]]; then say "warning: $img missing, pods using it will not start: run 'make images'"; continue; fi
-    [[ -n "$changed" && -f "$stamp" && ! "$img" -nt "$stamp" ]] && continue
-    [[ -n "$changed" ]] && say "importing $img"
-    ctr_ images import "$img" >/dev/null || die "importing $img into containerd failed"
-    touch "$stamp"
+# write_registry_hosts IP: containerd's hosts.toml files (the CRI plugin's
+# config_path, and ctr's --hosts-dir). Each mirrored registry is the local
+# registry's prefix of the same name (integration/mirror); _default sends
+# every other registry to the local one too, where an image nobody pushed is
+# not found at once. Nothing falls back to a real registry, which the test
+# machine must not reach: containerd goes to the upstream when a file has no
+# server or does not parse, so each names the local registry as server and
+# as its one [host] (containerd 1.6 rejects a file without one).
+write_registry_hosts() {
+  local addr="$1:$REGISTRY_PORT" r
+  rm -rf "$certs_d"
+  for r in "${mirrored_registries[@]}"; do
+    hosts_toml "$r" "https://$addr/v2/$r" true pull resolve
   done
+  hosts_toml "$addr" "https://$addr" false pull resolve push
+  hosts_toml _default "https://$addr" false pull resolve
+}
+# hosts_toml DIR URL OVERRIDE_PATH CAPABILITY...: the hosts.toml of registry DIR.
+hosts_toml() {
+  local caps
+  caps="$(printf '"%s", ' "${@:4}")"; caps="[${caps%, }]"
+  mkdir -p "$certs_d/$1"
+  cat >"$certs_d/$1/hosts.toml" <<EOF2
+# $1: the local registry at $2 (written by integration/cluster/up.sh).
+server = "$2"
+override_path = $3
+ca = "$pki/ca.crt"
+capabilities = $caps
+[host."$2"]
+  override_path = $3
+  ca = "$pki/ca.crt"
+  capabilities = $caps
+EOF2
+}
+
+# The images come from the tarballs `make images` writes; the agent's from
+# `make image-import` (import.sh). pause is the sandbox image.
+image_tarballs=(pause busybox alpine python nginx argosay s3server)
+# publish_images [--changed]: publishes (lib.sh) all of them, or with
+# --changed only those rebuilt since they were last published (a reused
+# cluster keeps the rest).
+publish_images() {
+  local changed="${1:-}" name img todo=()
+  [[ -n "$changed" || -f "$IMAGES_DIR/pause.tar" ]] || die "$IMAGES_DIR/pause.tar missing: run 'make images' first"
+  mkdir -p "$CLUSTER_DIR/published"
+  for name in "${image_tarballs[@]}"; do
+    img="$IMAGES_DIR/$name.tar"
+    if [[ ! -f "$img" ]]; then say "warning: $img missing, pods using it will not start: run 'make images'"; continue; fi
+    [[ -n "$changed" && -f "$CLUSTER_DIR/published/$name" && ! "$img" -nt "$CLUSTER_DIR/published/$name" ]] && continue
+    todo+=("$img")
+  done
+  ((${#todo[@]})) || return 0
+  publish "${todo[@]}"
+  for img in "${todo[@]}"; do touch "$CLUSTER_DIR/published/$(basename "$img" .tar)"; done
+}
+
+# --- cluster DNS -----------------------------------------------------------------
+# start_coredns IP: CoreDNS (bin/coredns-*) serves $CLUSTER_DOMAIN on IP:53
+# (the kubelet's clusterDNS; Pods reach the host at the node address) from
+# the API server's Services and EndpointSlices through its kubernetes plugin,
+# and is waited for until it answers for the kubernetes Service.
+start_coredns() {
+  mkdir -p "$CLUSTER_DIR/coredns"
+  cat >"$CLUSTER_DIR/coredns/Corefile" <<EOF2
+# CoreDNS of the local cluster, written by integration/cluster/up.sh. The
+# reload plugin applies an edit within 30 s: add "log" to log every query.
+# Only these zones are served; other names are REFUSED at once, because
+# nothing is forwarded (the host's resolver is no address tests may reach).
+$CLUSTER_DOMAIN in-addr.arpa ip6.arpa {
+    bind $1
+    errors
+    health $COREDNS_HEALTH
+    ready $COREDNS_READY
+    kubernetes $CLUSTER_DOMAIN in-addr.arpa ip6.arpa {
+        kubeconfig $CLUSTER_DIR/admin.kubeconfig argolite-local
+        pods insecure
+        ttl 5
+    }
+    cache 5
+    reload
+}
+EOF2
+  say "starting coredns on $1:53"
+  start coredns "$COREDNS_BIN" -conf "$CLUSTER_DIR/coredns/Corefile"
+  wait_for "CoreDNS on $1:53" 60 coredns_answers "$1" || {
+    check_alive coredns; die "CoreDNS does not answer on $1:53; see $logs/coredns.log"; }
+  check_alive coredns
+}
+# coredns_answers IP: CoreDNS is ready (its kubernetes plugin synced) and
+# resolves the kubernetes Service, or it exited (check_alive tells).
+coredns_answers() {
+  pid_alive coredns || return 0
+  curl -fsS "http://$COREDNS_READY/ready" && busybox nslookup "kubernetes.default.svc.$CLUSTER_DOMAIN" "$1"
 }
 
 if pid_alive kube-apiserver && pid_alive kubelet && "${kubectl[@]}" get --raw /readyz >/dev/null 2>&1; then
   say "already running; reusing it"
-  import_images --changed
-  # A kubelet that points Pods at the cluster DNS needs it running: restart it when it died.
-  dns_ip="$(sed -n 's/^clusterDNS: \[\(.*\)\]$/\1/p' "$CLUSTER_DIR/kubelet/config.yaml" 2>/dev/null || true)"
-  if [[ -n "$dns_ip" ]] && ! pid_alive clusterdns; then build_clusterdns; start_clusterdns "$dns_ip"; fi
+  # Pulls and Pods' names need the registry and CoreDNS: restart whichever died.
+  NODE_IP="$(node_ip)"
+  pid_alive registry || start_registry "$NODE_IP"
+  publish_images --changed
+  pid_alive coredns || start_coredns "$NODE_IP"
   echo "$CLUSTER_DIR/admin.kubeconfig"
   exit 0
 fi
-build_clusterdns
 # Whatever is left of an earlier cluster (killed processes, mounts, bridge, rules) goes first.
 bash "$here/down.sh" --quiet
 
@@ -112,10 +207,13 @@ if [[ ! -f "$pki/ca.crt" ]]; then
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" -out "$pki/ca.crt" -days 3650 \
     -subj "/CN=argolite-local-ca" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
 fi
-# The serving certificate must name the node address the kubeconfigs use; reissue when it moved.
-if [[ -f "$pki/apiserver.crt" ]] && ! openssl x509 -in "$pki/apiserver.crt" -noout -text | grep -q "IP Address:$NODE_IP\b"; then
-  rm -f "$pki/apiserver.crt" "$pki/apiserver.key"
-fi
+# The serving certificates must name the node address clients use; reissue when it moved.
+for name in apiserver registry; do
+  if [[ -f "$pki/$name.crt" ]] && ! openssl x509 -in "$pki/$name.crt" -noout -text | grep -q "IP Address:$NODE_IP\b"; then
+    rm -f "$pki/$name.crt" "$pki/$name.key"
+  fi
+done
+sign registry "/CN=argolite-local-registry" "IP:$NODE_IP,IP:127.0.0.1,DNS:localhost"
 sign apiserver "/CN=kube-apiserver" "IP:$NODE_IP,IP:127.0.0.1,IP:$API_SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
 sign apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
 [[ -f "$pki/sa.key" ]] || { openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null; openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null; }
@@ -179,6 +277,9 @@ state = "$CLUSTER_DIR/containerd/state"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "registry.k8s.io/pause:3.6"
   enable_selinux = false
+  # Pulls of docker.io, ghcr.io, ... go to the local registry (write_registry_hosts).
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$certs_d"
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -217,6 +318,11 @@ say "starting containerd"
 start containerd containerd --config "$CLUSTER_DIR/containerd/config.toml"
 wait_for "containerd" 30 ctr_ version || { check_alive containerd; die "containerd did not answer on $sock"; }
 
+# --- the registry, and the images in it ----------------------------------------
+write_registry_hosts "$NODE_IP"
+start_registry "$NODE_IP"
+publish_images
+
 
 # --- etcd and the control plane -------------------------------------------------
 say "starting etcd"
@@ -242,7 +348,7 @@ start kube-apiserver "$K8S_BIN/kube-apiserver" \
   --allow-privileged=true --cert-dir "$CLUSTER_DIR/apiserver-certs" --profiling=false
 wait_for "kube-apiserver" 120 "${kubectl[@]}" get --raw /readyz || { check_alive kube-apiserver; die "kube-apiserver is not ready"; }
 
-start_clusterdns "$NODE_IP"
+start_coredns "$NODE_IP"
 
 say "starting kube-controller-manager and kube-scheduler"
 start kube-controller-manager "$K8S_BIN/kube-controller-manager" \
@@ -278,7 +384,7 @@ readOnlyPort: 0
 maxPods: 250
 serializeImagePulls: false
 resolvConf: /etc/resolv.conf
-# Pods resolve Service names (search <ns>.svc.$CLUSTER_DOMAIN ...) through integration/clusterdns.
+# Pods resolve Service names (search <ns>.svc.$CLUSTER_DOMAIN ...) through CoreDNS.
 clusterDNS: [$NODE_IP]
 clusterDomain: $CLUSTER_DOMAIN
 # A test machine's disk may be fuller than production thresholds allow.
@@ -305,9 +411,6 @@ conntrack: {maxPerCore: 0, min: 0}
 EOF2
 say "starting kube-proxy"
 start kube-proxy "$K8S_BIN/kube-proxy" --config "$CLUSTER_DIR/kube-proxy.yaml"
-
-# No registry: the sandbox image, busybox and the workflow images come from local tarballs.
-import_images
 
 say "waiting for node $NODE to be Ready"
 wait_for "node $NODE Ready" 120 "${kubectl[@]}" wait --for=condition=Ready "node/$NODE" --timeout=2s || {

@@ -2,8 +2,10 @@
 // every file in ../shared/conformance/argo-workflows/expected-succeeded.txt
 // must reach phase Succeeded, submitted as Argo's e2e submits them
 // (companion ConfigMaps, WorkflowTemplates and ClusterWorkflowTemplates from
-// the corpus applied first), with only the apiVersion and the image names
-// mapped. `make test-conformance` runs it and prints "N passed, M failed".
+// the corpus applied first), with only the apiVersion mapped: the images
+// (busybox, alpine:3.23, python:alpine3.23) run as named, pulled from the local
+// cluster's registry, which holds the stand-ins under those names.
+// `make test-conformance` runs it and prints "N passed, M failed".
 //
 // The suite fails when a workflow listed in passing.txt does not succeed: the
 // list is the bar this build holds (all 80 once the workflow role is
@@ -47,15 +49,6 @@ import (
 
 // Namespace is where the examples run.
 const Namespace = "argo-conformance"
-
-// images maps the corpus' image names to the locally built stand-ins
-// (integration/images), whose non-latest tags the kubelet never pulls.
-var images = map[string]string{
-	"busybox":           "argolite.local/library/busybox:1.36",
-	"busybox:latest":    "argolite.local/library/busybox:1.36",
-	"alpine:3.23":       "argolite.local/library/alpine:3.23",
-	"python:alpine3.23": "argolite.local/library/python:alpine3.23",
-}
 
 var (
 	wfGVR   = schema.GroupVersionResource{Group: "argolite.dev", Version: "v1alpha1", Resource: "workflows"}
@@ -458,32 +451,12 @@ func readObjects(path string) ([]*unstructured.Unstructured, error) {
 	}
 }
 
-// mapObject maps argoproj.io to argolite.dev and the image names.
+// mapObject maps argoproj.io to argolite.dev.
 func mapObject(obj *unstructured.Unstructured) {
 	if strings.HasPrefix(obj.GetAPIVersion(), "argoproj.io/") {
 		obj.SetAPIVersion("argolite.dev/" + strings.TrimPrefix(obj.GetAPIVersion(), "argoproj.io/"))
 	}
 	obj.SetNamespace("")
-	mapImages(obj.Object)
-}
-
-func mapImages(v any) {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, val := range x {
-			if s, ok := val.(string); ok && k == "image" {
-				if m, ok := images[s]; ok {
-					x[k] = m
-				}
-				continue
-			}
-			mapImages(val)
-		}
-	case []any:
-		for _, e := range x {
-			mapImages(e)
-		}
-	}
 }
 
 // runExample submits one example's Workflow and waits for it to finish.

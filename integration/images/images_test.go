@@ -350,7 +350,7 @@ func TestRunErrors(t *testing.T) {
 	}{
 		{[]string{"busybox"}, "-out DIR is required"},
 		{[]string{"-out", dir}, "name at least one image"},
-		{[]string{"-out", dir, "nginx"}, `unknown image "nginx"`},
+		{[]string{"-out", dir, "nosuch"}, `unknown image "nosuch"`},
 		{[]string{"-out", dir, "agent"}, "agent needs -agent-binary"},
 		{[]string{"-out", dir, "-alpine-image", "Not A Ref", "alpine"}, "-alpine-image"},
 		{[]string{"-out", dir, "-python-image", "", "python"}, "-python-image"},

@@ -1,23 +1,27 @@
 // Command images owns the container images of the local test cluster, built
-// without Docker or a registry: busybox (from Debian's busybox-static), the
-// sandbox image pause (the tiny Go program in ./pause), the argolite-agent
-// image, and the stand-ins the workflow conformance suite runs its steps in:
-// alpine (Debian's dynamic busybox and glibc with Alpine's layout and
-// release files) and python (alpine plus Python from Debian's packages; all
-// packages fetched with apt-get download into -deb-cache), and s3server, the S3 artifact store of the workflow tests
-// (the Go program in ../s3server, built static like pause). alpine (and so
-// python) has Alpine's directory layout and, as /usr/bin/nc, the Go program
-// in ./nc, built static like pause, for the busybox nc options Debian's
-// busybox lacks (-lk, -s, -z, -v). Each is written
-// as a docker-archive tarball carrying its repo tags, for
-// `ctr -n k8s.io images import`. The workflow images are
-// tagged under argolite.local/library with non-latest tags, so the kubelet's
-// default pull policy (IfNotPresent) never tries a registry. Layers are
+// without Docker: busybox (from Debian's busybox-static), the sandbox image
+// pause (the tiny Go program in ./pause), the argolite-agent image, and the
+// stand-ins for the upstream images tests and Argo's examples name: alpine
+// (Debian's dynamic busybox and glibc with Alpine's layout and release
+// files), python (alpine plus Python from Debian's packages; all packages
+// fetched with apt-get download into -deb-cache), nginx (busybox httpd
+// serving nginx's default page on port 80) and argoproj/argosay:v2 (the Go
+// program in ./argosay over busybox), and s3server, the S3 artifact store of
+// the workflow tests (the Go program in ../s3server, built static like
+// pause). alpine (and so python) has Alpine's directory layout and, as
+// /usr/bin/nc, the Go program in ./nc, built static like pause, for the
+// busybox nc options Debian's busybox lacks (-lk, -s, -z, -v).
+//
+// Each is written as a docker-archive tarball carrying every name it stands
+// in for as a repo tag (docker.io/library/alpine:latest, :3, :3.23, ...),
+// and the older argolite.local/library names as aliases; up.sh pushes them
+// to the cluster's registry (integration/mirror/push), which containerd
+// pulls docker.io, ghcr.io and the other registries from. Layers are
 // deterministic (sorted entries, fixed times, root-owned unless stated), so
 // the same inputs give the same digest, and an archive newer than its inputs
 // is not rebuilt.
 //
-//	go run ./integration/images -out DIR [flags] busybox|pause|alpine|python|s3server|agent...
+//	go run ./integration/images -out DIR [flags] busybox|pause|alpine|python|nginx|argosay|s3server|agent...
 package main
 
 import (
@@ -44,7 +48,11 @@ type options struct {
 	workflowBusyboxImage string
 	alpineImage          string
 	pythonImage          string
+	nginxImage           string
+	argosayImage         string
 	debCache             string
+
+	argosayPkg string
 
 	pausePkg   string
 	pauseImage string
@@ -69,7 +77,21 @@ type target struct {
 	build  func() (v1.Image, error)
 }
 
-var imageNames = []string{"busybox", "pause", "alpine", "python", "s3server", "agent"}
+var imageNames = []string{"busybox", "pause", "alpine", "python", "nginx", "argosay", "s3server", "agent"}
+
+// The upstream names each stand-in is tagged with, so that a manifest naming
+// any of them runs as written, and the argolite.local aliases older tests use.
+const (
+	busyboxNames = "docker.io/library/busybox:latest,docker.io/library/busybox:1,docker.io/library/busybox:1.36," +
+		"docker.io/library/busybox:1.37,docker.io/library/busybox:stable"
+	alpineNames = "docker.io/library/alpine:latest,docker.io/library/alpine:3,docker.io/library/alpine:3.23," +
+		"docker.io/library/alpine:" + alpineRelease + ",argolite.local/library/alpine:3.23"
+	pythonNames = "docker.io/library/python:alpine,docker.io/library/python:alpine3.23,docker.io/library/python:3-alpine," +
+		"docker.io/library/python:3-alpine3.23,argolite.local/library/python:alpine3.23"
+	nginxNames = "docker.io/library/nginx:latest,docker.io/library/nginx:1,docker.io/library/nginx:1.25," +
+		"docker.io/library/nginx:1.27,docker.io/library/nginx:stable,docker.io/library/nginx:alpine"
+	argosayNames = "docker.io/argoproj/argosay:v2"
+)
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -86,17 +108,21 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./integration/images -out DIR [flags] IMAGE...")
-		fmt.Fprintln(stderr, "IMAGE is busybox, pause, alpine, python, s3server or agent (agent needs -agent-binary and -agent-image).")
+		fmt.Fprintln(stderr, "IMAGE is busybox, pause, alpine, python, nginx, argosay, s3server or agent (agent needs -agent-binary and -agent-image).")
+		fmt.Fprintln(stderr, "An -...-image flag takes one reference or several, comma-separated: the archive carries them all.")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.out, "out", "", "directory to write the image tarballs to (required)")
 	fs.StringVar(&o.arch, "arch", runtime.GOARCH, "image architecture; binaries must match it")
 	fs.BoolVar(&o.force, "force", false, "rebuild even when an archive is up to date")
 	fs.StringVar(&o.busyboxPath, "busybox-path", "/bin/busybox", "static busybox binary (Debian's busybox-static)")
-	fs.StringVar(&o.busyboxImage, "busybox-image", "docker.io/library/busybox:latest", "busybox image reference")
-	fs.StringVar(&o.workflowBusyboxImage, "workflow-busybox-image", "argolite.local/library/busybox:1.36", "second tag of the busybox image, for workflow steps (empty: none)")
-	fs.StringVar(&o.alpineImage, "alpine-image", "argolite.local/library/alpine:3.23", "alpine stand-in image reference")
-	fs.StringVar(&o.pythonImage, "python-image", "argolite.local/library/python:alpine3.23", "python stand-in image reference")
+	fs.StringVar(&o.busyboxImage, "busybox-image", busyboxNames, "busybox image references")
+	fs.StringVar(&o.workflowBusyboxImage, "workflow-busybox-image", "argolite.local/library/busybox:1.36", "more busybox image references, the aliases workflow tests use (empty: none)")
+	fs.StringVar(&o.alpineImage, "alpine-image", alpineNames, "alpine stand-in image references")
+	fs.StringVar(&o.pythonImage, "python-image", pythonNames, "python stand-in image references")
+	fs.StringVar(&o.nginxImage, "nginx-image", nginxNames, "nginx stand-in image references")
+	fs.StringVar(&o.argosayImage, "argosay-image", argosayNames, "argosay stand-in image references")
+	fs.StringVar(&o.argosayPkg, "argosay-pkg", "github.com/argolite/argolite/integration/images/argosay", "Go package of the argosay binary")
 	fs.StringVar(&o.debCache, "deb-cache", "", "directory of the .deb files the alpine and python images are built from (default: debs next to -out)")
 	fs.StringVar(&o.ncPkg, "nc-pkg", "github.com/argolite/argolite/integration/images/nc", "Go package of the nc binary of the alpine and python images")
 	fs.StringVar(&o.pausePkg, "pause-pkg", "github.com/argolite/argolite/integration/images/pause", "Go package of the pause binary")
@@ -169,19 +195,22 @@ func run(args []string, stdout, stderr io.Writer) error {
 }
 
 // parseTags parses image references given by flags, as pairs of flag name
-// and value. A value may be empty only for a flag in optional.
+// and value; a value is one reference or several, comma-separated. A value
+// may be empty only for a flag in optional.
 func parseTags(optional map[string]bool, pairs ...string) ([]name.Tag, error) {
 	var out []name.Tag
 	for i := 0; i+1 < len(pairs); i += 2 {
-		flagName, ref := pairs[i], pairs[i+1]
-		if ref == "" && optional[flagName] {
+		flagName, refs := pairs[i], pairs[i+1]
+		if refs == "" && optional[flagName] {
 			continue
 		}
-		t, err := name.NewTag(ref)
-		if err != nil {
-			return nil, fmt.Errorf("-%s: %w", flagName, err)
+		for _, ref := range strings.Split(refs, ",") {
+			t, err := name.NewTag(strings.TrimSpace(ref))
+			if err != nil {
+				return nil, fmt.Errorf("-%s: %w", flagName, err)
+			}
+			out = append(out, t)
 		}
-		out = append(out, t)
 	}
 	return out, nil
 }
@@ -336,6 +365,48 @@ func prepare(n string, o options, log io.Writer) (target, error) {
 				return nil, err
 			}
 			return pythonImage(base, py, o.arch)
+		}}, nil
+
+	case "nginx":
+		refs, err := parseTags(nil, "nginx-image", o.nginxImage)
+		if err != nil {
+			return target{}, err
+		}
+		busybox, err := busyboxInput(o)
+		if err != nil {
+			return target{}, err
+		}
+		return target{file: n + ".tar", refs: refs, inputs: []string{o.busyboxPath}, build: func() (v1.Image, error) {
+			bin, applets, err := busybox()
+			if err != nil {
+				return nil, err
+			}
+			return nginxImage(bin, applets, o.arch)
+		}}, nil
+
+	case "argosay":
+		refs, err := parseTags(nil, "argosay-image", o.argosayImage)
+		if err != nil {
+			return target{}, err
+		}
+		busybox, err := busyboxInput(o)
+		if err != nil {
+			return target{}, err
+		}
+		srcs, err := goSources(o.argosayPkg, o.arch)
+		if err != nil {
+			return target{}, err
+		}
+		return target{file: n + ".tar", refs: refs, inputs: append(srcs, o.busyboxPath), build: func() (v1.Image, error) {
+			bin, applets, err := busybox()
+			if err != nil {
+				return nil, err
+			}
+			argosay, err := buildGoBinary(o.argosayPkg, o.arch, "argosay")
+			if err != nil {
+				return nil, err
+			}
+			return argosayImage(bin, applets, argosay, o.arch)
 		}}, nil
 
 	case "pause":

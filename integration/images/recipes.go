@@ -103,9 +103,9 @@ func busyboxEntries(binary []byte, applets []string) []entry {
 	return entries
 }
 
-// busyboxImage is docker.io/library/busybox:latest (and the workflow
-// suite's argolite.local/library/busybox:1.36): the busybox userland with sh
-// as the default command.
+// busyboxImage is busybox (docker.io/library/busybox:latest, :1.36, ...,
+// and the workflow suite's alias argolite.local/library/busybox:1.36): the
+// busybox userland with sh as the default command.
 func busyboxImage(binary []byte, applets []string, arch string) (v1.Image, error) {
 	return buildImage(arch, v1.Config{
 		Cmd: []string{"sh"},
@@ -272,8 +272,9 @@ HOME_URL="https://github.com/argolite/argolite"
 	return layerOf(what, entries), nil
 }
 
-// alpineImage stands in for alpine:3.23 in the workflow conformance suite:
-// the alpine layer, /bin/sh as the command.
+// alpineImage stands in for alpine (alpine:latest, :3.23, ...; the
+// workflow conformance suite names alpine:3.23): the alpine layer, /bin/sh
+// as the command.
 func alpineImage(f alpineFiles, arch string) (v1.Image, error) {
 	base, err := alpineLayer(f)
 	if err != nil {
@@ -285,7 +286,7 @@ func alpineImage(f alpineFiles, arch string) (v1.Image, error) {
 	}, base)
 }
 
-// pythonImage stands in for python:alpine3.23: the alpine layer, then a
+// pythonImage stands in for python:alpine3.23 (and python:alpine, ...): the alpine layer, then a
 // layer with Python from Debian's packages (see debs.go). python3 is the
 // default command.
 func pythonImage(base layerSpec, py *pythonLayer, arch string) (v1.Image, error) {
