@@ -23,6 +23,7 @@ import (
 // reaches Services by short names through its search path. Names outside
 // the cluster are refused at once: nothing is forwarded.
 func TestClusterDNS(t *testing.T) {
+	needCluster(t)
 	ns := newNamespace(t)
 	ctx := context.Background()
 	labels := map[string]string{"app": "db"}

@@ -27,6 +27,7 @@ import (
 // pulled by the kubelet from the local registry (containerd's hosts.toml
 // mirrors), and each Pod runs the digest the registry holds for that name.
 func TestRegistryPullsUpstreamNames(t *testing.T) {
+	needCluster(t)
 	ns := newNamespace(t)
 	ctx := context.Background()
 	registry := net.JoinHostPort(nodeIP(t), strconv.Itoa(mirror.Port))
@@ -132,6 +133,7 @@ func TestRegistryPullsUpstreamNames(t *testing.T) {
 // at once with "not found" from the local registry: containerd sends every
 // registry name there and never falls back to the internet.
 func TestRegistryRefusesUnknownImages(t *testing.T) {
+	needCluster(t)
 	ns := newNamespace(t)
 	ctx := context.Background()
 	for name, image := range map[string]string{"hub": "argolite-e2e/nothing:v1", "other": "example.invalid/nothing:v1"} {
@@ -168,6 +170,7 @@ func TestRegistryRefusesUnknownImages(t *testing.T) {
 // stand-ins keep their upstream's command and entrypoint, and the agent
 // image pushed by make image-import is there under its ghcr.io name.
 func TestRegistryServesImageConfigs(t *testing.T) {
+	needCluster(t)
 	registry := net.JoinHostPort(nodeIP(t), strconv.Itoa(mirror.Port))
 	opt := registryTransport(t)
 	for image, want := range map[string]v1.Config{
