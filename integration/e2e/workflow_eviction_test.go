@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 
 	"github.com/argolite/argolite/shared/agentmeta"
 )
@@ -34,7 +35,7 @@ func (ws *workflowSuite) nodeGoingAway(t *testing.T) {
 	// Whatever happens, the node is left without our taint (also one a
 	// killed earlier run left behind).
 	untaint := func() {
-		if err := setNodeGoneTaint(node, "", false); err != nil {
+		if err := setNodeGoneTaint(node, ""); err != nil {
 			t.Errorf("removing the taint %s from node %s: %v: remove it by hand (kubectl taint node %s %s-)", nodeGoneTaintKey, node, err, node, nodeGoneTaintKey)
 		}
 	}
@@ -79,8 +80,11 @@ spec:
 	if len(plainPods) != 1 {
 		t.Fatalf("%s has Pods %v, want 1", plain, podNames(plainPods))
 	}
+	canary := startTaintCanary(t, ns)
 
-	if err := setNodeGoneTaint(node, ns, true); err != nil {
+	// NoExecute evicts the running step Pods; NoSchedule keeps new Pods off
+	// the node until the test lifts it.
+	if err := setNodeGoneTaint(node, ns, corev1.TaintEffectNoExecute, corev1.TaintEffectNoSchedule); err != nil {
 		t.Fatalf("tainting node %s: %v", node, err)
 	}
 	// The taint eviction controller deletes both step Pods. The retried
@@ -117,8 +121,17 @@ spec:
 		t.Errorf("the step without a retryStrategy: want the workflow in Error saying the pod was deleted; got:\n%s", describeWorkflow(wf))
 	}
 
-	// The node comes back: the second attempt runs.
-	if err := setNodeGoneTaint(node, "", false); err != nil {
+	// The node comes back: the second attempt runs. The taint eviction
+	// controller learns of a node's taints and of a Pod's binding through
+	// two queues: a Pod bound before it has seen the NoExecute taint go is
+	// evicted by the stale taint. So NoExecute goes first, and NoSchedule,
+	// which holds the Pod back, only once the controller has cancelled the
+	// canary's eviction, which it does after it has seen the node without it.
+	if err := setNodeGoneTaint(node, "", corev1.TaintEffectNoSchedule); err != nil {
+		t.Fatalf("removing the NoExecute taint from node %s: %v", node, err)
+	}
+	waitEventNote(t, ns, canary, "TaintManagerEviction", time.Minute)
+	if err := setNodeGoneTaint(node, ""); err != nil {
 		t.Fatalf("removing the taint from node %s: %v", node, err)
 	}
 	wf = waitWorkflow(t, dyn, ns, retried, "to end once the taint is gone", 2*time.Minute, completed)
@@ -139,9 +152,34 @@ spec:
 	}
 }
 
-// setNodeGoneTaint adds the NoExecute taint nodeGoneTaintKey=value to node,
-// or removes every taint with that key (and no other).
-func setNodeGoneTaint(node, value string, add bool) error {
+// startTaintCanary runs a Pod that tolerates the NoExecute taint for an
+// hour: the taint eviction controller schedules its eviction, and cancels
+// it with an Event once it sees the taint gone. It returns the Pod's name.
+func startTaintCanary(t *testing.T, ns string) string {
+	t.Helper()
+	ctx := context.Background()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "taint-canary", Namespace: ns},
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "main", Image: wfImage, ImagePullPolicy: corev1.PullIfNotPresent, Command: []string{"sleep", "3600"}}},
+			Tolerations: []corev1.Toleration{{Key: nodeGoneTaintKey, Operator: corev1.TolerationOpExists,
+				Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr.To[int64](3600)}},
+			TerminationGracePeriodSeconds: ptr.To[int64](0),
+		},
+	}
+	if _, err := clientset.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating the taint canary: %v", err)
+	}
+	waitFor(t, "the taint canary to run", time.Minute, func(ctx context.Context) (bool, error) {
+		p, err := clientset.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+		return err == nil && p.Status.Phase == corev1.PodRunning, err
+	})
+	return pod.Name
+}
+
+// setNodeGoneTaint sets node's taints with the key nodeGoneTaintKey to one
+// per effect, with value; with no effects it removes them (and no other).
+func setNodeGoneTaint(node, value string, effects ...corev1.TaintEffect) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		ctx := context.Background()
 		n, err := clientset.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
@@ -149,10 +187,11 @@ func setNodeGoneTaint(node, value string, add bool) error {
 			return err
 		}
 		taints := slices.DeleteFunc(slices.Clone(n.Spec.Taints), func(tt corev1.Taint) bool { return tt.Key == nodeGoneTaintKey })
-		if add {
-			taints = append(taints, corev1.Taint{Key: nodeGoneTaintKey, Value: value, Effect: corev1.TaintEffectNoExecute})
-		} else if len(taints) == len(n.Spec.Taints) {
+		if len(effects) == 0 && len(taints) == len(n.Spec.Taints) {
 			return nil
+		}
+		for _, e := range effects {
+			taints = append(taints, corev1.Taint{Key: nodeGoneTaintKey, Value: value, Effect: e})
 		}
 		n.Spec.Taints = taints
 		_, err = clientset.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
