@@ -8,7 +8,7 @@ import (
 )
 
 // TestKrewInstall installs the plugin the way users do, with krew v0.4.3 and
-// the manifest and archive that make dist produced, then runs it through kubectl.
+// the manifest and archive that make dist-e2e produced, then runs it through kubectl.
 func TestKrewInstall(t *testing.T) {
 	needCluster(t)
 	manifest := filepath.Join(e2e.repoRoot, "krew", "argo.yaml")
@@ -16,7 +16,7 @@ func TestKrewInstall(t *testing.T) {
 	krew := filepath.Join(e2e.binDir, "krew")
 	for _, f := range []string{manifest, archive, krew} {
 		if _, err := os.Stat(f); err != nil {
-			t.Fatalf("%s missing (%v): make test-e2e builds it with make dist and make krew-tools", f, err)
+			t.Fatalf("%s missing (%v): make test-e2e builds it with make dist-e2e and make krew-tools", f, err)
 		}
 	}
 	// kubectl finds plugins on PATH: krew itself as kubectl-krew, and what it installs in $KREW_ROOT/bin.
