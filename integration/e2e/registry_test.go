@@ -98,14 +98,7 @@ func TestRegistryPullsUpstreamNames(t *testing.T) {
 			t.Fatal(err)
 		}
 		image := p.Spec.Containers[0].Image
-		ref, err := name.ParseReference(image)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dst, err := mirror.Name(ref, registry)
-		if err != nil {
-			t.Fatal(err)
-		}
+		dst := mirrored(t, image, registry)
 		desc, err := remote.Head(dst, opt)
 		if err != nil {
 			t.Errorf("the registry does not serve %s as %s: %v", image, dst, err)
@@ -181,14 +174,7 @@ func TestRegistryServesImageConfigs(t *testing.T) {
 		"argoproj/argosay:v2": {Entrypoint: []string{"/argosay"}},
 		e2e.image:             {Entrypoint: []string{"/argolite-agent"}},
 	} {
-		ref, err := name.ParseReference(image)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dst, err := mirror.Name(ref, registry)
-		if err != nil {
-			t.Fatal(err)
-		}
+		dst := mirrored(t, image, registry)
 		img, err := remote.Image(dst, opt)
 		if err != nil {
 			t.Errorf("reading %s from the registry as %s: %v", image, dst, err)
@@ -249,4 +235,18 @@ func getNoProxy(ctx context.Context, url string) (string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
+}
+
+// mirrored is where the local registry holds image, an upstream name.
+func mirrored(t *testing.T, image, registry string) name.Reference {
+	t.Helper()
+	ref, err := name.ParseReference(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := mirror.Name(ref, registry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
 }

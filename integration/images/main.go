@@ -217,6 +217,23 @@ func parseTags(optional map[string]bool, pairs ...string) ([]name.Tag, error) {
 
 // busyboxInput checks the static busybox binary images are made from and
 // returns how to read it and its applet list.
+// busyboxTarget is image n built over Debian's busybox by recipe; inputs
+// beyond the busybox binary decide, with it, when the image is rebuilt.
+func busyboxTarget(n string, refs []name.Tag, o options, inputs []string,
+	recipe func(binary []byte, applets []string, arch string) (v1.Image, error)) (target, error) {
+	busybox, err := busyboxInput(o)
+	if err != nil {
+		return target{}, err
+	}
+	return target{file: n + ".tar", refs: refs, inputs: append(inputs, o.busyboxPath), build: func() (v1.Image, error) {
+		bin, applets, err := busybox()
+		if err != nil {
+			return nil, err
+		}
+		return recipe(bin, applets, o.arch)
+	}}, nil
+}
+
 func busyboxInput(o options) (func() ([]byte, []string, error), error) {
 	if _, err := os.Stat(o.busyboxPath); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s not found: apt-get install busybox-static (or pass -busybox-path)", o.busyboxPath)
@@ -305,17 +322,7 @@ func prepare(n string, o options, log io.Writer) (target, error) {
 		if err != nil {
 			return target{}, err
 		}
-		busybox, err := busyboxInput(o)
-		if err != nil {
-			return target{}, err
-		}
-		return target{file: n + ".tar", refs: refs, inputs: []string{o.busyboxPath}, build: func() (v1.Image, error) {
-			bin, applets, err := busybox()
-			if err != nil {
-				return nil, err
-			}
-			return busyboxImage(bin, applets, o.arch)
-		}}, nil
+		return busyboxTarget(n, refs, o, nil, busyboxImage)
 
 	case "alpine":
 		refs, err := parseTags(nil, "alpine-image", o.alpineImage)
@@ -372,24 +379,10 @@ func prepare(n string, o options, log io.Writer) (target, error) {
 		if err != nil {
 			return target{}, err
 		}
-		busybox, err := busyboxInput(o)
-		if err != nil {
-			return target{}, err
-		}
-		return target{file: n + ".tar", refs: refs, inputs: []string{o.busyboxPath}, build: func() (v1.Image, error) {
-			bin, applets, err := busybox()
-			if err != nil {
-				return nil, err
-			}
-			return nginxImage(bin, applets, o.arch)
-		}}, nil
+		return busyboxTarget(n, refs, o, nil, nginxImage)
 
 	case "argosay":
 		refs, err := parseTags(nil, "argosay-image", o.argosayImage)
-		if err != nil {
-			return target{}, err
-		}
-		busybox, err := busyboxInput(o)
 		if err != nil {
 			return target{}, err
 		}
@@ -397,17 +390,13 @@ func prepare(n string, o options, log io.Writer) (target, error) {
 		if err != nil {
 			return target{}, err
 		}
-		return target{file: n + ".tar", refs: refs, inputs: append(srcs, o.busyboxPath), build: func() (v1.Image, error) {
-			bin, applets, err := busybox()
+		return busyboxTarget(n, refs, o, srcs, func(bin []byte, applets []string, arch string) (v1.Image, error) {
+			argosay, err := buildGoBinary(o.argosayPkg, arch, "argosay")
 			if err != nil {
 				return nil, err
 			}
-			argosay, err := buildGoBinary(o.argosayPkg, o.arch, "argosay")
-			if err != nil {
-				return nil, err
-			}
-			return argosayImage(bin, applets, argosay, o.arch)
-		}}, nil
+			return argosayImage(bin, applets, argosay, arch)
+		})
 
 	case "pause":
 		refs, err := parseTags(nil, "pause-image", o.pauseImage)
