@@ -8,6 +8,14 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
+# The daemons started below outlive this script: they must not keep its
+# caller's descriptors open, such as a `flock FILE make cluster-up` lock,
+# which would then never be released.
+for fd in /proc/$$/fd/*; do
+  fd=${fd##*/}
+  (( fd > 2 && fd < 255 )) && eval "exec $fd>&-" 2>/dev/null || true
+done
+
 [[ $EUID -eq 0 ]] || die "run as root: the kubelet and containerd manage mounts, cgroups and networks"
 for tool in containerd runc ctr iptables conntrack openssl ip curl busybox; do
   command -v "$tool" >/dev/null || die "$tool not found: apt-get install containerd runc iptables conntrack openssl iproute2 curl busybox-static containernetworking-plugins"
