@@ -111,6 +111,7 @@ require (
 	github.com/liggitt/tabwriter v0.0.0-20181228230101-89fcab3d43de // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
+	github.com/mccutchen/go-httpbin/v2 v2.14.1 // indirect
 	github.com/minio/crc64nvme v1.1.1 // indirect
 	github.com/minio/md5-simd v1.1.2 // indirect
 	github.com/mitchellh/copystructure v1.2.0 // indirect
@@ -176,4 +177,7 @@ require (
 	sigs.k8s.io/randfill v1.0.0 // indirect
 )
 
-tool sigs.k8s.io/controller-tools/cmd/controller-gen
+tool (
+	github.com/mccutchen/go-httpbin/v2/cmd/go-httpbin
+	sigs.k8s.io/controller-tools/cmd/controller-gen
+)

@@ -49,6 +49,7 @@ func runArgoE2E(t *testing.T, ctx context.Context, dyn dynamic.Interface) string
 		t.Fatalf("reading Argo's e2e tests: %v", err)
 	}
 	dir := filepath.Join(root, "test", "e2e")
+	setupHTTPBin(t, ctx, dyn, root)
 	var files []string
 	seen := map[string]bool{}
 	for _, c := range cases {
@@ -67,6 +68,39 @@ func runArgoE2E(t *testing.T, ctx context.Context, dyn dynamic.Interface) string
 	}
 	sort.Strings(why)
 	return report + "  not run (Argo's tests expect them to fail, or they need more than the workflow file): " + strings.Join(why, ", ") + "\n"
+}
+
+// setupHTTPBin runs Argo's quick-start httpbin (Deployment, Service
+// httpbin:9100 and Secret my-httpbin-cred) as written, for the HTTP
+// artifact tests; only the image loses its digest, since the test bed's
+// go-httpbin of that version is built here.
+func setupHTTPBin(t *testing.T, ctx context.Context, dyn dynamic.Interface, root string) {
+	t.Helper()
+	base := filepath.Join(root, "manifests", "quick-start", "base", "httpbin")
+	var objs []*unstructured.Unstructured
+	for _, f := range []string{"my-httpbin-cred-secret.yaml", "httpbin-service.yaml", "httpbin-deploy.yaml"} {
+		o, err := readObjects(filepath.Join(base, f))
+		if err != nil {
+			t.Fatalf("reading Argo's httpbin manifests: %v", err)
+		}
+		objs = append(objs, o...)
+	}
+	for _, obj := range objs {
+		if obj.GetKind() == "Deployment" {
+			containers, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "containers")
+			for _, c := range containers {
+				m := c.(map[string]any)
+				if image, ok := m["image"].(string); ok {
+					m["image"], _, _ = strings.Cut(image, "@")
+				}
+			}
+			if err := unstructured.SetNestedSlice(obj.Object, containers, "spec", "template", "spec", "containers"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		createFresh(t, ctx, dyn, obj)
+	}
+	waitDeploymentReady(t, ctx, dyn, "httpbin")
 }
 
 // applyTemplates creates the WorkflowTemplates and ClusterWorkflowTemplates

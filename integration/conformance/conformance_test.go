@@ -117,7 +117,7 @@ func TestConformance(t *testing.T) {
 
 	install(t, kube)
 	setupNamespace(t, kube)
-	setupArtifactStore(t, kube, dyn)
+	setupArtifactStore(t, dyn)
 	applyCompanions(t, dyn, corpus)
 
 	report := runSuite(t, ctx, dyn, "Argo Workflows examples conformance", corpus, expected, bar, "passing.txt")
@@ -359,7 +359,7 @@ data:
 
 // setupArtifactStore runs the S3-compatible store as Service minio (as
 // Argo's quick-start runs MinIO) with Argo's artifact-repositories ConfigMap.
-func setupArtifactStore(t *testing.T, kube kubernetes.Interface, dyn dynamic.Interface) {
+func setupArtifactStore(t *testing.T, dyn dynamic.Interface) {
 	t.Helper()
 	ctx := context.Background()
 	objs, err := s3manifest.Objects()
@@ -376,20 +376,39 @@ func setupArtifactStore(t *testing.T, kube kubernetes.Interface, dyn dynamic.Int
 	}
 	objs = append(objs, repos, config)
 	for _, obj := range objs {
-		gvk := obj.GroupVersionKind()
-		gvr := schema.GroupVersionResource{Group: gvk.Group, Version: gvk.Version, Resource: strings.ToLower(gvk.Kind) + "s"}
-		ns := firstNonEmpty(obj.GetNamespace(), Namespace)
-		_ = dyn.Resource(gvr).Namespace(ns).Delete(ctx, obj.GetName(), metav1.DeleteOptions{})
-		if _, err := dyn.Resource(gvr).Namespace(ns).Create(ctx, obj, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("creating %s %s/%s: %v", gvk.Kind, ns, obj.GetName(), err)
-		}
+		createFresh(t, ctx, dyn, obj)
 	}
-	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		d, err := kube.AppsV1().Deployments(Namespace).Get(ctx, s3manifest.Name, metav1.GetOptions{})
-		return err == nil && d.Status.ReadyReplicas == 1, nil
+	waitDeploymentReady(t, ctx, dyn, s3manifest.Name)
+}
+
+// createFresh creates obj in its namespace (else the suite's), deleting the
+// previous run's first.
+func createFresh(t *testing.T, ctx context.Context, dyn dynamic.Interface, obj *unstructured.Unstructured) {
+	t.Helper()
+	gvk := obj.GroupVersionKind()
+	gvr := schema.GroupVersionResource{Group: gvk.Group, Version: gvk.Version, Resource: strings.ToLower(gvk.Kind) + "s"}
+	ns := firstNonEmpty(obj.GetNamespace(), Namespace)
+	_ = dyn.Resource(gvr).Namespace(ns).Delete(ctx, obj.GetName(), metav1.DeleteOptions{})
+	if _, err := dyn.Resource(gvr).Namespace(ns).Create(ctx, obj, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating %s %s/%s: %v", gvk.Kind, ns, obj.GetName(), err)
+	}
+}
+
+// waitDeploymentReady waits for a Deployment of the suite's namespace to
+// have its replica ready.
+func waitDeploymentReady(t *testing.T, ctx context.Context, dyn dynamic.Interface, name string) {
+	t.Helper()
+	gvr := schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		d, err := dyn.Resource(gvr).Namespace(Namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		ready, _, _ := unstructured.NestedInt64(d.Object, "status", "readyReplicas")
+		return ready >= 1, nil
 	})
 	if err != nil {
-		t.Fatalf("the artifact store %s/%s did not become ready: %v", Namespace, s3manifest.Name, err)
+		t.Fatalf("Deployment %s/%s did not become ready: %v", Namespace, name, err)
 	}
 }
 

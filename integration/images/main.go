@@ -8,7 +8,8 @@
 // serving nginx's default page on port 80) and argoproj/argosay:v2 (the Go
 // program in ./argosay over busybox), and s3server, the S3 artifact store of
 // the workflow tests (the Go program in ../s3server, built static like
-// pause). alpine (and so python) has Alpine's directory layout and, as
+// pause), and go-httpbin, the HTTP peer of Argo's HTTP artifact tests (the
+// real github.com/mccutchen/go-httpbin, a tool in go.mod). alpine (and so python) has Alpine's directory layout and, as
 // /usr/bin/nc, the Go program in ./nc, built static like pause, for the
 // busybox nc options Debian's busybox lacks (-lk, -s, -z, -v).
 //
@@ -21,7 +22,7 @@
 // the same inputs give the same digest, and an archive newer than its inputs
 // is not rebuilt.
 //
-//	go run ./integration/images -out DIR [flags] busybox|pause|alpine|python|nginx|argosay|s3server|agent...
+//	go run ./integration/images -out DIR [flags] busybox|pause|alpine|python|nginx|argosay|s3server|httpbin|agent...
 package main
 
 import (
@@ -61,6 +62,7 @@ type options struct {
 
 	s3serverPkg   string
 	s3serverImage string
+	httpbinImage  string
 
 	agentBinary  string
 	agentImage   string
@@ -77,7 +79,7 @@ type target struct {
 	build  func() (v1.Image, error)
 }
 
-var imageNames = []string{"busybox", "pause", "alpine", "python", "nginx", "argosay", "s3server", "agent"}
+var imageNames = []string{"busybox", "pause", "alpine", "python", "nginx", "argosay", "s3server", "httpbin", "agent"}
 
 // The upstream names each stand-in is tagged with, so that a manifest naming
 // any of them runs as written, and the argolite.local aliases older tests use.
@@ -91,6 +93,12 @@ const (
 	nginxNames = "docker.io/library/nginx:latest,docker.io/library/nginx:1,docker.io/library/nginx:1.25," +
 		"docker.io/library/nginx:1.27,docker.io/library/nginx:stable,docker.io/library/nginx:alpine"
 	argosayNames = "docker.io/argoproj/argosay:v2"
+	// httpbinNames is the go-httpbin image Argo Workflows' quick-start
+	// (manifests/quick-start/base/httpbin) runs for its HTTP artifact tests.
+	httpbinNames = "quay.io/holos/mccutchen/go-httpbin:v2.14.1"
+	// httpbinPkg is go-httpbin itself, at the version that image holds (a
+	// tool of this module, so go.mod fixes it).
+	httpbinPkg = "github.com/mccutchen/go-httpbin/v2/cmd/go-httpbin"
 )
 
 func main() {
@@ -108,7 +116,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./integration/images -out DIR [flags] IMAGE...")
-		fmt.Fprintln(stderr, "IMAGE is busybox, pause, alpine, python, nginx, argosay, s3server or agent (agent needs -agent-binary and -agent-image).")
+		fmt.Fprintln(stderr, "IMAGE is busybox, pause, alpine, python, nginx, argosay, s3server, httpbin or agent (agent needs -agent-binary and -agent-image).")
 		fmt.Fprintln(stderr, "An -...-image flag takes one reference or several, comma-separated: the archive carries them all.")
 		fs.PrintDefaults()
 	}
@@ -129,6 +137,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.pauseImage, "pause-image", "registry.k8s.io/pause:3.6", "sandbox image reference (containerd's sandbox_image)")
 	fs.StringVar(&o.s3serverPkg, "s3server-pkg", "github.com/argolite/argolite/integration/s3server", "Go package of the s3server binary")
 	fs.StringVar(&o.s3serverImage, "s3server-image", "argolite.local/library/s3server:v1", "S3 artifact store image reference")
+	fs.StringVar(&o.httpbinImage, "httpbin-image", httpbinNames, "go-httpbin image references")
 	fs.StringVar(&o.agentBinary, "agent-binary", "", "static linux argolite-agent binary")
 	fs.StringVar(&o.agentImage, "agent-image", "", "agent image reference, e.g. ghcr.io/argolite/argolite-agent:v0.1.0")
 	fs.StringVar(&o.agentVersion, "agent-version", "", "version label of the agent image (default: the image tag)")
@@ -439,6 +448,23 @@ func prepare(n string, o options, log io.Writer) (target, error) {
 				return nil, err
 			}
 			return s3serverImage(bin, refs[0].TagStr(), o.arch)
+		}}, nil
+
+	case "httpbin":
+		refs, err := parseTags(nil, "httpbin-image", o.httpbinImage)
+		if err != nil {
+			return target{}, err
+		}
+		inputs, err := goBuildInputs(httpbinPkg, o.arch)
+		if err != nil {
+			return target{}, err
+		}
+		return target{file: "httpbin.tar", refs: refs, inputs: inputs, build: func() (v1.Image, error) {
+			bin, err := buildGoBinary(httpbinPkg, o.arch, "go-httpbin")
+			if err != nil {
+				return nil, err
+			}
+			return httpbinImage(bin, refs[0].TagStr(), o.arch)
 		}}, nil
 
 	case "agent":

@@ -33,6 +33,28 @@ func s3serverImage(binary []byte, version, arch string) (v1.Image, error) {
 	}))
 }
 
+// httpbinImage is go-httpbin as its upstream image is: the static binary as
+// /bin/go-httpbin, its entrypoint, run as nonroot; PORT sets the port.
+func httpbinImage(binary []byte, version, arch string) (v1.Image, error) {
+	return buildImage(arch, v1.Config{
+		Entrypoint:   []string{"/bin/go-httpbin"},
+		User:         fmt.Sprintf("%d:%d", nonrootUID, nonrootUID),
+		Env:          []string{defaultPath},
+		WorkingDir:   "/",
+		ExposedPorts: map[string]struct{}{"8080/tcp": {}},
+		Labels: map[string]string{
+			"org.opencontainers.image.title":   "go-httpbin",
+			"org.opencontainers.image.version": version,
+			"org.opencontainers.image.source":  "https://github.com/mccutchen/go-httpbin",
+		},
+	}, layerOf("go-httpbin ("+httpbinPkg+")", []entry{
+		file("bin/go-httpbin", 0o755, binary),
+		file("etc/passwd", 0o644, passwd(false, "/sbin/nologin")),
+		file("etc/group", 0o644, group(false)),
+		dir("tmp", 0o1777),
+	}))
+}
+
 // goBuildInputs lists what a static build of pkg depends on for staleness:
 // its Go files for GOOS=linux and the main module's go.mod and go.sum, which
 // fix the versions of its dependencies.
