@@ -34,11 +34,11 @@ func s3serverImage(binary []byte, version, arch string) (v1.Image, error) {
 }
 
 // httpbinImage is go-httpbin as its upstream image is: the static binary as
-// /bin/go-httpbin, its entrypoint, run as nonroot; PORT sets the port.
+// /bin/go-httpbin, its entrypoint, run as root, since Argo's quick-start
+// has it listen on port 80 (PORT).
 func httpbinImage(binary []byte, version, arch string) (v1.Image, error) {
 	return buildImage(arch, v1.Config{
 		Entrypoint:   []string{"/bin/go-httpbin"},
-		User:         fmt.Sprintf("%d:%d", nonrootUID, nonrootUID),
 		Env:          []string{defaultPath},
 		WorkingDir:   "/",
 		ExposedPorts: map[string]struct{}{"8080/tcp": {}},
