@@ -24,6 +24,9 @@ type operation struct {
 	now time.Time
 
 	wf *argov1.Workflow
+	// podSpec is the Pod buildPod is building: wrap reads the pull
+	// secrets and account it looks an image's entrypoint up with.
+	podSpec *corev1.PodSpec
 	// spec is the effective spec: the workflow's own, or merged over its
 	// workflowTemplateRef's.
 	spec *argov1.WorkflowSpec

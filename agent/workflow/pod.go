@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/argolite/argolite/agent/exec"
-	"github.com/argolite/argolite/shared/agentmeta"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/expr"
 	"github.com/argolite/argolite/shared/wfnames"
@@ -96,6 +95,7 @@ func (o *operation) buildPod(n *argov1.NodeStatus, t *argov1.Template) (*corev1.
 	pod := o.newPod(n, t)
 	ps := &pod.Spec
 	o.setIdentity(ps, t)
+	o.podSpec = ps
 	o.setScheduling(ps, t)
 	o.setNetworking(ps, t)
 	if err := o.setLimits(ps, t); err != nil {
@@ -476,11 +476,9 @@ func applyPodSpecPatch(ps *corev1.PodSpec, patch string) error {
 func (o *operation) wrap(c *corev1.Container, role exec.Role, tmpl string) error {
 	cmd := c.Command
 	if len(cmd) == 0 {
-		if ep, ok := o.r.imageCommand(o.ctx, c.Image); ok {
-			cmd = ep
-		} else {
-			return specError("template %s: container %s (image %s) has no command: argolite runs the command under its wrapper and "+
-				"cannot read image metadata; set command, or add the image's entrypoint under images in the %s ConfigMap", tmpl, c.Name, c.Image, agentmeta.ConfigMapName)
+		var err error
+		if cmd, err = o.imageCommand(c, tmpl); err != nil {
+			return err
 		}
 	}
 	c.Command = append([]string{exec.Binary, "exec", "run", "--role", string(role), "--container", c.Name, "--"}, cmd...)

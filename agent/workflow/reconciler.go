@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/argolite/argolite/agent/config"
 	"github.com/argolite/argolite/agent/ctrlkit"
+	"github.com/argolite/argolite/agent/imageconfig"
 	"github.com/argolite/argolite/shared/agentmeta"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/wfvalidate"
@@ -37,6 +39,7 @@ type Reconciler struct {
 	settings  *config.Parsed[*settings]
 	locks     *lockManager
 	metrics   *customMetrics
+	images    *imageconfig.Resolver
 }
 
 // kindWorkflow labels the role's reconcile metrics.
@@ -123,6 +126,7 @@ func newReconciler(c client.Client, reader client.Reader, settings config.Source
 		status:    ctrlkit.NewStatusWriter(c),
 		reconcile: ctrlkit.RoleMetrics("workflow"),
 		settings:  config.NewParsed(settings, agentmeta.ConfigMapName, parseSettings(settings.Namespace())),
+		images:    imageconfig.NewResolver(),
 	}
 }
 
@@ -205,13 +209,64 @@ func (r *Reconciler) validate(ctx context.Context, wf *argov1.Workflow) error {
 	return nil
 }
 
-// imageCommand is an image's entrypoint from the images key of the
-// argolite-config ConfigMap (Argo's workflow-controller-configmap images).
-func (r *Reconciler) imageCommand(ctx context.Context, image string) ([]string, bool) {
-	if e, ok := r.config(ctx).images[image]; ok {
-		return append(append([]string(nil), e.Entrypoint...), e.Cmd...), len(e.Entrypoint)+len(e.Cmd) > 0
+// imageCommand is what container c of template tmpl runs when it has no
+// command, by Docker's rules: from the images key of argolite-config
+// (Argo's workflow-controller-configmap images) when the image is there,
+// else from the image's config in its registry, read through the
+// registryMirrors key with the Pod's pull secrets.
+func (o *operation) imageCommand(c *corev1.Container, tmpl string) ([]string, error) {
+	cfg := o.r.config(o.ctx)
+	fixes := fmt.Sprintf("set command on the container, or add the image's entrypoint under images in the %s ConfigMap", agentmeta.ConfigMapName)
+	img, ok := imageconfig.Image{}, false
+	if e, found := cfg.images[c.Image]; found {
+		img, ok = imageconfig.Image{Entrypoint: e.Entrypoint, Cmd: e.Cmd}, true
 	}
-	return nil, false
+	if !ok {
+		if cfg.mirrorsErr != nil {
+			return nil, specError("template %s: container %s (image %s) has no command: %v", tmpl, c.Name, c.Image, cfg.mirrorsErr)
+		}
+		var err error
+		img, err = o.r.images.Lookup(o.ctx, c.Image, cfg.mirrors, o.pullKeychain)
+		if err != nil {
+			return nil, specError("template %s: container %s (image %s) has no command and its entrypoint cannot be read from the registry: %v; %s",
+				tmpl, c.Name, c.Image, err, fixes)
+		}
+	}
+	cmd := imageconfig.Command(img.Entrypoint, img.Cmd, len(c.Args) > 0)
+	if len(cmd) == 0 && len(c.Args) == 0 {
+		return nil, specError("template %s: container %s (image %s) has no command and the image has neither entrypoint nor cmd; %s", tmpl, c.Name, c.Image, fixes)
+	}
+	return cmd, nil
+}
+
+// pullKeychain is the credentials the kubelet would pull the Pod's images
+// with: the Pod's imagePullSecrets, then its ServiceAccount's. A secret or
+// account that is missing is skipped, as the kubelet does.
+func (o *operation) pullKeychain(ctx context.Context) (authn.Keychain, error) {
+	ns := o.wf.Namespace
+	var refs []corev1.LocalObjectReference
+	if o.podSpec != nil {
+		refs = append(refs, o.podSpec.ImagePullSecrets...)
+		sa := &corev1.ServiceAccount{}
+		saName := firstNonEmpty(o.podSpec.ServiceAccountName, "default")
+		if err := o.r.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: saName}, sa); err == nil {
+			refs = append(refs, sa.ImagePullSecrets...)
+		} else if !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("reading ServiceAccount %s/%s for its imagePullSecrets: %w", ns, saName, err)
+		}
+	}
+	var secrets []corev1.Secret
+	for _, ref := range refs {
+		s := corev1.Secret{}
+		if err := o.r.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: ref.Name}, &s); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			return nil, fmt.Errorf("reading pull secret %s/%s: %w", ns, ref.Name, err)
+		}
+		secrets = append(secrets, s)
+	}
+	return imageconfig.NewKeychain(secrets)
 }
 
 type imageEntry struct {
@@ -229,12 +284,15 @@ type artifactDriver struct {
 // settings is what the workflow role reads from argolite-config, with the
 // errors of the keys that do not parse: each is reported where it is used.
 type settings struct {
-	images  map[string]imageEntry
-	repo    *argov1.ArtifactRepository
-	repoErr error
-	drivers map[string]artifactDriver
-	ttl     time.Duration
-	ttlErr  error
+	images map[string]imageEntry
+	// mirrors are the registryMirrors key: where image configs are read.
+	mirrors    imageconfig.Mirrors
+	mirrorsErr error
+	repo       *argov1.ArtifactRepository
+	repoErr    error
+	drivers    map[string]artifactDriver
+	ttl        time.Duration
+	ttlErr     error
 }
 
 // metricsConfig is the metricsConfig key of argolite-config, as in Argo's
@@ -256,6 +314,11 @@ func parseSettings(namespace string) func(data map[string]string) (*settings, er
 			var m map[string]imageEntry
 			if err := yaml.Unmarshal([]byte(raw), &m); err == nil {
 				c.images = m
+			}
+		}
+		if raw := data["registryMirrors"]; strings.TrimSpace(raw) != "" {
+			if err := yaml.UnmarshalStrict([]byte(raw), &c.mirrors); err != nil {
+				c.mirrorsErr = fmt.Errorf("%s: %w", where("registryMirrors"), err)
 			}
 		}
 		if raw := data["artifactRepository"]; strings.TrimSpace(raw) != "" {

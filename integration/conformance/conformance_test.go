@@ -19,10 +19,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -40,10 +42,12 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
+	"github.com/argolite/argolite/integration/mirror"
 	s3manifest "github.com/argolite/argolite/integration/s3server/manifest"
 )
 
@@ -117,7 +121,7 @@ func TestConformance(t *testing.T) {
 
 	install(t, kube)
 	setupNamespace(t, kube)
-	setupArtifactStore(t, dyn)
+	setupArtifactStore(t, dyn, agentMirrors(t, kube, cfg))
 	applyCompanions(t, dyn, corpus)
 
 	report := runSuite(t, ctx, dyn, "Argo Workflows examples conformance", corpus, expected, bar, "passing.txt")
@@ -342,6 +346,38 @@ func setupNamespace(t *testing.T, kube kubernetes.Interface) {
 	}
 }
 
+// agentMirrors is the registryMirrors key of argolite-config: the agent
+// reads the entrypoint of the examples' images (argosay, which they give
+// only args) from the test bed's registry, where containerd pulls them.
+func agentMirrors(t *testing.T, kube kubernetes.Interface, cfg *rest.Config) string {
+	t.Helper()
+	ca := cfg.CAData
+	if len(ca) == 0 {
+		var err error
+		if ca, err = os.ReadFile(cfg.CAFile); err != nil {
+			t.Fatalf("reading the cluster CA from the kubeconfig: %v", err)
+		}
+	}
+	nodes, err := kube.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+	if err != nil || len(nodes.Items) == 0 {
+		t.Fatalf("listing nodes: %v", err)
+	}
+	var ip string
+	for _, a := range nodes.Items[0].Status.Addresses {
+		if a.Type == corev1.NodeInternalIP {
+			ip = a.Address
+		}
+	}
+	if ip == "" {
+		t.Fatalf("node %s reports no InternalIP", nodes.Items[0].Name)
+	}
+	value, err := mirror.AgentConfig(net.JoinHostPort(ip, strconv.Itoa(mirror.Port)), ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return value
+}
+
 // agentConfig configures the artifact driver plugin "test" that Argo's e2e
 // installs for artifact-passing-explicit-plugin.yaml: its configuration is
 // an S3 bucket.
@@ -359,7 +395,7 @@ data:
 
 // setupArtifactStore runs the S3-compatible store as Service minio (as
 // Argo's quick-start runs MinIO) with Argo's artifact-repositories ConfigMap.
-func setupArtifactStore(t *testing.T, dyn dynamic.Interface) {
+func setupArtifactStore(t *testing.T, dyn dynamic.Interface, registryMirrors string) {
 	t.Helper()
 	ctx := context.Background()
 	objs, err := s3manifest.Objects()
@@ -372,6 +408,9 @@ func setupArtifactStore(t *testing.T, dyn dynamic.Interface) {
 	}
 	config := &unstructured.Unstructured{}
 	if err := yaml.Unmarshal([]byte(agentConfig), &config.Object); err != nil {
+		t.Fatal(err)
+	}
+	if err := unstructured.SetNestedField(config.Object, registryMirrors, "data", "registryMirrors"); err != nil {
 		t.Fatal(err)
 	}
 	objs = append(objs, repos, config)

@@ -57,6 +57,7 @@ func installGitopsAgent(t *testing.T) {
 		}
 		argo(t, "uninstall", "--crds", "--timeout", "2m")
 	})
+	setAgentRegistryMirrors(t)
 	ctx := context.Background()
 	deploys := clientset.AppsV1().Deployments(agentmeta.Namespace)
 	patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"agent","env":[{"name":"ARGOLITE_GIT_POLL_INTERVAL","value":"%s"}]}]}}}}`, gitopsPollInterval)

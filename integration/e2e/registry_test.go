@@ -191,18 +191,25 @@ func TestRegistryServesImageConfigs(t *testing.T) {
 	}
 }
 
+// clusterCA is the cluster CA from the kubeconfig, which signed the
+// registry's certificate.
+func clusterCA(t *testing.T) []byte {
+	t.Helper()
+	if len(cfg.CAData) > 0 {
+		return cfg.CAData
+	}
+	ca, err := os.ReadFile(cfg.CAFile)
+	if err != nil {
+		t.Fatalf("reading the cluster CA from the kubeconfig: %v", err)
+	}
+	return ca
+}
+
 // registryTransport trusts the cluster CA, which signed the registry's
 // certificate as it did the API server's.
 func registryTransport(t *testing.T) remote.Option {
 	t.Helper()
-	ca := cfg.CAData
-	if len(ca) == 0 {
-		var err error
-		if ca, err = os.ReadFile(cfg.CAFile); err != nil {
-			t.Fatalf("reading the cluster CA from the kubeconfig: %v", err)
-		}
-	}
-	tr, err := mirror.Transport(ca)
+	tr, err := mirror.Transport(clusterCA(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -114,4 +115,27 @@ func Push(ctx context.Context, archive, registry string, opts ...remote.Option) 
 		return nil, fmt.Errorf("pushing %s to %s: %w (is the local cluster up? make cluster-up)", archive, registry, err)
 	}
 	return tags, nil
+}
+
+// Registries are the upstream registries the registry stands in for, each
+// under its own prefix (integration/cluster/lib.sh mirrored_registries).
+var Registries = []string{"docker.io", "quay.io", "gcr.io", "ghcr.io", "registry.k8s.io", "argolite.local"}
+
+// AgentConfig is the registryMirrors key of argolite-config that makes the
+// agent read image configs where containerd pulls the images from (the
+// hosts.toml files up.sh writes): each of Registries at its prefix of the
+// registry at registry (host:port), every other registry at its root, all
+// trusting caPEM.
+func AgentConfig(registry string, caPEM []byte) (string, error) {
+	type host struct {
+		Endpoint     string `json:"endpoint"`
+		OverridePath bool   `json:"overridePath,omitempty"`
+		CAData       string `json:"caData"`
+	}
+	m := map[string]host{"_default": {Endpoint: "https://" + registry, CAData: string(caPEM)}}
+	for _, r := range Registries {
+		m[r] = host{Endpoint: "https://" + registry + "/v2/" + r, OverridePath: true, CAData: string(caPEM)}
+	}
+	b, err := json.Marshal(m)
+	return string(b), err
 }
