@@ -11,22 +11,22 @@ import (
 
 // dagRun is one pass over a DAG template.
 type dagRun struct {
-	o       *operation
-	name    string
-	sc      scope
-	t       *argov1.Template
-	node    *argov1.NodeStatus
-	tasks   map[string]*argov1.DAGTask
-	depends map[string]*expr.Depends
-	ls      *localScope
-	// skipped holds the outputs of skipped and omitted tasks (see
-	// addSkippedOutputs): seen by the tasks that follow, not by the DAG's
-	// own outputs, which fall back to their valueFrom.default as in Argo.
-	skipped  map[string]string
+	o        *operation
+	name     string
+	sc       scope
+	t        *argov1.Template
+	node     *argov1.NodeStatus
+	tasks    map[string]*argov1.DAGTask
+	depends  map[string]*expr.Depends
+	ls       *localScope
 	visiting map[string]bool
 	done     map[string]bool
 	failFast bool
 	running  int
+	// skipped holds the outputs of skipped and omitted tasks (see
+	// addSkippedOutputs): seen by the tasks that follow, not by the DAG's
+	// own outputs, which fall back to their valueFrom.default as in Argo.
+	skipped map[string]string
 }
 
 func (d *dagRun) taskNodeName(task string) string { return d.name + "." + task }
