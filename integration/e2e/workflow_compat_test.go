@@ -123,7 +123,7 @@ func TestWorkflowCompat(t *testing.T) {
 		{"functional/dag-skipped-output-ref.yaml", "Skipped"},
 		{"functional/dag-omitted-output-ref.yaml", "Omitted"},
 	} {
-		t.Run("a task reads the outputs of a "+strings.ToLower(c.phase)+" task", func(t *testing.T) {
+		t.Run("a task reads the outputs of a task that was "+strings.ToLower(c.phase), func(t *testing.T) {
 			doc := withArgosayCommand(t, argoCase(t, c.file))
 			wf := run(t, featureNamespace(t, dyn), doc)
 			wantPhases(t, wf, map[string]string{".stage-a": "Succeeded", ".stage-b": c.phase, ".stage-c": "Succeeded"})
