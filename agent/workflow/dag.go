@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
@@ -22,6 +23,10 @@ type dagRun struct {
 	done     map[string]bool
 	failFast bool
 	running  int
+	// skipped holds the outputs of skipped and omitted tasks (see
+	// addSkippedOutputs): seen by the tasks that follow, not by the DAG's
+	// own outputs, which fall back to their valueFrom.default as in Argo.
+	skipped map[string]string
 }
 
 func (d *dagRun) taskNodeName(task string) string { return d.name + "." + task }
@@ -36,7 +41,7 @@ func (o *operation) executeDAG(name string, sc scope, t *argov1.Template, ref te
 		return n, nil
 	}
 	d := &dagRun{o: o, name: name, sc: sc, t: t, node: n, tasks: map[string]*argov1.DAGTask{}, depends: map[string]*expr.Depends{},
-		ls: templateScope(t), visiting: map[string]bool{}, done: map[string]bool{}, failFast: t.DAG.FailFast == nil || *t.DAG.FailFast}
+		ls: templateScope(t), skipped: map[string]string{}, visiting: map[string]bool{}, done: map[string]bool{}, failFast: t.DAG.FailFast == nil || *t.DAG.FailFast}
 	for i := range t.DAG.Tasks {
 		task := &t.DAG.Tasks[i]
 		d.tasks[task.Name] = task
@@ -229,7 +234,9 @@ func (d *dagRun) executeTask(name string) error {
 			return nil
 		}
 	}
-	vars := o.scopeVars(d.ls, map[string]string{"tasks.name": name})
+	locals := maps.Clone(d.skipped)
+	locals["tasks.name"] = name
+	vars := o.scopeVars(d.ls, locals)
 	resolved, err := substitute(task, vars)
 	if err != nil {
 		return d.taskError(nodeName, task, dep, err)
@@ -399,6 +406,9 @@ func (d *dagRun) addToScope(task string, n *argov1.NodeStatus) {
 		return
 	}
 	d.o.addNodeToScope(d.ls, "tasks."+task, n)
+	if t := d.tasks[task]; t != nil {
+		d.o.addSkippedOutputs(d.skipped, "tasks."+task, d.sc, taskHolder(t), n)
+	}
 }
 
 // hasFailure reports whether a task failed without continueOn (failFast).

@@ -24,9 +24,18 @@ func newLocalScope() *localScope {
 
 // templateScope is the scope of a steps or DAG template's children: it
 // starts with the template's own input artifacts, so an argument can pass
-// one on with from: "{{inputs.artifacts.NAME}}".
+// one on with from: "{{inputs.artifacts.NAME}}", and its input parameters
+// as processArgs resolved them (Argo's createScope), so a tag left in a step
+// or task because it read an input that was itself an expression over
+// another input (list: "{{= ... inputs.parameters.test ...}}") resolves
+// when the step or task runs.
 func templateScope(t *argov1.Template) *localScope {
 	s := newLocalScope()
+	for _, p := range t.Inputs.Parameters {
+		if p.Value != nil {
+			s.params["inputs.parameters."+p.Name] = p.Value.String()
+		}
+	}
 	for _, a := range t.Inputs.Artifacts {
 		if hasLocation(&a) {
 			s.artifacts["inputs.artifacts."+a.Name] = a
@@ -74,6 +83,36 @@ func (o *operation) addNodeToScope(s *localScope, prefix string, n *argov1.NodeS
 		for _, a := range out.Artifacts {
 			s.artifacts[prefix+".outputs.artifacts."+a.Name] = a
 		}
+	}
+}
+
+// addSkippedOutputs gives a skipped or omitted child that produced nothing
+// the output parameters its template declares, as Argo's
+// buildLocalScopeFromTask does, so a consumer reading
+// {{tasks.X.outputs.parameters.P}} (or withParam over it) runs instead of
+// failing on a value that will never come. Argo fills "" and so does
+// argolite, except that a parameter with a valueFrom.default gets the
+// default: the value the producer would have reported had its file been
+// missing.
+func (o *operation) addSkippedOutputs(into map[string]string, prefix string, sc scope, h holder, n *argov1.NodeStatus) {
+	if (n.Phase != argov1.NodeSkipped && n.Phase != argov1.NodeOmitted) || n.Outputs != nil {
+		return
+	}
+	_, t, _, err := o.resolve(sc, h)
+	if err != nil {
+		// The template is missing: nothing is declared, and the consumer
+		// reports the unresolved reference itself.
+		return
+	}
+	for _, p := range t.Outputs.Parameters {
+		v := ""
+		if p.ValueFrom != nil && p.ValueFrom.Default != nil {
+			v = p.ValueFrom.Default.String()
+		}
+		into[prefix+".outputs.parameters."+p.Name] = v
+	}
+	if t.Outputs.Result != nil {
+		into[prefix+".outputs.result"] = ""
 	}
 }
 

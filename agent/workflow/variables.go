@@ -15,6 +15,7 @@ import (
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/expr"
 	"github.com/argolite/argolite/shared/wfnames"
+	"github.com/argolite/argolite/shared/wfvalidate"
 )
 
 // setGlobals fills workflow.* from the workflow and its arguments.
@@ -236,6 +237,9 @@ func (o *operation) processArgs(tmpl *argov1.Template, args argov1.Arguments, lo
 	out, err := substitute(first, vars)
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", t.Name, err)
+	}
+	if err := wfvalidate.ResolvedNames(t.Name, out.Outputs); err != nil {
+		return nil, specError("%v", err)
 	}
 	for _, p := range out.Inputs.Parameters {
 		if len(p.Enum) > 0 && p.Value != nil {

@@ -37,6 +37,24 @@ func fieldNameProblem(name string) string {
 	return ""
 }
 
+// ResolvedNames checks the parameter and artifact names of a template's
+// outputs once the controller has substituted them: a name with a {{...}}
+// tag passes validation (its value is not known until the template runs) and
+// is checked here instead, as Argo's controller does.
+func ResolvedNames(tmplName string, out argov1.Outputs) error {
+	for _, p := range out.Parameters {
+		if !paramNameRe.MatchString(p.Name) {
+			return fmt.Errorf("template %s: outputs.parameters name %q (after substitution) is not a valid parameter name: use letters, digits, '_' and '-'", tmplName, p.Name)
+		}
+	}
+	for _, a := range out.Artifacts {
+		if !paramNameRe.MatchString(a.Name) {
+			return fmt.Errorf("template %s: outputs.artifacts name %q (after substitution) is not a valid artifact name: use letters, digits, '_' and '-'", tmplName, a.Name)
+		}
+	}
+	return nil
+}
+
 // templateTypes names the types a template has set.
 func templateTypes(t *argov1.Template) []string {
 	var types []string
@@ -488,7 +506,9 @@ func (v *validator) parameterNames(path string, params []argov1.Parameter) {
 		case p.Name == "":
 			v.add(np, "required: every parameter needs a name")
 			continue
-		case !paramNameRe.MatchString(p.Name):
+		case !hasTag(p.Name) && !paramNameRe.MatchString(p.Name):
+			// A name with a {{...}} tag (result-{{inputs.parameters.v}}) is checked
+			// once the controller has resolved it, as Argo does.
 			v.add(np, "%q is not a valid parameter name: use letters, digits, '_' and '-'", p.Name)
 		}
 		if j, dup := seen[p.Name]; dup {
@@ -507,7 +527,9 @@ func (v *validator) artifactNames(path string, arts []argov1.Artifact) {
 		case a.Name == "":
 			v.add(np, "required: every artifact needs a name")
 			continue
-		case !paramNameRe.MatchString(a.Name):
+		case !hasTag(a.Name) && !paramNameRe.MatchString(a.Name):
+			// A name with a {{...}} tag (result-{{inputs.parameters.v}}) is checked
+			// once the controller has resolved it, as Argo does.
 			v.add(np, "%q is not a valid artifact name: use letters, digits, '_' and '-'", a.Name)
 		}
 		if j, dup := seen[a.Name]; dup {

@@ -496,7 +496,32 @@ templates:
 			{"spec.templates[0].inputs.parameters[0].name", `"a b" is not a valid parameter name`},
 			{"spec.templates[0].inputs.parameters[2].name", `"c" is also the name of parameters[1]: parameter names must be unique`},
 		}},
+		// Argo's exit-handler-parameterized-global-artifacts: a name with a
+		// tag is checked once resolved (ResolvedNames), not here.
+		{name: "parameterized output names", spec: `
+entrypoint: main
+templates:
+- name: main
+  inputs: {parameters: [{name: v, value: car}]}
+  container: {image: busybox}
+  outputs:
+    parameters:
+    - {name: "p-{{inputs.parameters.v}}", valueFrom: {path: /tmp/p}}
+    artifacts:
+    - {name: "result-{{inputs.parameters.v}}", path: /tmp/r, globalName: "output-result-{{inputs.parameters.v}}"}
+`},
 	})
+}
+
+func TestResolvedNames(t *testing.T) {
+	ok := argov1.Outputs{Artifacts: []argov1.Artifact{{Name: "result-car"}}, Parameters: []argov1.Parameter{{Name: "p_1"}}}
+	if err := ResolvedNames("t", ok); err != nil {
+		t.Errorf("valid names: %v", err)
+	}
+	bad := argov1.Outputs{Artifacts: []argov1.Artifact{{Name: "result-a car"}}}
+	if err := ResolvedNames("t", bad); err == nil || !strings.Contains(err.Error(), `"result-a car" (after substitution) is not a valid artifact name`) {
+		t.Errorf("got %v", err)
+	}
 }
 
 func TestDAG(t *testing.T) {
