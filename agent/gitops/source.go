@@ -284,10 +284,11 @@ func (r *Reconciler) prepare(app *argov1.Application, d *desired, objects []*uns
 	out, err := appsource.Prepare(app, objects, r.Mapper)
 	var unknown *appsource.UnknownKindError
 	var dup *appsource.DuplicateError
+	var noName *appsource.NoNameError
 	switch {
 	case errors.As(err, &unknown):
 		return failed(argov1.ReasonUnknownKind, err)
-	case errors.As(err, &dup):
+	case errors.As(err, &dup), errors.As(err, &noName):
 		return failed(argov1.ReasonRenderFailed, err)
 	case err != nil:
 		return failed(argov1.ReasonCompareFailed, err)

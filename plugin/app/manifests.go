@@ -506,6 +506,7 @@ func (c *Common) prepare(app *argov1.Application, objects []*unstructured.Unstru
 	out, err := appsource.Prepare(app, objects, c.Clients.Mapper)
 	var unknown *appsource.UnknownKindError
 	var dup *appsource.DuplicateError
+	var noName *appsource.NoNameError
 	switch {
 	case errors.As(err, &unknown):
 		return nil, &cli.Error{
@@ -515,6 +516,8 @@ func (c *Common) prepare(app *argov1.Application, objects []*unstructured.Unstru
 		}
 	case errors.As(err, &dup):
 		return nil, &cli.Error{Problem: dup.Object + " appears twice in the rendered manifests", Fix: "remove one in Git"}
+	case errors.As(err, &noName):
+		return nil, &cli.Error{Problem: noName.Object + " has no metadata.name", Fix: "set metadata.name, or make it a hook (argocd.argoproj.io/hook or helm.sh/hook): only hooks may use generateName"}
 	case err != nil:
 		return nil, c.Clients.Explain(err, "")
 	}

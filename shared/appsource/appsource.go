@@ -87,6 +87,16 @@ func (e *DuplicateError) Error() string {
 	return e.Object + " appears twice in the rendered manifests: remove one in Git"
 }
 
+// NoNameError is a resource (not a hook) rendered without metadata.name.
+type NoNameError struct{ Object, GenerateName string }
+
+func (e *NoNameError) Error() string {
+	if e.GenerateName != "" {
+		return fmt.Sprintf("%s has generateName %q but no name, and only hooks may use generateName: set metadata.name, or make it a hook with argocd.argoproj.io/hook or helm.sh/hook", e.Object, e.GenerateName)
+	}
+	return e.Object + " has no metadata.name: set one in Git"
+}
+
 // Prepare labels the rendered objects as the Application's, fills in
 // namespaces by scope (a CRD in the same render makes its kind known before
 // it is installed), splits hooks from resources and rejects duplicates and
@@ -137,6 +147,11 @@ func Prepare(app *argov1.Application, objects []*unstructured.Unstructured, mapp
 		case isHook && hook == HookSkip:
 		case isHook:
 			out.Hooks = append(out.Hooks, o)
+		case o.GetName() == "":
+			// Only hooks are created; resources are applied server-side, which
+			// needs a name (the API server would answer "resource name may not
+			// be empty").
+			return nil, &NoNameError{Object: Describe(o), GenerateName: o.GetGenerateName()}
 		default:
 			out.Objects = append(out.Objects, o)
 		}

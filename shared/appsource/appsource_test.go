@@ -77,6 +77,13 @@ func TestPrepare(t *testing.T) {
 	if !errors.As(err, &dup) || dup.Object != "ConfigMap/prod/x" {
 		t.Errorf("duplicate: %v", err)
 	}
+	// A resource with only generateName cannot be applied: say so instead of
+	// the API server's "resource name may not be empty".
+	_, err = Prepare(app, parse(t, "apiVersion: batch/v1\nkind: Job\nmetadata: {generateName: once-}"), mapper())
+	var noName *NoNameError
+	if !errors.As(err, &noName) || !strings.Contains(err.Error(), "only hooks may use generateName") {
+		t.Errorf("generateName resource: %v", err)
+	}
 }
 
 func TestSources(t *testing.T) {

@@ -149,3 +149,49 @@ func BenchmarkRenderDirectory(b *testing.B) {
 		}
 	}
 }
+
+// TestRenderDirectoryHelmHooks renders the shape of Argo CD's helm-hooks
+// example, a plain directory: Helm hook annotations count there too, a Helm
+// hook with no Argo phase (its "Sync" and misspelt "post-insntall") is
+// dropped, and helm.sh/hook-weight orders ordinary resources.
+func TestRenderDirectoryHelmHooks(t *testing.T) {
+	root := writeTree(t, map[string]string{"app/manifests.yaml": `apiVersion: batch/v1
+kind: Job
+metadata:
+  generateName: upgrade-sql-schema
+  annotations:
+    helm.sh/hook: pre-install
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: maint-page-up
+  annotations:
+    helm.sh/hook: Sync
+    helm.sh/hook-delete-policy: before-hook-creation
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: frontend
+  annotations:
+    helm.sh/hook-weight: "2"
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: maint-page-down
+  annotations:
+    helm.sh/hook: post-insntall
+`})
+	objs := mustRender(t, Input{Root: root, Source: v1alpha1.ApplicationSource{Path: "app"}})
+	if got := ids(objs); !reflect.DeepEqual(got, []string{"Job/", "Service/frontend"}) {
+		t.Fatalf("objects = %v, want the pre-install Job and the Service", got)
+	}
+	if got := objs[0].GetAnnotations()["argocd.argoproj.io/hook"]; got != "PreSync" || objs[0].GetGenerateName() != "upgrade-sql-schema" {
+		t.Errorf("pre-install Job: hook %q, generateName %q, want PreSync and upgrade-sql-schema", got, objs[0].GetGenerateName())
+	}
+	if got := objs[1].GetAnnotations()["argocd.argoproj.io/sync-wave"]; got != "2" {
+		t.Errorf("Service sync-wave = %q, want 2 from helm.sh/hook-weight", got)
+	}
+}

@@ -124,11 +124,7 @@ func renderHelm(ctx context.Context, r *repo, rel, dir string, in Input) ([]*uns
 			}
 			return nil, err
 		}
-		for _, obj := range got {
-			if mapHelmHooks(obj) {
-				objs = append(objs, obj)
-			}
-		}
+		objs = append(objs, got...)
 	}
 	return objs, nil
 }

@@ -156,14 +156,28 @@ func Render(ctx context.Context, in Input) ([]*unstructured.Unstructured, error)
 	if err != nil {
 		return nil, err
 	}
+	var objs []*unstructured.Unstructured
 	switch kind {
 	case KindHelm:
-		return renderHelm(ctx, repo, rel, dir, in)
+		objs, err = renderHelm(ctx, repo, rel, dir, in)
 	case KindKustomize:
-		return renderKustomize(ctx, repo, rel, dir, in.Source.Kustomize)
+		objs, err = renderKustomize(ctx, repo, rel, dir, in.Source.Kustomize)
 	default:
-		return renderDirectory(ctx, repo, rel, dir, in.Source.Directory)
+		objs, err = renderDirectory(ctx, repo, rel, dir, in.Source.Directory)
 	}
+	if err != nil {
+		return nil, err
+	}
+	// Argo CD honours helm.sh/hook annotations whatever renders them (its
+	// helm-hooks example is a plain directory of manifests), so they are
+	// mapped here for every source type, not only for Helm charts.
+	kept := objs[:0]
+	for _, obj := range objs {
+		if mapHelmHooks(obj) {
+			kept = append(kept, obj)
+		}
+	}
+	return kept, nil
 }
 
 // repo is a checkout root with its symlinks resolved, so that containment
