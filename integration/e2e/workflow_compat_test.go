@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -43,21 +42,6 @@ func argoCase(t *testing.T, rel string) string {
 
 func argoAPIVersion(doc string) string {
 	return strings.ReplaceAll(doc, "apiVersion: argoproj.io/v1alpha1", "apiVersion: argolite.dev/v1alpha1")
-}
-
-// argosayArgsOnly is an argosay container given args and no command.
-var argosayArgsOnly = regexp.MustCompile(`(\n( +)image: argoproj/argosay:v2\n)( +args:)`)
-
-// withArgosayCommand names argosay's entrypoint as the command of the argosay
-// containers that give only args, which then run exactly as Argo's do.
-// Until the agent reads an image's entrypoint (being added separately), a
-// container without command runs nothing.
-func withArgosayCommand(t *testing.T, doc string) string {
-	t.Helper()
-	if !argosayArgsOnly.MatchString(doc) {
-		t.Fatalf("no argosay container with args only in:\n%s", doc)
-	}
-	return argosayArgsOnly.ReplaceAllString(doc, "${1}${2}command: [/argosay]\n${3}")
 }
 
 func TestWorkflowCompat(t *testing.T) {
@@ -107,7 +91,7 @@ func TestWorkflowCompat(t *testing.T) {
 
 	// functional_test.go TestStepsWhenExprFilter.
 	t.Run("when with {{= }} expression tags", func(t *testing.T) {
-		doc := withArgosayCommand(t, argoCase(t, "functional/steps-when-expr-filter.yaml"))
+		doc := argoCase(t, "functional/steps-when-expr-filter.yaml")
 		wf := run(t, featureNamespace(t, dyn), doc)
 		wantPhases(t, wf, map[string]string{
 			"[0].fst(0:name:first,type:)":        "Succeeded",
@@ -124,7 +108,7 @@ func TestWorkflowCompat(t *testing.T) {
 		{"functional/dag-omitted-output-ref.yaml", "Omitted"},
 	} {
 		t.Run("a task reads the outputs of a task that was "+strings.ToLower(c.phase), func(t *testing.T) {
-			doc := withArgosayCommand(t, argoCase(t, c.file))
+			doc := argoCase(t, c.file)
 			wf := run(t, featureNamespace(t, dyn), doc)
 			wantPhases(t, wf, map[string]string{".stage-a": "Succeeded", ".stage-b": c.phase, ".stage-c": "Succeeded"})
 			inputs := map[string]string{}
@@ -144,7 +128,7 @@ func TestWorkflowCompat(t *testing.T) {
 	// artifacts_test.go TestDefaultParameterOutputs (inline there): a steps
 	// template's output from a skipped step is its valueFrom.default.
 	t.Run("a steps template's output from a skipped step is its default", func(t *testing.T) {
-		doc := withArgosayCommand(t, argoAPIVersion(`apiVersion: argoproj.io/v1alpha1
+		doc := (argoAPIVersion(`apiVersion: argoproj.io/v1alpha1
 kind: Workflow
 metadata:
   generateName: default-params-
