@@ -279,8 +279,10 @@ func (o *operation) executeType(name string, sc scope, t *argov1.Template, ref t
 		return o.executeDAG(name, sc, t, ref, opts)
 	case t.Suspend != nil:
 		return o.executeSuspend(name, t, ref, opts)
+	case t.Data != nil:
+		return o.executeData(name, t, ref, opts)
 	}
-	err := specError("template %s has nothing to run: give it one of container, script, containerSet, resource, steps, dag or suspend", t.Name)
+	err := specError("template %s has nothing to run: give it one of container, script, containerSet, resource, steps, dag, suspend or data", t.Name)
 	return o.nodeError(o.node(name), name, ref, opts, err), err
 }
 

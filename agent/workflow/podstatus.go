@@ -261,19 +261,27 @@ func pendingReason(pod *corev1.Pod) string {
 // podEnv resolves a step Pod's Secret-backed environment variables (the
 // artifact credentials) the way the kubelet does, for the agent's own reads.
 func (o *operation) podEnv(pod *corev1.Pod) func(string) string {
+	var env []corev1.EnvVar
+	for _, c := range pod.Spec.Containers {
+		env = append(env, c.Env...)
+	}
+	return o.secretEnv(pod.Namespace, env)
+}
+
+// secretEnv resolves the Secret-backed variables of env (those credentials
+// records) for code in the agent that reaches an artifact store itself.
+func (o *operation) secretEnv(namespace string, env []corev1.EnvVar) func(string) string {
 	return func(name string) string {
-		for _, c := range pod.Spec.Containers {
-			for _, e := range c.Env {
-				if e.Name != name || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
-					continue
-				}
-				ref := e.ValueFrom.SecretKeyRef
-				sec := &corev1.Secret{}
-				if err := o.r.APIReader.Get(o.ctx, client.ObjectKey{Namespace: pod.Namespace, Name: ref.Name}, sec); err != nil {
-					return ""
-				}
-				return string(sec.Data[ref.Key])
+		for _, e := range env {
+			if e.Name != name || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+				continue
 			}
+			ref := e.ValueFrom.SecretKeyRef
+			sec := &corev1.Secret{}
+			if err := o.r.APIReader.Get(o.ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, sec); err != nil {
+				return ""
+			}
+			return string(sec.Data[ref.Key])
 		}
 		return ""
 	}

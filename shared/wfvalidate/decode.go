@@ -311,7 +311,7 @@ func decodeObject(obj map[string]any, path string) (Document, Errors) {
 	}
 	for _, e := range Strict(checked, into) {
 		if parent, field, ok := cutLast(e.Path); ok && strings.Contains(e.Reason, "not supported by argolite") &&
-			(field == "http" || field == "data" || field == "plugin") && strings.Contains(parent, "templates[") {
+			(field == "http" || field == "plugin") && strings.Contains(parent, "templates[") {
 			if doc.untyped == nil {
 				doc.untyped = map[string]bool{}
 			}

@@ -249,11 +249,9 @@ func TestUnsupportedTemplateTypeReportedOnce(t *testing.T) {
 entrypoint: main
 templates:
 - name: main
-  data:
-    source: {artifactPaths: {name: x}}
-    transformation: []
+  plugin: {hello: {}}
 `))
-	expectErrors(t, errs, want{"spec.templates[0].data", "not supported by argolite"})
+	expectErrors(t, errs, want{"spec.templates[0].plugin", "not supported by argolite"})
 	expectErrors(t, docs[0].Validate(Options{}))
 }
 

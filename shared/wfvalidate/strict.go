@@ -356,7 +356,6 @@ var unsupportedFields = map[reflect.Type]map[string]string{
 		"resourceClaims": "dynamic resource claims are not supported: request devices through the step Pod's resources (podSpecPatch)",
 		"http":           "HTTP templates need Argo's agent Pod: use a container or script template that runs curl or wget",
 		"plugin":         "executor plugins are not supported: use a container or script template",
-		"data":           "data templates are not supported: transform the data in a script template",
 		"executor":       "the executor is argolite's own step wrapper: remove executor (a service account goes in serviceAccountName)",
 		"annotations":    "template annotations are not supported: use metadata.annotations for the step Pod's annotations",
 	},

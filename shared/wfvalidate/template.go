@@ -70,6 +70,7 @@ func templateTypes(t *argov1.Template) []string {
 	add(t.Steps != nil, "steps")
 	add(t.DAG != nil, "dag")
 	add(t.Suspend != nil, "suspend")
+	add(t.Data != nil, "data")
 	return types
 }
 
@@ -91,7 +92,7 @@ func (v *validator) template(t *argov1.Template, path string, outer *refScope) {
 	types := templateTypes(t)
 	switch len(types) {
 	case 0:
-		v.add(path, "%s: set one of container, script, containerSet, resource, steps, dag or suspend", noTemplateType)
+		v.add(path, "%s: set one of container, script, containerSet, resource, steps, dag, suspend or data", noTemplateType)
 	case 1:
 	default:
 		v.add(path, "sets %s: a template has exactly one type, keep one of them", andList(types))
@@ -198,6 +199,9 @@ func (v *validator) template(t *argov1.Template, path string, outer *refScope) {
 	}
 	if t.Suspend != nil && t.Suspend.Duration != "" {
 		v.duration(join(path, "suspend.duration"), t.Suspend.Duration, true)
+	}
+	if t.Data != nil {
+		v.data(join(path, "data"), t)
 	}
 	for i, c := range t.InitContainers {
 		if c.Name == "" {

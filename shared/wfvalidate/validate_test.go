@@ -84,7 +84,7 @@ templates:
 - name: empty
 `, faults: []want{
 			{"spec.templates[0]", "sets container and script: a template has exactly one type, keep one of them"},
-			{"spec.templates[1]", "no template type: set one of container, script, containerSet, resource, steps, dag or suspend"},
+			{"spec.templates[1]", "no template type: set one of container, script, containerSet, resource, steps, dag, suspend or data"},
 		}},
 		{name: "image required unless defaulted", spec: `
 entrypoint: main

@@ -230,6 +230,7 @@ type Template struct {
 	Resource                     *ResourceTemplate            `json:"resource,omitempty"`
 	DAG                          *DAGTemplate                 `json:"dag,omitempty"`
 	Suspend                      *SuspendTemplate             `json:"suspend,omitempty"`
+	Data                         *Data                        `json:"data,omitempty"`
 	Volumes                      []corev1.Volume              `json:"volumes,omitempty"`
 	InitContainers               []UserContainer              `json:"initContainers,omitempty"`
 	Sidecars                     []UserContainer              `json:"sidecars,omitempty"`
@@ -251,6 +252,34 @@ type Template struct {
 	Memoize                      *Memoize                     `json:"memoize,omitempty"`
 	Timeout                      string                       `json:"timeout,omitempty"`
 	PodResources                 *corev1.ResourceRequirements `json:"podResources,omitempty"`
+}
+
+// Data is a data template: the agent lists a source (the keys under an
+// artifact location) and applies the transformations in order; the node's
+// outputs.result is the JSON of the final value.
+type Data struct {
+	Source         DataSource     `json:"source"`
+	Transformation Transformation `json:"transformation,omitempty"`
+}
+
+// DataSource is where a data template's input list comes from.
+type DataSource struct {
+	ArtifactPaths *ArtifactPaths `json:"artifactPaths,omitempty"`
+}
+
+// ArtifactPaths lists the files below an artifact location (an S3 key
+// prefix, or the whole bucket without a key).
+type ArtifactPaths struct {
+	Artifact `json:",inline"`
+}
+
+// Transformation is the ordered steps of a data template.
+type Transformation []TransformationStep
+
+// TransformationStep is one expr-lang expression, with data bound to the
+// previous step's value.
+type TransformationStep struct {
+	Expression string `json:"expression"`
 }
 
 // Inputs are a template's parameters and artifacts.
