@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -147,7 +148,7 @@ func argoE2EDir() (string, error) {
 	out, err := cmd.Output()
 	if err != nil {
 		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 			stderr = string(ee.Stderr)
 		}
 		return "", fmt.Errorf("go mod download %s@%s: %w %s%s", argoModule, argoModuleVersion, err, out, stderr)
@@ -317,7 +318,7 @@ func caseOf(x ast.Expr, dir string) (*e2eCase, string) {
 		}
 	}
 	file, isFile := strings.CutPrefix(c.Workflow, "@")
-	if !isFile || !(strings.HasPrefix(file, "functional/") || strings.HasPrefix(file, "testdata/")) {
+	if !isFile || !strings.HasPrefix(file, "functional/") && !strings.HasPrefix(file, "testdata/") {
 		return nil, ""
 	}
 	switch {
