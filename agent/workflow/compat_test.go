@@ -1,10 +1,12 @@
 package workflow
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/argolite/argolite/agent/exec"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
@@ -231,5 +233,168 @@ spec:
 	wf = bad.run()
 	if wf.Status.Phase != argov1.WorkflowError && wf.Status.Phase != argov1.WorkflowFailed || !strings.Contains(wf.Status.Message, `"result-a car" (after substitution) is not a valid parameter name`) {
 		t.Errorf("phase %s: %s", wf.Status.Phase, wf.Status.Message)
+	}
+}
+
+// TestAggregateOverRetriedItems: a loop whose items retry (by the
+// workflow's retryStrategy) and whose template's output is a literal value
+// ('{{inputs.parameters.message}}') fans in those values from each item's
+// last attempt, in steps and DAGs, as Argo's
+// parameter-aggregation-*-with-retry e2e workflows expect.
+func TestAggregateOverRetriedItems(t *testing.T) {
+	for _, tc := range []struct{ kind, body, ref string }{
+		{"dag", `dag:
+      tasks:
+      - name: echo-list
+        template: echo-value
+        arguments: {parameters: [{name: message, value: "{{item}}"}]}
+        withItems: [1, 2, 3]`, "tasks"},
+		{"steps", `steps:
+    - - name: echo-list
+        template: echo-value
+        arguments: {parameters: [{name: message, value: "{{item}}"}]}
+        withItems: [1, 2, 3]`, "steps"},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			h := newHarness(t, `
+metadata: {name: wf}
+spec:
+  retryStrategy: {limit: 1}
+  entrypoint: fanout
+  templates:
+  - name: echo-value
+    inputs: {parameters: [{name: message}]}
+    container: {image: alpine, command: [echo]}
+    outputs: {parameters: [{name: dummy-output, value: "{{inputs.parameters.message}}"}]}
+  - name: fanout
+    `+tc.body+`
+    outputs:
+      parameters:
+      - name: all
+        valueFrom: {parameter: "{{`+tc.ref+`.echo-list.outputs.parameters.dummy-output}}"}
+`)
+			pods := 0
+			h.finish = func(p *corev1.Pod) (int, exec.Result) {
+				// The items run together: the first three Pods are their
+				// first attempts, and fail, so every output comes from a retry.
+				pods++
+				if pods <= 3 {
+					return 1, exec.Result{}
+				}
+				return 0, exec.Result{}
+			}
+			wf := h.run()
+			if wf.Status.Phase != argov1.WorkflowSucceeded {
+				t.Fatalf("phase %s: %s: %s", wf.Status.Phase, wf.Status.Message, summary(wf))
+			}
+			if got := nodeNamed(t, wf, "wf").Outputs.Parameters[0].Value.String(); got != `["1","2","3"]` {
+				t.Errorf("aggregated %q, want [\"1\",\"2\",\"3\"]", got)
+			}
+			if pods != 6 {
+				t.Errorf("%d Pods, want 3 failed attempts and 3 retries", pods)
+			}
+		})
+	}
+}
+
+// TestOptionalInputPassedOnWhenAbsent: an optional input artifact that was
+// not given is passed on to a child (from: '{{inputs.artifacts.inputFile}}')
+// as nothing, as in Argo's functional/missing-steps.yaml (here as written).
+func TestOptionalInputPassedOnWhenAbsent(t *testing.T) {
+	h := newHarness(t, `
+
+
+metadata:
+  name: wf
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - arguments:
+          parameters:
+          - name: script
+            value: |
+              echo hello
+        name: step1
+        template: work
+    - - arguments:
+          parameters:
+          - name: script
+            value: |
+              echo world
+        name: step2
+        template: work
+  - name: work
+    inputs:
+      parameters:
+        - name: script
+        - name: outputArtifactResultFilePath
+          default: /tmp/output
+      artifacts:
+        - name: inputFile
+          optional: true
+    outputs:
+      parameters:
+        - name: result
+          valueFrom:
+            parameter: '{{steps.execute-script.outputs.result}}'
+      artifacts:
+        - name: resultFile
+          optional: true
+          from: '{{steps.execute-script.outputs.artifacts.resultFile}}'
+    steps:
+      - - name: execute-script
+          template: execute-target-script
+          arguments:
+            parameters:
+              - name: script
+                value: '{{inputs.parameters.script}}'
+              - name: outputArtifactResultFilePath
+                value: '{{inputs.parameters.outputArtifactResultFilePath}}'
+            artifacts:
+              - name: inputFile
+                from: '{{inputs.artifacts.inputFile}}'
+  - name: execute-target-script
+    inputs:
+      parameters:
+        - name: script
+        - name: outputArtifactResultFilePath
+          default: /tmp/output
+      artifacts:
+        - name: inputFile
+          optional: true
+          path: /tmp/inputFile
+    outputs:
+      artifacts:
+        - name: resultFile
+          optional: true
+          path: '{{inputs.parameters.outputArtifactResultFilePath}}'
+    script:
+      command: [ 'bash' ]
+      image: 'argoproj/argosay:v2'
+      source: '{{inputs.parameters.script}}'
+`, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: RepositoriesConfigMap,
+			Annotations: map[string]string{AnnotationDefaultRepository: "default"}},
+		Data: map[string]string{"default": "s3: {bucket: b, endpoint: s3.ns.svc:9000, insecure: true}"},
+	})
+	h.finish = func(p *corev1.Pod) (int, exec.Result) {
+		var spec exec.Spec
+		_ = json.Unmarshal([]byte(p.Annotations[exec.AnnotationSpec]), &spec)
+		for _, a := range spec.Inputs {
+			if a.Name == "inputFile" {
+				t.Errorf("the Pod was given inputFile: %+v", a)
+			}
+		}
+		out := "hello"
+		return 0, exec.Result{Result: &out}
+	}
+	wf := h.run()
+	if wf.Status.Phase != argov1.WorkflowSucceeded {
+		t.Fatalf("phase %s: %s: %s", wf.Status.Phase, wf.Status.Message, summary(wf))
+	}
+	if got := nodeNamed(t, wf, "wf[0].step1").Outputs.Parameters[0].Value.String(); got != "hello" {
+		t.Errorf("step1's result %q, want hello", got)
 	}
 }

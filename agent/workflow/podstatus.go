@@ -151,11 +151,16 @@ func (o *operation) finishFromContainer(n *argov1.NodeStatus, pod *corev1.Pod, t
 		if t != nil {
 			for _, p := range t.Outputs.Parameters {
 				v, ok := values[p.Name]
-				if !ok {
-					if p.ValueFrom == nil || p.ValueFrom.Default == nil {
-						continue
-					}
+				switch {
+				case ok:
+				case p.ValueFrom == nil && p.Value != nil:
+					// A literal output (value: '{{inputs.parameters.x}}',
+					// substituted with the inputs): Argo reports it as written.
+					v = p.Value.String()
+				case p.ValueFrom != nil && p.ValueFrom.Default != nil:
 					v = p.ValueFrom.Default.String()
+				default:
+					continue
 				}
 				out.Parameters = append(out.Parameters, argov1.Parameter{Name: p.Name, Value: argov1.AnyStringPtr(v), GlobalName: p.GlobalName})
 			}

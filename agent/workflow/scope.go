@@ -37,7 +37,10 @@ func templateScope(t *argov1.Template) *localScope {
 		}
 	}
 	for _, a := range t.Inputs.Artifacts {
-		if hasLocation(&a) {
+		// An optional input that was not given is still in scope, empty, as
+		// in Argo, so passing it on (from: '{{inputs.artifacts.x}}') passes
+		// nothing rather than failing.
+		if hasLocation(&a) || a.Optional {
 			s.artifacts["inputs.artifacts."+a.Name] = a
 		}
 	}
@@ -223,7 +226,7 @@ func (o *operation) resolveArtifactArgs(args []argov1.Artifact, s *localScope, v
 			r := *found.DeepCopy()
 			r.Name, r.From, r.GlobalName = a.Name, "", ""
 			r.SubPath = a.SubPath
-			r.Optional = a.Optional
+			r.Optional = a.Optional || found.Optional && !hasLocation(&found)
 			out = append(out, r)
 		case a.FromExpression != "":
 			env := exprEnv(vars, s.artifacts, o.globalArtifacts)

@@ -5,8 +5,9 @@
 // (Debian's dynamic busybox and glibc with Alpine's layout and release
 // files), python (alpine plus Python from Debian's packages; all packages
 // fetched with apt-get download into -deb-cache), nginx (busybox httpd
-// serving nginx's default page on port 80) and argoproj/argosay:v2 (the Go
-// program in ./argosay over busybox), and s3server, the S3 artifact store of
+// serving nginx's default page on port 80), argoproj/argosay:v2 (the Go
+// program in ./argosay over busybox) and argoproj/argosay:v1 (busybox and a
+// cowsay script), and s3server, the S3 artifact store of
 // the workflow tests (the Go program in ../s3server, built static like
 // pause), and go-httpbin, the HTTP peer of Argo's HTTP artifact tests (the
 // real github.com/mccutchen/go-httpbin, a tool in go.mod). alpine (and so python) has Alpine's directory layout and, as
@@ -22,7 +23,7 @@
 // the same inputs give the same digest, and an archive newer than its inputs
 // is not rebuilt.
 //
-//	go run ./integration/images -out DIR [flags] busybox|pause|alpine|python|nginx|argosay|s3server|httpbin|agent...
+//	go run ./integration/images -out DIR [flags] busybox|pause|alpine|python|nginx|argosay|argosay-v1|s3server|httpbin|agent...
 package main
 
 import (
@@ -51,6 +52,7 @@ type options struct {
 	pythonImage          string
 	nginxImage           string
 	argosayImage         string
+	argosayV1Image       string
 	debCache             string
 
 	argosayPkg string
@@ -79,7 +81,7 @@ type target struct {
 	build  func() (v1.Image, error)
 }
 
-var imageNames = []string{"busybox", "pause", "alpine", "python", "nginx", "argosay", "s3server", "httpbin", "agent"}
+var imageNames = []string{"busybox", "pause", "alpine", "python", "nginx", "argosay", "argosay-v1", "s3server", "httpbin", "agent"}
 
 // The upstream names each stand-in is tagged with, so that a manifest naming
 // any of them runs as written, and the argolite.local aliases older tests use.
@@ -93,6 +95,9 @@ const (
 	nginxNames = "docker.io/library/nginx:latest,docker.io/library/nginx:1,docker.io/library/nginx:1.25," +
 		"docker.io/library/nginx:1.27,docker.io/library/nginx:stable,docker.io/library/nginx:alpine"
 	argosayNames = "docker.io/argoproj/argosay:v2"
+	// argosayV1Names is argosay v1, which Argo's older e2e workflows still
+	// run with a shell command line (or none, for cowsay).
+	argosayV1Names = "docker.io/argoproj/argosay:v1"
 	// httpbinNames is the go-httpbin image Argo Workflows' quick-start
 	// (manifests/quick-start/base/httpbin) runs for its HTTP artifact tests.
 	httpbinNames = "quay.io/holos/mccutchen/go-httpbin:v2.14.1"
@@ -116,7 +121,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./integration/images -out DIR [flags] IMAGE...")
-		fmt.Fprintln(stderr, "IMAGE is busybox, pause, alpine, python, nginx, argosay, s3server, httpbin or agent (agent needs -agent-binary and -agent-image).")
+		fmt.Fprintln(stderr, "IMAGE is busybox, pause, alpine, python, nginx, argosay, argosay-v1, s3server, httpbin or agent (agent needs -agent-binary and -agent-image).")
 		fmt.Fprintln(stderr, "An -...-image flag takes one reference or several, comma-separated: the archive carries them all.")
 		fs.PrintDefaults()
 	}
@@ -130,6 +135,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.pythonImage, "python-image", pythonNames, "python stand-in image references")
 	fs.StringVar(&o.nginxImage, "nginx-image", nginxNames, "nginx stand-in image references")
 	fs.StringVar(&o.argosayImage, "argosay-image", argosayNames, "argosay stand-in image references")
+	fs.StringVar(&o.argosayV1Image, "argosay-v1-image", argosayV1Names, "argosay v1 stand-in image references")
 	fs.StringVar(&o.argosayPkg, "argosay-pkg", "github.com/argolite/argolite/integration/images/argosay", "Go package of the argosay binary")
 	fs.StringVar(&o.debCache, "deb-cache", "", "directory of the .deb files the alpine and python images are built from (default: debs next to -out)")
 	fs.StringVar(&o.ncPkg, "nc-pkg", "github.com/argolite/argolite/integration/images/nc", "Go package of the nc binary of the alpine and python images")
@@ -406,6 +412,13 @@ func prepare(n string, o options, log io.Writer) (target, error) {
 			}
 			return argosayImage(bin, applets, argosay, arch)
 		})
+
+	case "argosay-v1":
+		refs, err := parseTags(nil, "argosay-v1-image", o.argosayV1Image)
+		if err != nil {
+			return target{}, err
+		}
+		return busyboxTarget(n, refs, o, nil, argosayV1Image)
 
 	case "pause":
 		refs, err := parseTags(nil, "pause-image", o.pauseImage)

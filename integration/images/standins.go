@@ -84,3 +84,43 @@ func argosayImage(busybox []byte, applets []string, argosay []byte, arch string)
 		layerOf("argosay (integration/images/argosay)", []entry{file("argosay", 0o755, argosay)}),
 	)
 }
+
+// cowsayScript is /usr/games/cowsay: cowsay's bubble and cow around its
+// arguments, or its standard input when it has none, as cowsay prints them.
+const cowsayScript = `#!/bin/sh
+# cowsay stand-in of the argolite test bed.
+if [ $# -gt 0 ]; then msg="$*"; else msg=$(cat); fi
+printf '%s\n' "$msg" | awk '
+{ lines[NR] = $0; if (length($0) > w) w = length($0) }
+END {
+  if (NR == 0) { lines[1] = ""; NR = 1 }
+  top = " "; bottom = " "
+  for (i = 0; i < w + 2; i++) { top = top "_"; bottom = bottom "-" }
+  print top
+  for (i = 1; i <= NR; i++) {
+    if (NR == 1) { l = "<"; r = ">" } else if (i == 1) { l = "/"; r = "\\" } else if (i == NR) { l = "\\"; r = "/" } else { l = "|"; r = "|" }
+    printf "%s %-" w "s %s\n", l, lines[i], r
+  }
+  print bottom
+}'
+cat <<'COW'
+        \   ^__^
+         \  (oo)\_______
+            (__)\       )\/\
+                ||----w |
+                ||     ||
+COW
+`
+
+// argosayV1Image stands in for argoproj/argosay:v1 (Argo's
+// test/e2e/images/argosay/v1: Ubuntu with cowsay in /usr/games and
+// CMD ["cowsay"]): the busybox userland and a cowsay script, with the same
+// PATH and command, so its workflows' "sh -c" lines and a bare container
+// both run as written.
+func argosayV1Image(busybox []byte, applets []string, arch string) (v1.Image, error) {
+	entries := append(busyboxEntries(busybox, applets), file("usr/games/cowsay", 0o755, []byte(cowsayScript)))
+	return buildImage(arch, v1.Config{
+		Cmd: []string{"cowsay"},
+		Env: []string{defaultPath + ":/usr/games"},
+	}, layerOf("argosay v1 stand-in: busybox from Debian's busybox-static and a cowsay script", entries))
+}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -58,7 +60,7 @@ func TestArgosayImage(t *testing.T) {
 }
 
 func TestUpstreamNames(t *testing.T) {
-	for flagName, refs := range map[string]string{"busybox": busyboxNames, "alpine": alpineNames, "python": pythonNames, "nginx": nginxNames, "argosay": argosayNames} {
+	for flagName, refs := range map[string]string{"busybox": busyboxNames, "alpine": alpineNames, "python": pythonNames, "nginx": nginxNames, "argosay": argosayNames, "argosay-v1": argosayV1Names} {
 		tags, err := parseTags(nil, flagName, refs)
 		if err != nil {
 			t.Errorf("%s: %v", flagName, err)
@@ -75,5 +77,51 @@ func TestUpstreamNames(t *testing.T) {
 	}
 	if _, err := parseTags(nil, "alpine-image", "alpine:3,,x"); err == nil {
 		t.Error("an empty reference in a list was taken")
+	}
+}
+
+func TestArgosayV1Image(t *testing.T) {
+	img, err := argosayV1Image([]byte("busybox"), []string{"bin/sh"}, "amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf := configOf(t, img)
+	// Argo's v1 is CMD ["cowsay"] with /usr/games on PATH and no entrypoint,
+	// so "command: [sh, -c]" replaces cowsay and a bare container runs it.
+	if len(cf.Config.Entrypoint) != 0 || !reflect.DeepEqual(cf.Config.Cmd, []string{"cowsay"}) {
+		t.Errorf("Entrypoint %q, Cmd %q: want none and [cowsay]", cf.Config.Entrypoint, cf.Config.Cmd)
+	}
+	if !strings.Contains(strings.Join(cf.Config.Env, " "), ":/usr/games") {
+		t.Errorf("Env %q: want /usr/games on PATH", cf.Config.Env)
+	}
+	fs := files(t, img)
+	if fs["usr/games/cowsay"].hdr == nil || fs["usr/games/cowsay"].hdr.Mode&0o111 == 0 || fs["bin/sh"].hdr == nil {
+		t.Error("want an executable /usr/games/cowsay over the busybox userland")
+	}
+}
+
+// TestCowsayScript runs the cowsay stand-in with this machine's busybox, as
+// the image does.
+func TestCowsayScript(t *testing.T) {
+	if _, err := os.Stat("/bin/busybox"); err != nil {
+		t.Skip("no /bin/busybox: apt-get install busybox-static")
+	}
+	for _, tc := range []struct {
+		args  []string
+		stdin string
+		want  string
+	}{
+		{[]string{"hello", "world"}, "", " _____________\n< hello world >\n -------------\n"},
+		{nil, "one\nthree\n", " _______\n/ one   \\\n\\ three /\n -------\n"},
+	} {
+		cmd := exec.Command("/bin/busybox", append([]string{"sh", "-c", cowsayScript, "cowsay"}, tc.args...)...)
+		cmd.Stdin = strings.NewReader(tc.stdin)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("cowsay %q: %v", tc.args, err)
+		}
+		if !strings.HasPrefix(string(out), tc.want) || !strings.Contains(string(out), "(oo)") {
+			t.Errorf("cowsay %q printed\n%s\nwant it to begin with\n%s", tc.args, out, tc.want)
+		}
 	}
 }
