@@ -398,3 +398,36 @@ spec:
 		t.Errorf("step1's result %q, want hello", got)
 	}
 }
+
+// TestPodSpecPatchNamingArgoExecutor: a podSpecPatch that lists Argo's wait
+// container (as Argo's sidecar-injected e2e workflow does, to add a sidecar
+// after it) merges without adding an imageless container.
+func TestPodSpecPatchNamingArgoExecutor(t *testing.T) {
+	ps := &corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: "argoproj/argosay:v1"}}}
+	err := applyPodSpecPatch(ps, `
+terminationGracePeriodSeconds: 3
+containers:
+  - name: wait
+  - name: main
+  - name: sidecar
+    image: argoproj/argosay:v1
+    command: [sh, -c]
+    args: ["sleep 999"]
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range ps.Containers {
+		names = append(names, c.Name)
+		if c.Image == "" {
+			t.Errorf("container %s has no image", c.Name)
+		}
+	}
+	if strings.Join(names, ",") != "main,sidecar" && strings.Join(names, ",") != "sidecar,main" {
+		t.Errorf("containers %v, want main and sidecar", names)
+	}
+	if ps.TerminationGracePeriodSeconds == nil || *ps.TerminationGracePeriodSeconds != 3 {
+		t.Errorf("terminationGracePeriodSeconds %v, want 3", ps.TerminationGracePeriodSeconds)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -456,6 +457,9 @@ func applyPodSpecPatch(ps *corev1.PodSpec, patch string) error {
 	if err != nil {
 		return fmt.Errorf("not JSON or YAML: %w", err)
 	}
+	if pj, err = dropArgoExecutorContainers(pj, ps); err != nil {
+		return err
+	}
 	orig, err := json.Marshal(ps)
 	if err != nil {
 		return err
@@ -470,6 +474,46 @@ func applyPodSpecPatch(ps *corev1.PodSpec, patch string) error {
 	}
 	*ps = next
 	return nil
+}
+
+// argoExecutorContainers are the containers Argo's executor adds to every
+// step Pod (the init container and the wait sidecar); argolite's wrapper runs
+// inside the step's own containers instead, so there are none of them.
+var argoExecutorContainers = map[string]string{"initContainers": "init", "containers": "wait"}
+
+// dropArgoExecutorContainers removes, from a podSpecPatch, entries for
+// Argo's executor containers that this Pod does not have. Argo's users list
+// them to order or size the executor ("containers: [{name: wait}, {name:
+// main}, ...]"); merged here they would add a container with no image.
+func dropArgoExecutorContainers(patch []byte, ps *corev1.PodSpec) ([]byte, error) {
+	var m map[string]any
+	if err := json.Unmarshal(patch, &m); err != nil || m == nil {
+		return patch, nil //nolint:nilerr // not an object: the merge reports it
+	}
+	have := map[string]bool{}
+	for _, c := range append(slices.Clone(ps.InitContainers), ps.Containers...) {
+		have[c.Name] = true
+	}
+	changed := false
+	for field, name := range argoExecutorContainers {
+		list, ok := m[field].([]any)
+		if !ok || have[name] {
+			continue
+		}
+		kept := list[:0:0]
+		for _, e := range list {
+			if c, ok := e.(map[string]any); ok && c["name"] == name {
+				changed = true
+				continue
+			}
+			kept = append(kept, e)
+		}
+		m[field] = kept
+	}
+	if !changed {
+		return patch, nil
+	}
+	return json.Marshal(m)
 }
 
 // wrap makes a container run its command under the wrapper.
