@@ -49,10 +49,7 @@ spec:
     inputs: {parameters: [{name: name}]}
     container: {image: alpine, command: [echo], args: ["{{inputs.parameters.name}}"]}
 `)
-	wf := h.run()
-	if wf.Status.Phase != argov1.WorkflowSucceeded {
-		t.Fatalf("phase %s: %s: %s", wf.Status.Phase, wf.Status.Message, summary(wf))
-	}
+	wf := h.runSucceeded()
 	for name, want := range map[string]argov1.NodePhase{
 		"wf[0].fst(0:name:first,type:)":        argov1.NodeSucceeded,
 		"wf[0].fst(1:name:second,type:always)": argov1.NodeSucceeded,
@@ -115,10 +112,7 @@ spec:
 		}
 		return 0, exec.Result{}
 	}
-	wf := h.run()
-	if wf.Status.Phase != argov1.WorkflowSucceeded {
-		t.Fatalf("phase %s: %s: %s", wf.Status.Phase, wf.Status.Message, summary(wf))
-	}
+	wf := h.runSucceeded()
 	if n := nodeNamed(t, wf, "wf.o"); n.Phase != argov1.NodeOmitted {
 		t.Errorf("o: %s", n.Phase)
 	}
@@ -162,10 +156,7 @@ spec:
 	h.finish = func(p *corev1.Pod) (int, exec.Result) {
 		return 0, exec.Result{Parameters: []exec.ParameterValue{{Name: "out-parameter", Value: "my-output-parameter"}}}
 	}
-	wf := h.run()
-	if wf.Status.Phase != argov1.WorkflowSucceeded {
-		t.Fatalf("phase %s: %s: %s", wf.Status.Phase, wf.Status.Message, summary(wf))
-	}
+	wf := h.runSucceeded()
 	if got := nodeNamed(t, wf, "wf").Outputs.Parameters[0].Value.String(); got != "Default value" {
 		t.Errorf("nested-out-parameter %q", got)
 	}
@@ -212,10 +203,7 @@ spec:
 		}
 		return 0, exec.Result{}
 	}
-	wf := h.run()
-	if wf.Status.Phase != argov1.WorkflowSucceeded {
-		t.Fatalf("phase %s: %s: %s", wf.Status.Phase, wf.Status.Message, summary(wf))
-	}
+	wf := h.runSucceeded()
 	if got := nodeNamed(t, wf, "wf.onExit[0].printer").Inputs.Parameters[0].Value.String(); got != "Have car Have bike" {
 		t.Errorf("printer got %q", got)
 	}
@@ -283,10 +271,7 @@ spec:
 				}
 				return 0, exec.Result{}
 			}
-			wf := h.run()
-			if wf.Status.Phase != argov1.WorkflowSucceeded {
-				t.Fatalf("phase %s: %s: %s", wf.Status.Phase, wf.Status.Message, summary(wf))
-			}
+			wf := h.runSucceeded()
 			if got := nodeNamed(t, wf, "wf").Outputs.Parameters[0].Value.String(); got != `["1","2","3"]` {
 				t.Errorf("aggregated %q, want [\"1\",\"2\",\"3\"]", got)
 			}
@@ -302,8 +287,6 @@ spec:
 // as nothing, as in Argo's functional/missing-steps.yaml (here as written).
 func TestOptionalInputPassedOnWhenAbsent(t *testing.T) {
 	h := newHarness(t, `
-
-
 metadata:
   name: wf
 spec:
@@ -390,10 +373,7 @@ spec:
 		out := "hello"
 		return 0, exec.Result{Result: &out}
 	}
-	wf := h.run()
-	if wf.Status.Phase != argov1.WorkflowSucceeded {
-		t.Fatalf("phase %s: %s: %s", wf.Status.Phase, wf.Status.Message, summary(wf))
-	}
+	wf := h.runSucceeded()
 	if got := nodeNamed(t, wf, "wf[0].step1").Outputs.Parameters[0].Value.String(); got != "hello" {
 		t.Errorf("step1's result %q, want hello", got)
 	}

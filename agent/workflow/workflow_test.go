@@ -136,6 +136,16 @@ func (h *harness) run() *argov1.Workflow {
 	return nil
 }
 
+// runSucceeded runs the workflow and fails the test unless it Succeeded.
+func (h *harness) runSucceeded() *argov1.Workflow {
+	h.t.Helper()
+	wf := h.run()
+	if wf.Status.Phase != argov1.WorkflowSucceeded {
+		h.t.Fatalf("phase %s: %s: %s", wf.Status.Phase, wf.Status.Message, summary(wf))
+	}
+	return wf
+}
+
 func summary(wf *argov1.Workflow) string {
 	var s []string
 	for _, n := range wf.Status.Nodes {
