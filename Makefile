@@ -93,8 +93,12 @@ bench-workflow: build cluster-up image-import ## Workflow benchmark on the local
 cluster-binaries: ## Build Kubernetes, etcd, the registry and CoreDNS from the Go module proxy (cached in bin/).
 	bash integration/cluster/build.sh
 
+.PHONY: traefik
+traefik: ## Build Traefik, the local cluster's Gateway API data plane, from the Go module proxy (cached in bin/).
+	bash integration/gateway/build.sh >/dev/null
+
 .PHONY: cluster-up
-cluster-up: cluster-binaries images ## Start (or reuse) the local cluster.
+cluster-up: cluster-binaries traefik images ## Start (or reuse) the local cluster.
 	bash integration/cluster/up.sh
 
 .PHONY: cluster-down

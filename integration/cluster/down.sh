@@ -23,6 +23,7 @@ stop() { # stop NAME: TERM, then KILL after 15 s
   rm -f "$f"
 }
 
+stop traefik
 # The kubelet first, so it does not restart the containers killed below.
 stop kube-proxy
 stop kubelet

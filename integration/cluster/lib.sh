@@ -19,7 +19,7 @@ logs="$CLUSTER_DIR/logs"
 pids="$CLUSTER_DIR/pids"
 sock="$CLUSTER_DIR/containerd/containerd.sock"
 # Start order; down.sh stops them in reverse.
-components=(containerd registry etcd kube-apiserver coredns kube-controller-manager kube-scheduler kubelet kube-proxy)
+components=(containerd registry etcd kube-apiserver coredns kube-controller-manager kube-scheduler kubelet kube-proxy traefik)
 
 # The peers built from their own module in integration/cluster/<name> by
 # build.sh, and the module whose version names their folder in bin/.
@@ -28,6 +28,20 @@ declare -A peer_modules=(
   [registry]=github.com/distribution/distribution/v3
   [coredns]=github.com/coredns/coredns
 )
+
+# The Gateway API data plane: Traefik (integration/gateway/build.sh), its web
+# entrypoint (the Gateway's HTTP listener) and its API/ping entrypoint, both
+# on the node address.
+gateway_dir="$root/integration/gateway"
+TRAEFIK_WEB_PORT=8000
+TRAEFIK_API_PORT=8001
+# traefik_bin prints bin/traefik-<version>, the version traefik/go.mod requires.
+traefik_bin() {
+  local version
+  version="$(modversion "$gateway_dir/traefik/go.mod" github.com/traefik/traefik/v3)"
+  [[ -n "$version" ]] || { printf '[cluster] error: cannot read the Traefik version from %s\n' "$gateway_dir/traefik/go.mod" >&2; return 1; }
+  echo "${BIN_DIR:-$root/bin}/traefik-$version"
+}
 
 # modversion MODFILE MODULE prints the version MODFILE requires of MODULE.
 modversion() { awk -v m="$2" '{for (i = 1; i < NF; i++) if ($i == m && $(i+1) ~ /^v[0-9]/) {print $(i+1); exit}}' "$1"; }

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Starts the local single-node Kubernetes (or reuses the running one): containerd,
 # the OCI registry (distribution) with the test bed's images in it, etcd,
-# kube-apiserver, CoreDNS, kube-controller-manager, kube-scheduler, kubelet and
-# kube-proxy as host processes, state and logs under $CLUSTER_DIR. Needs root
-# and the Debian packages containerd, runc, containernetworking-plugins,
+# kube-apiserver, CoreDNS, kube-controller-manager, kube-scheduler, kubelet,
+# kube-proxy and Traefik (the Gateway API data plane) as host processes, state
+# and logs under $CLUSTER_DIR. Needs root and the Debian packages containerd, runc, containernetworking-plugins,
 # iptables, conntrack, busybox-static. Prints the admin kubeconfig path on success.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -26,6 +26,7 @@ K8S_BIN="${K8S_BIN:-$(bash "$here/build.sh")}"
 ETCD_BIN="$(peer_dir etcd)"
 REGISTRY_BIN="$(peer_dir registry)/registry"
 COREDNS_BIN="$(peer_dir coredns)/coredns"
+TRAEFIK_BIN="$(traefik_bin)"
 for b in "$ETCD_BIN/etcd" "$REGISTRY_BIN" "$COREDNS_BIN"; do
   [[ -x "$b" ]] || die "$b missing: run 'make cluster-binaries' (integration/cluster/build.sh)"
 done
@@ -179,6 +180,67 @@ coredns_answers() {
   curl -fsS "http://$COREDNS_READY/ready" && busybox nslookup "kubernetes.default.svc.$CLUSTER_DOMAIN" "$1"
 }
 
+# --- the Gateway API data plane --------------------------------------------------
+# start_gateway IP: the Gateway API standard CRDs of the version Traefik's
+# module requires (its config/crd/standard, from the module cache), the
+# objects of integration/gateway/gateway.yaml, then Traefik (bin/traefik-*)
+# on the host with its kubernetesGateway provider: the web entrypoint on
+# IP:$TRAEFIK_WEB_PORT (the Gateway's listener), API and ping on
+# IP:$TRAEFIK_API_PORT. Waits until the Gateway is Programmed. Idempotent.
+start_gateway() {
+  local crds token kc="$CLUSTER_DIR/traefik.kubeconfig"
+  [[ -x "$TRAEFIK_BIN" ]] || die "$TRAEFIK_BIN missing: run 'make traefik' (integration/gateway/build.sh)"
+  crds="$(cd "$gateway_dir/traefik" && go mod download -json sigs.k8s.io/gateway-api | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+  [[ -d "$crds/config/crd/standard" ]] || die "the Gateway API module has no config/crd/standard (looked in '$crds')"
+  say "installing the Gateway API CRDs from ${crds##*/}"
+  "${kubectl[@]}" apply --server-side --force-conflicts --field-manager argolite-local -f "$crds/config/crd/standard/" >/dev/null
+  "${kubectl[@]}" wait --for=condition=Established --timeout=60s -f "$crds/config/crd/standard/" >/dev/null
+  "${kubectl[@]}" apply --server-side --force-conflicts --field-manager argolite-local -f "$gateway_dir/gateway.yaml" >/dev/null
+  wait_for "the token of ServiceAccount argolite-gateway/traefik" 60 \
+    test -n "$("${kubectl[@]}" -n argolite-gateway get secret traefik-token -o 'jsonpath={.data.token}' 2>/dev/null)"
+  token="$("${kubectl[@]}" -n argolite-gateway get secret traefik-token -o 'jsonpath={.data.token}' | base64 -d)"
+  [[ -n "$token" ]] || die "secret argolite-gateway/traefik-token has no token"
+  cat >"$kc" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: argolite-local
+  cluster:
+    server: https://$1:6443
+    certificate-authority: $pki/ca.crt
+users:
+- name: traefik
+  user:
+    token: $token
+contexts:
+- name: argolite-local
+  context: {cluster: argolite-local, user: traefik}
+current-context: argolite-local
+KC
+  chmod 600 "$kc"
+  say "starting traefik on $1:$TRAEFIK_WEB_PORT (API and ping on $1:$TRAEFIK_API_PORT)"
+  # No version check or usage report: the test machine reaches no public address.
+  start traefik env KUBECONFIG="$kc" "$TRAEFIK_BIN" \
+    --global.checkNewVersion=false --global.sendAnonymousUsage=false \
+    --log.level=INFO --log.noColor=true \
+    --entryPoints.web.address="$1:$TRAEFIK_WEB_PORT" \
+    --entryPoints.traefik.address="$1:$TRAEFIK_API_PORT" \
+    --api=true --api.insecure=true --api.dashboard=false --ping=true --ping.entryPoint=traefik \
+    --providers.kubernetesGateway=true \
+    --providers.kubernetesGateway.statusAddress.ip="$1"
+  wait_for "traefik's ping on $1:$TRAEFIK_API_PORT" 30 traefik_answers "$1" || {
+    check_alive traefik; die "traefik does not answer on http://$1:$TRAEFIK_API_PORT/ping; see $logs/traefik.log"; }
+  check_alive traefik
+  wait_for "Gateway argolite-gateway/argolite Programmed" 60 \
+    "${kubectl[@]}" -n argolite-gateway wait --for=condition=Programmed gateway/argolite --timeout=2s || {
+    check_alive traefik; die "Gateway argolite-gateway/argolite is not Programmed; see $logs/traefik.log"; }
+}
+# traefik_answers IP: Traefik's ping answers, or it exited (check_alive tells).
+traefik_answers() {
+  pid_alive traefik || return 0
+  curl -fsS --noproxy '*' "http://$1:$TRAEFIK_API_PORT/ping"
+}
+
 if pid_alive kube-apiserver && pid_alive kubelet && "${kubectl[@]}" get --raw /readyz >/dev/null 2>&1; then
   say "already running; reusing it"
   # Pulls and Pods' names need the registry and CoreDNS: restart whichever died.
@@ -186,6 +248,7 @@ if pid_alive kube-apiserver && pid_alive kubelet && "${kubectl[@]}" get --raw /r
   pid_alive registry || start_registry "$NODE_IP"
   publish_images --changed
   pid_alive coredns || start_coredns "$NODE_IP"
+  pid_alive traefik || start_gateway "$NODE_IP"
   echo "$CLUSTER_DIR/admin.kubeconfig"
   exit 0
 fi
@@ -425,6 +488,7 @@ wait_for "node $NODE Ready" 120 "${kubectl[@]}" wait --for=condition=Ready "node
   for c in kube-controller-manager kube-scheduler kubelet kube-proxy; do check_alive "$c"; done
   die "node $NODE did not become Ready; see $logs/kubelet.log"; }
 wait_for "the default ServiceAccount" 60 "${kubectl[@]}" -n default get serviceaccount default
+start_gateway "$NODE_IP"
 for c in "${components[@]}"; do check_alive "$c"; done
 say "ready: export KUBECONFIG=$CLUSTER_DIR/admin.kubeconfig"
 echo "$CLUSTER_DIR/admin.kubeconfig"
