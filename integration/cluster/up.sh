@@ -121,7 +121,7 @@ EOF2
 
 # The images come from the tarballs `make images` writes; the agent's from
 # `make image-import` (import.sh). pause is the sandbox image.
-image_tarballs=(pause busybox alpine python nginx argosay argosay-v1 s3server httpbin)
+image_tarballs=(pause busybox alpine python nginx argosay argosay-v1 s3server httpbin rollouts-demo)
 # publish_images [--changed]: publishes (lib.sh) all of them, or with
 # --changed only those rebuilt since they were last published (a reused
 # cluster keeps the rest).
