@@ -106,8 +106,8 @@ cluster-down: ## Stop the local cluster and clean up its mounts, bridge and rule
 	bash integration/cluster/down.sh
 
 .PHONY: images
-images: ## Build the local cluster's images: busybox, pause, the stand-ins for alpine, python, nginx and argoproj/argosay (v1 and v2), the s3server artifact store and go-httpbin.
-	go run ./integration/images -out $(BIN)/images busybox pause alpine python nginx argosay argosay-v1 s3server httpbin
+images: ## Build the local cluster's images: busybox, pause, the stand-ins for alpine, python, nginx, argoproj/argosay (v1 and v2) and argoproj/rollouts-demo, the s3server artifact store and go-httpbin.
+	go run ./integration/images -out $(BIN)/images busybox pause alpine python nginx argosay argosay-v1 s3server httpbin rollouts-demo
 
 .PHONY: image
 image: ## Build the agent image (no Docker) as bin/images/argolite-agent.tar.

@@ -24,6 +24,10 @@ stop() { # stop NAME: TERM, then KILL after 15 s
 }
 
 stop traefik
+# Prometheus and its Pod discovery (up.sh's, out of cluster) first: podsd
+# watches the API server.
+stop prometheus
+stop podsd
 # The kubelet first, so it does not restart the containers killed below.
 stop kube-proxy
 stop kubelet

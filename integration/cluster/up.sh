@@ -122,7 +122,7 @@ EOF2
 
 # The images come from the tarballs `make images` writes; the agent's from
 # `make image-import` (import.sh). pause is the sandbox image.
-image_tarballs=(pause busybox alpine python nginx argosay argosay-v1 s3server httpbin)
+image_tarballs=(pause busybox alpine python nginx argosay argosay-v1 s3server httpbin rollouts-demo)
 # publish_images [--changed]: publishes (lib.sh) all of them, or with
 # --changed only those rebuilt since they were last published (a reused
 # cluster keeps the rest).
@@ -241,6 +241,105 @@ traefik_answers() {
   curl -fsS --noproxy '*' "http://$1:$TRAEFIK_API_PORT/ping"
 }
 
+# --- Prometheus ------------------------------------------------------------------
+# Debian's prometheus package (apt-get install prometheus) runs out of cluster
+# on the node address, where the host and Pods (the agent's analysis) reach
+# it alike, on port $PROMETHEUS_PORT: not 9090, which Debian's own service
+# takes on every address wherever it is let start. It scrapes the Pods
+# annotated prometheus.io/scrape: "true" every 2 s; data under
+# $CLUSTER_DIR/prometheus. Debian builds it without kubernetes_sd_configs, so
+# podsd (integration/podsd) watches the Pods with the admin kubeconfig and
+# writes them, with kubernetes_sd's role-pod labels, to the file
+# $PROMETHEUS_TARGETS that Prometheus watches (file_sd_configs).
+PROMETHEUS_PORT=9190
+PROMETHEUS_TARGETS="$CLUSTER_DIR/prometheus/targets/pods.json"
+# write_prometheus_config: writes its config; returns 1 when it did not change.
+write_prometheus_config() {
+  local cfg="$CLUSTER_DIR/prometheus/prometheus.yml"
+  mkdir -p "$CLUSTER_DIR/prometheus/data"
+  cat >"$cfg.new" <<EOF2
+# Prometheus of the local cluster, written by integration/cluster/up.sh.
+global:
+  # Short, so an analysis sees a bad version's errors within seconds.
+  scrape_interval: 2s
+  scrape_timeout: 1s
+  evaluation_interval: 2s
+scrape_configs:
+# Pods annotated prometheus.io/scrape: "true", at prometheus.io/port (else
+# their declared ports) and prometheus.io/path (else /metrics), Running only.
+- job_name: kubernetes-pods
+  # podsd's file, in place of kubernetes_sd_configs: [{role: pod}].
+  file_sd_configs:
+  - files: [$PROMETHEUS_TARGETS]
+  relabel_configs:
+  - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scrape]
+    regex: "true"
+    action: keep
+  - source_labels: [__meta_kubernetes_pod_phase]
+    regex: Running
+    action: keep
+  - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scheme]
+    regex: (https?)
+    target_label: __scheme__
+  - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_path]
+    regex: (.+)
+    target_label: __metrics_path__
+  - source_labels: [__address__, __meta_kubernetes_pod_annotation_prometheus_io_port]
+    regex: '([^:]+)(?::\d+)?;(\d+)'
+    replacement: '\$1:\$2'
+    target_label: __address__
+  - action: labelmap
+    regex: __meta_kubernetes_pod_label_(.+)
+  - source_labels: [__meta_kubernetes_namespace]
+    target_label: namespace
+  - source_labels: [__meta_kubernetes_pod_name]
+    target_label: pod
+EOF2
+  if cmp -s "$cfg.new" "$cfg"; then rm -f "$cfg.new"; return 1; fi
+  mv "$cfg.new" "$cfg"
+}
+# start_podsd: podsd, built into $CLUSTER_DIR/bin, waited for until it wrote
+# the target file.
+start_podsd() {
+  say "starting podsd (Pod discovery for Prometheus)"
+  rm -f "$PROMETHEUS_TARGETS"
+  # -trimpath as make's GOFLAGS, so the build reuses the cached client-go.
+  (cd "$root" && go build -trimpath -ldflags '-s -w' -o "$CLUSTER_DIR/bin/podsd" ./integration/podsd) || die "building integration/podsd failed"
+  start podsd "$CLUSTER_DIR/bin/podsd" -kubeconfig "$CLUSTER_DIR/admin.kubeconfig" -out "$PROMETHEUS_TARGETS"
+  wait_for "podsd to write $PROMETHEUS_TARGETS" 60 podsd_wrote || { check_alive podsd; die "podsd wrote no $PROMETHEUS_TARGETS; see $logs/podsd.log"; }
+  check_alive podsd
+}
+podsd_wrote() { pid_alive podsd || return 0; [[ -f "$PROMETHEUS_TARGETS" ]]; }
+# start_prometheus IP: Prometheus on IP:$PROMETHEUS_PORT, waited for until ready.
+start_prometheus() {
+  local addr="$1:$PROMETHEUS_PORT"
+  command -v prometheus >/dev/null || die "prometheus not found: apt-get install prometheus"
+  write_prometheus_config || true
+  say "starting prometheus on $addr"
+  # --web.enable-lifecycle: up.sh reloads it (POST /-/reload) when its config changed.
+  start prometheus prometheus --config.file "$CLUSTER_DIR/prometheus/prometheus.yml" \
+    --storage.tsdb.path "$CLUSTER_DIR/prometheus/data" --storage.tsdb.retention.time 1d \
+    --web.listen-address "$addr" --web.enable-lifecycle --log.level warn
+  wait_for "Prometheus on $addr" 60 prometheus_ready "$addr" || {
+    check_alive prometheus; die "Prometheus is not ready on http://$addr/-/ready; see $logs/prometheus.log"; }
+  check_alive prometheus
+}
+# prometheus_ready ADDR: Prometheus is ready, or it exited (check_alive tells).
+prometheus_ready() {
+  pid_alive prometheus || return 0
+  curl -fsS "http://$1/-/ready"
+}
+# ensure_prometheus IP: starts podsd and Prometheus when they are not
+# running, else reloads Prometheus when its config changed.
+ensure_prometheus() {
+  pid_alive podsd || start_podsd
+  if ! pid_alive prometheus; then start_prometheus "$1"; return; fi
+  if write_prometheus_config; then
+    say "reloading prometheus: its config changed"
+    curl -fsS -X POST "http://$1:$PROMETHEUS_PORT/-/reload" >/dev/null || die "Prometheus did not reload; see $logs/prometheus.log"
+  fi
+}
+
 if pid_alive kube-apiserver && pid_alive kubelet && "${kubectl[@]}" get --raw /readyz >/dev/null 2>&1; then
   say "already running; reusing it"
   # Pulls and Pods' names need the registry and CoreDNS: restart whichever died.
@@ -249,6 +348,7 @@ if pid_alive kube-apiserver && pid_alive kubelet && "${kubectl[@]}" get --raw /r
   publish_images --changed
   pid_alive coredns || start_coredns "$NODE_IP"
   pid_alive traefik || start_gateway "$NODE_IP"
+  ensure_prometheus "$NODE_IP"
   echo "$CLUSTER_DIR/admin.kubeconfig"
   exit 0
 fi
@@ -490,5 +590,6 @@ wait_for "node $NODE Ready" 120 "${kubectl[@]}" wait --for=condition=Ready "node
 wait_for "the default ServiceAccount" 60 "${kubectl[@]}" -n default get serviceaccount default
 start_gateway "$NODE_IP"
 for c in "${components[@]}"; do check_alive "$c"; done
+ensure_prometheus "$NODE_IP"
 say "ready: export KUBECONFIG=$CLUSTER_DIR/admin.kubeconfig"
 echo "$CLUSTER_DIR/admin.kubeconfig"

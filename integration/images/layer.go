@@ -168,15 +168,28 @@ func buildImage(arch string, cfg v1.Config, layers ...layerSpec) (v1.Image, erro
 }
 
 // writeImage writes img as a docker-archive tarball carrying every tag in
-// refs (`ctr images import` records one image per tag), through a temporary
-// file so an interrupted run never leaves a fresh-looking, truncated archive
-// behind.
+// refs (`ctr images import` records one image per tag).
 func writeImage(out string, img v1.Image, refs ...name.Tag) error {
 	if len(refs) == 0 {
 		return fmt.Errorf("writing %s: no image reference", out)
 	}
-	m := map[name.Reference]v1.Image{}
+	m := map[name.Tag]v1.Image{}
 	for _, r := range refs {
+		m[r] = img
+	}
+	return writeImages(out, m)
+}
+
+// writeImages writes a docker-archive tarball holding each image under its
+// tags (an image under several tags is one entry with all of them; layers
+// the images share are written once), through a temporary file so an
+// interrupted run never leaves a fresh-looking, truncated archive behind.
+func writeImages(out string, images map[name.Tag]v1.Image) error {
+	if len(images) == 0 {
+		return fmt.Errorf("writing %s: no image reference", out)
+	}
+	m := map[name.Reference]v1.Image{}
+	for r, img := range images {
 		m[r] = img
 	}
 	tmp := out + ".tmp"
@@ -210,9 +223,9 @@ func repoTags(refs []name.Tag) []string {
 	return slices.Compact(out)
 }
 
-// upToDate reports whether out exists, is newer than every input and holds
-// exactly one image tagged exactly refs (a changed tag means a rebuild). An
-// input that cannot be read is an error.
+// upToDate reports whether out exists, is newer than every input and its
+// images are tagged exactly refs between them (a changed tag means a
+// rebuild). An input that cannot be read is an error.
 func upToDate(out string, refs []name.Tag, inputs []string) (bool, error) {
 	o, err := os.Stat(out)
 	if errors.Is(err, os.ErrNotExist) {
@@ -230,10 +243,16 @@ func upToDate(out string, refs []name.Tag, inputs []string) (bool, error) {
 		}
 	}
 	m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(out) })
-	if err != nil || len(m) != 1 {
+	if err != nil || len(m) == 0 {
 		return false, nil // unreadable or not ours: rebuild it
 	}
-	got := slices.Clone(m[0].RepoTags)
+	var got []string
+	for _, d := range m {
+		if len(d.RepoTags) == 0 {
+			return false, nil
+		}
+		got = append(got, d.RepoTags...)
+	}
 	sort.Strings(got)
 	return slices.Equal(got, repoTags(refs)), nil
 }

@@ -10,7 +10,10 @@
 // cowsay script), and s3server, the S3 artifact store of
 // the workflow tests (the Go program in ../s3server, built static like
 // pause), and go-httpbin, the HTTP peer of Argo's HTTP artifact tests (the
-// real github.com/mccutchen/go-httpbin, a tool in go.mod). alpine (and so python) has Alpine's directory layout and, as
+// real github.com/mccutchen/go-httpbin, a tool in go.mod), and
+// argoproj/rollouts-demo, Argo Rollouts' demo app (the Go program in
+// ./rolloutsdemo, one image per color tag, each with its color, error rate
+// and latency in its Env as upstream bakes them in). alpine (and so python) has Alpine's directory layout and, as
 // /usr/bin/nc, the Go program in ./nc, built static like pause, for the
 // busybox nc options Debian's busybox lacks (-lk, -s, -z, -v).
 //
@@ -23,7 +26,7 @@
 // the same inputs give the same digest, and an archive newer than its inputs
 // is not rebuilt.
 //
-//	go run ./integration/images -out DIR [flags] busybox|pause|alpine|python|nginx|argosay|argosay-v1|s3server|httpbin|agent...
+//	go run ./integration/images -out DIR [flags] busybox|pause|alpine|python|nginx|argosay|argosay-v1|s3server|httpbin|rollouts-demo|agent...
 package main
 
 import (
@@ -66,22 +69,27 @@ type options struct {
 	s3serverImage string
 	httpbinImage  string
 
+	rolloutsDemoPkg  string
+	rolloutsDemoRepo string
+
 	agentBinary  string
 	agentImage   string
 	agentVersion string
 	caBundle     string
 }
 
-// target is one image to write: where, under which tags, which files decide
-// whether it is stale, and how to build it.
+// target is one archive to write: where, under which tags, which files
+// decide whether it is stale, and how to build its image (build), or its
+// images, one per tag (images).
 type target struct {
 	file   string
 	refs   []name.Tag
 	inputs []string
 	build  func() (v1.Image, error)
+	images func() (map[name.Tag]v1.Image, error)
 }
 
-var imageNames = []string{"busybox", "pause", "alpine", "python", "nginx", "argosay", "argosay-v1", "s3server", "httpbin", "agent"}
+var imageNames = []string{"busybox", "pause", "alpine", "python", "nginx", "argosay", "argosay-v1", "s3server", "httpbin", "rollouts-demo", "agent"}
 
 // The upstream names each stand-in is tagged with, so that a manifest naming
 // any of them runs as written, and the argolite.local aliases older tests use.
@@ -89,11 +97,15 @@ const (
 	busyboxNames = "docker.io/library/busybox:latest,docker.io/library/busybox:1,docker.io/library/busybox:1.36," +
 		"docker.io/library/busybox:1.37,docker.io/library/busybox:stable"
 	alpineNames = "docker.io/library/alpine:latest,docker.io/library/alpine:3,docker.io/library/alpine:3.23," +
-		"docker.io/library/alpine:" + alpineRelease + ",argolite.local/library/alpine:3.23"
+		"docker.io/library/alpine:" + alpineRelease + ",argolite.local/library/alpine:3.23," +
+		// Argo Rollouts' e2e fixtures (test/e2e/functional) run alpine:3.8.
+		"docker.io/library/alpine:3.8"
 	pythonNames = "docker.io/library/python:alpine,docker.io/library/python:alpine3.23,docker.io/library/python:3-alpine," +
 		"docker.io/library/python:3-alpine3.23,argolite.local/library/python:alpine3.23"
 	nginxNames = "docker.io/library/nginx:latest,docker.io/library/nginx:1,docker.io/library/nginx:1.25," +
-		"docker.io/library/nginx:1.27,docker.io/library/nginx:stable,docker.io/library/nginx:alpine"
+		"docker.io/library/nginx:1.27,docker.io/library/nginx:stable,docker.io/library/nginx:alpine," +
+		// Argo Rollouts' e2e fixtures (test/e2e/functional) run nginx:1.19-alpine.
+		"docker.io/library/nginx:1.19-alpine"
 	argosayNames = "docker.io/argoproj/argosay:v2"
 	// argosayV1Names is argosay v1, which Argo's older e2e workflows still
 	// run with a shell command line (or none, for cowsay).
@@ -121,7 +133,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./integration/images -out DIR [flags] IMAGE...")
-		fmt.Fprintln(stderr, "IMAGE is busybox, pause, alpine, python, nginx, argosay, argosay-v1, s3server, httpbin or agent (agent needs -agent-binary and -agent-image).")
+		fmt.Fprintln(stderr, "IMAGE is busybox, pause, alpine, python, nginx, argosay, argosay-v1, s3server, httpbin, rollouts-demo or agent (agent needs -agent-binary and -agent-image).")
 		fmt.Fprintln(stderr, "An -...-image flag takes one reference or several, comma-separated: the archive carries them all.")
 		fs.PrintDefaults()
 	}
@@ -144,6 +156,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.s3serverPkg, "s3server-pkg", "github.com/argolite/argolite/integration/s3server", "Go package of the s3server binary")
 	fs.StringVar(&o.s3serverImage, "s3server-image", "argolite.local/library/s3server:v1", "S3 artifact store image reference")
 	fs.StringVar(&o.httpbinImage, "httpbin-image", httpbinNames, "go-httpbin image references")
+	fs.StringVar(&o.rolloutsDemoPkg, "rollouts-demo-pkg", "github.com/argolite/argolite/integration/images/rolloutsdemo", "Go package of the rollouts-demo binary")
+	fs.StringVar(&o.rolloutsDemoRepo, "rollouts-demo-repo", rolloutsDemoRepo, "repository of the rollouts-demo images; tagged <color>, bad-<color> and slow-<color>")
 	fs.StringVar(&o.agentBinary, "agent-binary", "", "static linux argolite-agent binary")
 	fs.StringVar(&o.agentImage, "agent-image", "", "agent image reference, e.g. ghcr.io/argolite/argolite-agent:v0.1.0")
 	fs.StringVar(&o.agentVersion, "agent-version", "", "version label of the agent image (default: the image tag)")
@@ -192,6 +206,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 				fmt.Fprintf(stdout, "%s: %s is up to date\n", out, strings.Join(repoTags(t.refs), ", "))
 				continue
 			}
+		}
+		if t.images != nil {
+			imgs, err := t.images()
+			if err != nil {
+				return fmt.Errorf("%s: %w", t.file, err)
+			}
+			if err := writeImages(out, imgs); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s: wrote %d images, one per tag: %s (linux/%s)\n", out, len(imgs), strings.Join(repoTags(t.refs), ", "), o.arch)
+			continue
 		}
 		img, err := t.build()
 		if err != nil {
@@ -478,6 +503,23 @@ func prepare(n string, o options, log io.Writer) (target, error) {
 				return nil, err
 			}
 			return httpbinImage(bin, refs[0].TagStr(), o.arch)
+		}}, nil
+
+	case "rollouts-demo":
+		refs, variants, err := rolloutsDemoTags(o.rolloutsDemoRepo)
+		if err != nil {
+			return target{}, err
+		}
+		inputs, err := goBuildInputs(o.rolloutsDemoPkg, o.arch)
+		if err != nil {
+			return target{}, err
+		}
+		return target{file: "rollouts-demo.tar", refs: refs, inputs: inputs, images: func() (map[name.Tag]v1.Image, error) {
+			bin, err := buildGoBinary(o.rolloutsDemoPkg, o.arch, "rollouts-demo")
+			if err != nil {
+				return nil, err
+			}
+			return rolloutsDemoImages(bin, variants, o.arch)
 		}}, nil
 
 	case "agent":

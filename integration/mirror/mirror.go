@@ -79,37 +79,48 @@ func Transport(caPEM []byte) (*http.Transport, error) {
 	return tr, nil
 }
 
-// Push pushes the image of a docker-archive tarball (what integration/images
-// writes) to the registry at registry under each of its repo tags, mapped
-// by Name, uploading each blob once. It returns the tags as upstream
-// references. opts are go-containerregistry's remote options, such as
-// remote.WithTransport(Transport(ca)).
+// Push pushes the images of a docker-archive tarball (what
+// integration/images writes: one image under many tags, or one image per
+// tag as for rollouts-demo) to the registry at registry under each of their
+// repo tags, mapped by Name, uploading each blob once. It returns the tags
+// as upstream references. opts are go-containerregistry's remote options,
+// such as remote.WithTransport(Transport(ca)).
 func Push(ctx context.Context, archive, registry string, opts ...remote.Option) ([]name.Tag, error) {
 	opener := func() (io.ReadCloser, error) { return os.Open(archive) }
 	m, err := tarball.LoadManifest(opener)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w (build it with make images)", archive, err)
 	}
-	if len(m) != 1 || len(m[0].RepoTags) == 0 {
-		return nil, fmt.Errorf("%s holds %d images: want one, with at least one repo tag", archive, len(m))
-	}
-	img, err := tarball.Image(opener, nil)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", archive, err)
+	if len(m) == 0 {
+		return nil, fmt.Errorf("%s holds no image", archive)
 	}
 	var tags []name.Tag
 	refs := map[name.Reference]remote.Taggable{}
-	for _, rt := range m[0].RepoTags {
-		tag, err := name.NewTag(rt)
-		if err != nil {
-			return nil, fmt.Errorf("%s: repo tag %q: %w", archive, rt, err)
+	for i, d := range m {
+		if len(d.RepoTags) == 0 {
+			return nil, fmt.Errorf("%s: image %d of %d has no repo tag", archive, i+1, len(m))
 		}
-		dst, err := Name(tag, registry)
+		first, err := name.NewTag(d.RepoTags[0])
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: repo tag %q: %w", archive, d.RepoTags[0], err)
 		}
-		tags = append(tags, tag)
-		refs[dst] = img
+		// The archive's image under this entry's first tag is the entry's image.
+		img, err := tarball.Image(opener, &first)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", archive, err)
+		}
+		for _, rt := range d.RepoTags {
+			tag, err := name.NewTag(rt)
+			if err != nil {
+				return nil, fmt.Errorf("%s: repo tag %q: %w", archive, rt, err)
+			}
+			dst, err := Name(tag, registry)
+			if err != nil {
+				return nil, err
+			}
+			tags = append(tags, tag)
+			refs[dst] = img
+		}
 	}
 	if err := remote.MultiWrite(refs, append(opts, remote.WithContext(ctx))...); err != nil {
 		return nil, fmt.Errorf("pushing %s to %s: %w (is the local cluster up? make cluster-up)", archive, registry, err)

@@ -120,3 +120,53 @@ func TestPush(t *testing.T) {
 		t.Errorf("pushing a missing archive: %v, want an error saying how to build it", err)
 	}
 }
+
+// TestPushOneImagePerTag pushes an archive holding two images over one
+// layer, each under its own tag (the rollouts-demo stand-in's shape), and
+// reads each tag back with its own config.
+func TestPushOneImagePerTag(t *testing.T) {
+	srv := httptest.NewTLSServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	reg := strings.TrimPrefix(srv.URL, "https://")
+	tr, err := Transport(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := map[name.Reference]v1.Image{}
+	want := map[string]string{}
+	for _, color := range []string{"blue", "bad-red"} {
+		img, err := mutate.Config(base, v1.Config{Env: []string{"COLOR=" + color}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tag, _ := name.NewTag("docker.io/argoproj/rollouts-demo:" + color)
+		images[tag] = img
+		want[Upstream(tag)] = "COLOR=" + color
+	}
+	archive := filepath.Join(t.TempDir(), "rollouts-demo.tar")
+	if err := tarball.MultiRefWriteToFile(archive, images); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := Push(context.Background(), archive, reg, remote.WithTransport(tr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tags) != len(want) {
+		t.Fatalf("pushed %v, want %d tags", tags, len(want))
+	}
+	for _, tag := range tags {
+		dst, _ := Name(tag, reg)
+		back, err := remote.Image(dst, remote.WithTransport(tr))
+		if err != nil {
+			t.Fatalf("reading %s back: %v", dst, err)
+		}
+		cf, err := back.ConfigFile()
+		if err != nil || !reflect.DeepEqual(cf.Config.Env, []string{want[Upstream(tag)]}) {
+			t.Errorf("%s: config %+v (%v), want Env %q", tag, cf, err, want[Upstream(tag)])
+		}
+	}
+}
