@@ -45,7 +45,7 @@ type Options struct {
 	WorkflowConcurrency int
 	// RolloutConcurrency is how many AnalysisRuns are reconciled at once.
 	RolloutConcurrency int
-	MaxWorkflowSize     int
+	MaxWorkflowSize    int
 }
 
 // bindFlags registers every option on fs with its default.

@@ -78,7 +78,9 @@ func (quick) Terminate(_ context.Context, _ *argov1.AnalysisRun, _ argov1.Metric
 	return ms
 }
 
-func (quick) GarbageCollect(context.Context, *argov1.AnalysisRun, argov1.Metric, int) error { return nil }
+func (quick) GarbageCollect(context.Context, *argov1.AnalysisRun, argov1.Metric, int) error {
+	return nil
+}
 
 var (
 	secureTransport   = http.DefaultTransport.(*http.Transport).Clone()
