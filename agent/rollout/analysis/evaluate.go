@@ -97,8 +97,20 @@ func checkCondition(condition string) error {
 	if condition == "" {
 		return nil
 	}
-	_, err := expr.Compile(condition, expr.Env(conditionEnv(nil)))
+	_, err := expr.Compile(condition, expr.Env(checkEnv{}))
 	return unwrapFileErr(err)
+}
+
+// checkEnv types the env for checkCondition: result may be anything until
+// a provider measured it.
+type checkEnv struct {
+	Result  any                        `expr:"result"`
+	AsInt   func(any) (int64, error)   `expr:"asInt"`
+	AsFloat func(any) (float64, error) `expr:"asFloat"`
+	IsNaN   func(float64) bool         `expr:"isNaN"`
+	IsInf   func(float64) bool         `expr:"isInf"`
+	IsNil   func(any) bool             `expr:"isNil"`
+	Default func(any, any) any         `expr:"default"`
 }
 
 // unwrapFileErr keeps expr's message and drops its source snippet, as Argo.

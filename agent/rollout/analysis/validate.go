@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"context"
 	"fmt"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
@@ -113,4 +114,23 @@ func validateMetric(m argov1.Metric) error {
 		}
 	}
 	return nil
+}
+
+// ValidateTemplate checks a template's metrics as a run of it would be
+// checked, with args (by name) standing for the values its creator passes:
+// the checks of validateMetrics after substitution. Templates it composes
+// (spec.templates) are not read.
+func ValidateTemplate(spec argov1.AnalysisTemplateSpec, args map[string]string) error {
+	merged := make([]argov1.Argument, 0, len(spec.Args))
+	for _, a := range spec.Args {
+		if v, ok := args[a.Name]; ok {
+			a.Value, a.ValueFrom = &v, nil
+		}
+		merged = append(merged, a)
+	}
+	metrics, _, err := resolveMetrics(context.Background(), nil, "", spec.Metrics, merged)
+	if err != nil {
+		return err
+	}
+	return validateMetrics(metrics)
 }
