@@ -108,12 +108,17 @@ func TestAnalysisRuns(t *testing.T) {
 	if ok.Status.Phase != argov1.AnalysisPhaseSuccessful {
 		t.Fatalf("web-ok: phase %s (%s), want Successful", ok.Status.Phase, ok.Status.Message)
 	}
+	// The first measurement may meet the Service before kube-proxy has its
+	// endpoints: an Error, retried after 10s.
 	r := ok.Status.MetricResults[0]
-	if r.Count != 3 || r.Successful != 3 || len(r.Measurements) != 3 || r.Measurements[0].Value != `"Yours Truly"` {
+	if r.Count != 3 || r.Successful != 3 || int(r.Error) != len(r.Measurements)-3 || r.Measurements[len(r.Measurements)-1].Value != `"Yours Truly"` {
 		t.Errorf("web-ok result = %+v, want 3 successful measurements of \"Yours Truly\"", r)
 	}
 	// Measurements are one interval apart, not sooner.
 	for i := 1; i < len(r.Measurements); i++ {
+		if r.Measurements[i-1].Phase == argov1.AnalysisPhaseError {
+			continue
+		}
 		if gap := r.Measurements[i].StartedAt.Sub(r.Measurements[i-1].FinishedAt.Time); gap < 2*time.Second-10*time.Millisecond {
 			t.Errorf("measurement %d started %s after the one before finished, want the 2s interval", i, gap)
 		}
@@ -153,7 +158,7 @@ func TestAnalysisRuns(t *testing.T) {
 }
 
 // TestAnalysisRunUnsupported: a provider argolite does not support ends the
-// run in Error naming it, and terminate ends a run that would go on forever.
+// run in Error naming it, and terminate ends runs that would go on forever.
 func TestAnalysisRunUnsupported(t *testing.T) {
 	needCluster(t)
 	installGitopsAgent(t)
@@ -182,28 +187,50 @@ spec:
 		t.Errorf("datadog run: phase %s message %q, want Error naming datadog and the supported providers", run.Status.Phase, run.Status.Message)
 	}
 
-	// A metric with an interval and no count runs until terminated.
-	createRun(t, c, ns, "forever", argov1.AnalysisRunSpec{Metrics: []argov1.Metric{{Name: "job", Interval: "1h",
+	// A metric with an interval and no count runs until terminated: with
+	// its measurement done, the run ends Successful.
+	base := startHTTPBin(t, ns)
+	createRun(t, c, ns, "forever-web", argov1.AnalysisRunSpec{Metrics: []argov1.Metric{{Name: "up", Interval: "1h",
+		Provider: argov1.MetricProvider{Web: &argov1.WebMetric{URL: base + "/json"}}}}})
+	waitFor(t, "a successful measurement of forever-web", 2*time.Minute, func(ctx context.Context) (bool, error) {
+		r := &argov1.AnalysisRun{}
+		err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "forever-web"}, r)
+		return err == nil && len(r.Status.MetricResults) == 1 && r.Status.MetricResults[0].Successful == 1, err
+	})
+	terminate(t, c, ns, "forever-web")
+	done := waitRun(t, c, ns, "forever-web", time.Minute)
+	if done.Status.Phase != argov1.AnalysisPhaseSuccessful || done.Status.Message != "Run Terminated" {
+		t.Errorf("terminated run: phase %s message %q, want Successful, Run Terminated", done.Status.Phase, done.Status.Message)
+	}
+
+	// A Job in flight is deleted, and its measurement ends Inconclusive
+	// with "Metric Terminated", as in Argo.
+	createRun(t, c, ns, "forever-job", argov1.AnalysisRunSpec{Metrics: []argov1.Metric{{Name: "job", Interval: "1h",
 		Provider: jobMetric("job", "sleep 3600").Provider}}})
 	var jobName string
-	waitFor(t, "the forever run's Job", 2*time.Minute, func(ctx context.Context) (bool, error) {
+	waitFor(t, "the forever-job run's Job", 2*time.Minute, func(ctx context.Context) (bool, error) {
 		r := &argov1.AnalysisRun{}
-		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "forever"}, r); err != nil || len(r.Status.MetricResults) == 0 || len(r.Status.MetricResults[0].Measurements) == 0 {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "forever-job"}, r); err != nil || len(r.Status.MetricResults) == 0 || len(r.Status.MetricResults[0].Measurements) == 0 {
 			return false, err
 		}
 		jobName = r.Status.MetricResults[0].Measurements[0].Metadata["job-name"]
 		return jobName != "", nil
 	})
-	patch := client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"terminate":true}}`))
-	if err := c.Patch(context.Background(), &argov1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "forever"}}, patch); err != nil {
-		t.Fatal(err)
-	}
-	done := waitRun(t, c, ns, "forever", time.Minute)
-	if done.Status.Phase != argov1.AnalysisPhaseSuccessful || done.Status.Message != "Run Terminated" {
-		t.Errorf("terminated run: phase %s message %q, want Successful, Run Terminated", done.Status.Phase, done.Status.Message)
+	terminate(t, c, ns, "forever-job")
+	done = waitRun(t, c, ns, "forever-job", time.Minute)
+	if ms := done.Status.MetricResults[0].Measurements[0]; ms.Phase != argov1.AnalysisPhaseInconclusive || ms.Message != "Metric Terminated" {
+		t.Errorf("terminated Job measurement: %s %q, want Inconclusive, Metric Terminated", ms.Phase, ms.Message)
 	}
 	waitFor(t, "the terminated measurement's Job to be deleted", time.Minute, func(ctx context.Context) (bool, error) {
 		_, err := clientset.BatchV1().Jobs(ns).Get(ctx, jobName, metav1.GetOptions{})
 		return isNotFound(err), nil
 	})
+}
+
+func terminate(t *testing.T, c client.Client, ns, name string) {
+	t.Helper()
+	patch := client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"terminate":true}}`))
+	if err := c.Patch(context.Background(), &argov1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}, patch); err != nil {
+		t.Fatalf("terminating %s: %v", name, err)
+	}
 }
