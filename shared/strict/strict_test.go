@@ -17,7 +17,6 @@ type outer struct {
 	Custom string            `json:"custom,omitempty"`
 }
 
-
 func TestCheck(t *testing.T) {
 	c := &Checker{
 		Unsupported: map[reflect.Type]map[string]string{reflect.TypeOf(outer{}): {"plugin": "use name"}},
