@@ -11,7 +11,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
 
+	"github.com/argolite/argolite/agent/rollout/analysis"
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/wfvalidate"
 )
 
@@ -69,5 +72,26 @@ func TestWorkflowFanOutLints(t *testing.T) {
 	}
 	if errs := docs[0].Validate(wfvalidate.Options{Submit: true}); len(errs) > 0 {
 		t.Errorf("the example does not lint:\n%v", errs)
+	}
+}
+
+func TestAnalysisTemplateChecks(t *testing.T) {
+	data, err := os.ReadFile("analysis-success-rate/analysistemplate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if faults := analysis.Strict(raw, &argov1.AnalysisTemplate{}); len(faults) > 0 {
+		t.Fatalf("the example has fields argolite does not take: %v", faults)
+	}
+	tmpl := &argov1.AnalysisTemplate{}
+	if err := yaml.UnmarshalStrict(data, tmpl); err != nil {
+		t.Fatal(err)
+	}
+	if err := analysis.ValidateTemplate(tmpl.Spec, map[string]string{"service-name": "guestbook"}); err != nil {
+		t.Errorf("the example does not validate: %v", err)
 	}
 }

@@ -43,7 +43,9 @@ type Options struct {
 
 	ExecutorImage       string
 	WorkflowConcurrency int
-	MaxWorkflowSize     int
+	// RolloutConcurrency is how many AnalysisRuns are reconciled at once.
+	RolloutConcurrency int
+	MaxWorkflowSize    int
 }
 
 // bindFlags registers every option on fs with its default.
@@ -72,6 +74,7 @@ func (o *Options) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.SyncTimeout, "sync-timeout", 15*time.Minute, "How long a sync may wait for a wave to turn healthy or a hook to finish before it fails.")
 	fs.StringVar(&o.ExecutorImage, "executor-image", version.AgentImage(), "Image whose agent binary wraps workflow steps (install sets it to the agent's own image).")
 	fs.IntVar(&o.WorkflowConcurrency, "workflow-concurrency", 8, "How many Workflows are operated on at once.")
+	fs.IntVar(&o.RolloutConcurrency, "rollout-concurrency", 4, "How many AnalysisRuns are reconciled at once.")
 	fs.IntVar(&o.MaxWorkflowSize, "max-workflow-size", workflow.DefaultMaxWorkflowSize, "Largest JSON size in bytes a Workflow is written with (Argo's MAX_WORKFLOW_SIZE): beyond it status.nodes is compressed into status.compressedNodes, and a workflow too large even then ends in Error.")
 	fs.StringVar(&o.WebhookSecretName, "webhook-secret", "argolite-webhook", "Secret in the agent's namespace whose key \"secret\" signs Git push webhooks; absent: pushes are accepted unsigned.")
 }

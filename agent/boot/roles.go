@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/argolite/argolite/agent/gitops"
+	"github.com/argolite/argolite/agent/rollout/analysis"
 	"github.com/argolite/argolite/agent/workflow"
 )
 
@@ -38,7 +39,8 @@ var roles = []Role{
 		Cache: func() map[client.Object]cache.ByObject {
 			return map[client.Object]cache.ByObject{&corev1.Pod{}: {Label: workflow.PodSelector()}}
 		}},
-	{Name: "rollout", Summary: "Rollouts: blue/green and canary gated by analysis"},
+	{Name: "rollout", Summary: "Rollouts: blue/green and canary gated by analysis", Setup: setupRollout,
+		Cache: analysis.CacheScopes},
 	{Name: "events", Summary: "EventSources and Sensors: webhooks, schedules and cluster changes into actions"},
 	{Name: "notify", Summary: "Notifications to Slack, webhooks and email"},
 }
@@ -152,4 +154,10 @@ func setupWorkflow(a *Agent) error {
 		Concurrency:     o.WorkflowConcurrency,
 		MaxWorkflowSize: o.MaxWorkflowSize,
 	})
+}
+
+// setupRollout adds the rollout role's controllers: AnalysisRuns (the
+// Rollout reconciler joins them here).
+func setupRollout(a *Agent) error {
+	return analysis.Setup(a.Manager, analysis.Options{Concurrency: a.Options.RolloutConcurrency})
 }

@@ -11,6 +11,7 @@ import (
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/expr"
+	"github.com/argolite/argolite/shared/strict"
 )
 
 // refScope is what the `{{...}}` tags of some fields may name.
@@ -147,15 +148,15 @@ func (v *validator) walkValue(rv reflect.Value, path string, skip map[string]boo
 	case reflect.String:
 		v.checkString(path, rv.String(), sc)
 	case reflect.Struct:
-		for _, f := range jsonFields(rv.Type()).order {
-			if skip[f.name] {
+		for _, f := range strict.Fields(rv.Type()) {
+			if skip[f.Name] {
 				continue
 			}
-			fv, err := rv.FieldByIndexErr(f.index)
+			fv, err := rv.FieldByIndexErr(f.Index)
 			if err != nil {
 				continue // through a nil embedded pointer
 			}
-			v.walkValue(fv, join(path, f.name), nil, sc)
+			v.walkValue(fv, join(path, f.Name), nil, sc)
 		}
 	case reflect.Map:
 		if rv.Type().Key().Kind() != reflect.String {
