@@ -22,7 +22,7 @@ func TestCheck(t *testing.T) {
 		Unsupported: map[reflect.Type]map[string]string{reflect.TypeOf(outer{}): {"plugin": "use name"}},
 	}
 	raw := map[string]any{
-		"nmae":   "x",
+		"nane":   "x",
 		"plugin": map[string]any{},
 		"inner":  map[string]any{"count": 1.5},
 		"labels": map[string]any{"a.b/c": true},
@@ -34,7 +34,7 @@ func TestCheck(t *testing.T) {
 	want := []string{
 		`inner.count: expected a whole number, got a number (1.5)`,
 		`labels["a.b/c"]: expected a string, got a boolean`,
-		`nmae: unknown field "nmae": did you mean "name"?`,
+		`nane: unknown field "nane": did you mean "name"?`,
 		`plugin: field "plugin" is not supported by argolite: use name`,
 	}
 	if len(got) != len(want) {
