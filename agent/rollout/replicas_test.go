@@ -1050,4 +1050,3 @@ func TestCalculateReplicaCountsForCanaryStableRSdEdgeCases(t *testing.T) {
 	equal(t, int32(10), newRSReplicaCount, "count")
 	equal(t, int32(0), stableRSReplicaCount, "count")
 }
-
