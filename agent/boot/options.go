@@ -3,10 +3,11 @@ package boot
 import (
 	"flag"
 	"fmt"
-	"github.com/argolite/argolite/shared/version"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/argolite/argolite/shared/version"
 
 	"github.com/argolite/argolite/agent/workflow"
 	"github.com/argolite/argolite/shared/agentmeta"

@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/argolite/argolite/agent/gitops"
-	"github.com/argolite/argolite/agent/rollout/analysis"
+	"github.com/argolite/argolite/agent/rollout"
 	"github.com/argolite/argolite/agent/workflow"
 )
 
@@ -40,7 +40,7 @@ var roles = []Role{
 			return map[client.Object]cache.ByObject{&corev1.Pod{}: {Label: workflow.PodSelector()}}
 		}},
 	{Name: "rollout", Summary: "Rollouts: blue/green and canary gated by analysis", Setup: setupRollout,
-		Cache: analysis.CacheScopes},
+		Cache: rollout.CacheScopes},
 	{Name: "events", Summary: "EventSources and Sensors: webhooks, schedules and cluster changes into actions"},
 	{Name: "notify", Summary: "Notifications to Slack, webhooks and email"},
 }
@@ -156,8 +156,7 @@ func setupWorkflow(a *Agent) error {
 	})
 }
 
-// setupRollout adds the rollout role's controllers: AnalysisRuns (the
-// Rollout reconciler joins them here).
+// setupRollout adds the rollout role's controllers: Rollouts and AnalysisRuns.
 func setupRollout(a *Agent) error {
-	return analysis.Setup(a.Manager, analysis.Options{Concurrency: a.Options.RolloutConcurrency})
+	return rollout.Setup(a.Manager, rollout.Options{Concurrency: a.Options.RolloutConcurrency})
 }

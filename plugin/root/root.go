@@ -23,6 +23,7 @@ import (
 	"github.com/argolite/argolite/plugin/cli"
 	"github.com/argolite/argolite/plugin/cron"
 	"github.com/argolite/argolite/plugin/install"
+	"github.com/argolite/argolite/plugin/rollout"
 	"github.com/argolite/argolite/plugin/status"
 	"github.com/argolite/argolite/plugin/template"
 	"github.com/argolite/argolite/plugin/version"
@@ -96,6 +97,7 @@ Start with kubectl argo install, then kubectl argo status.`,
 		wf.NewCmd(flags, streams),
 		template.NewCmd(flags, streams),
 		cron.NewCmd(flags, streams),
+		rollout.NewCmd(flags, streams),
 		install.NewUninstallCmd(flags, streams),
 		status.NewCmd(flags, streams),
 		version.NewCmd(flags, streams),

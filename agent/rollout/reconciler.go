@@ -1,0 +1,296 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/go-logr/logr"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/argolite/argolite/agent/ctrlkit"
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+)
+
+// Reconciler moves Rollouts to their current template.
+type Reconciler struct {
+	ctrlkit.Events
+	Client    client.Client
+	APIReader client.Reader
+
+	status    *ctrlkit.StatusWriter
+	reconcile *ctrlkit.Metrics
+	now       func() time.Time
+}
+
+// kindRollout labels the role's reconcile metrics.
+const kindRollout = "Rollout"
+
+func newReconciler(c client.Client, reader client.Reader, events ctrlkit.Events) *Reconciler {
+	return &Reconciler{
+		Events:    events,
+		Client:    c,
+		APIReader: reader,
+		status:    ctrlkit.NewStatusWriter(c),
+		reconcile: ctrlkit.RoleMetrics("rollout"),
+		now:       time.Now,
+	}
+}
+
+// cycle is one reconcile of one Rollout.
+type cycle struct {
+	r   *Reconciler
+	ctx context.Context
+	log logr.Logger
+	ro  *argov1.Rollout
+	now time.Time
+	// requeue is the soonest time-based wake-up a step asked for (a pause
+	// duration, a scale-down delay, the progress deadline).
+	requeue time.Duration
+	// retried: the user cleared an abort (rollout retry); the update starts
+	// over with new AnalysisRuns.
+	retried bool
+}
+
+func (c *cycle) event(typ, reason, format string, args ...any) {
+	c.r.Event(c.ro, typ, reason, "Rollout", format, args...)
+}
+
+func (c *cycle) wakeIn(d time.Duration) {
+	if d > 0 && (c.requeue == 0 || d < c.requeue) {
+		c.requeue = d
+	}
+}
+
+// Reconcile runs one cycle of a Rollout and writes its status once.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	start := r.now()
+	ro := &argov1.Rollout{}
+	if err := r.Client.Get(ctx, req.NamespacedName, ro); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(req.NamespacedName)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if r.status.Stale(ro) {
+		return ctrlkit.StaleResult(), nil
+	}
+	defer func() { r.reconcile.Observe(kindRollout, req.NamespacedName, start, retErr) }()
+	if !ro.DeletionTimestamp.IsZero() {
+		// The ReplicaSets it owns go with it (garbage collection).
+		return ctrl.Result{}, nil
+	}
+	base := ro.DeepCopy()
+	c := &cycle{r: r, ctx: ctx, log: ctrl.LoggerFrom(ctx), ro: ro, now: r.now().UTC()}
+	runErr := c.run()
+	if !apiequality.Semantic.DeepEqual(base.Status, ro.Status) {
+		if res, err := r.status.Patch(ctx, base, ro); err != nil || !res.IsZero() {
+			return res, errors.Join(runErr, err)
+		}
+	}
+	if runErr != nil {
+		return ctrl.Result{}, runErr
+	}
+	if c.requeue > 0 {
+		return ctrl.Result{RequeueAfter: c.requeue}, nil
+	}
+	return ctrl.Result{}, nil
+}
+
+func (r *Reconciler) forget(key types.NamespacedName) {
+	r.status.Forget(key)
+	r.reconcile.Forget(kindRollout, key)
+}
+
+// run is the cycle's pipeline: validate, find the revisions, move the
+// strategy on, then report.
+func (c *cycle) run() error {
+	ro := c.ro
+	if err := c.validate(); err != nil {
+		var spec *specError
+		if errors.As(err, &spec) {
+			c.invalid(spec.Error())
+			return nil
+		}
+		return err
+	}
+	c.clearInvalid()
+	template := ro.Spec.Template
+	rss, err := c.ownedReplicaSets()
+	if err != nil {
+		return err
+	}
+	newRS := findNewReplicaSet(rss, &template)
+	if newRS == nil {
+		if newRS, err = c.createReplicaSet(&template, rss); err != nil {
+			c.setProgressing(corev1.ConditionFalse, "ReplicaSetCreateError", err.Error())
+			return err
+		}
+		rss = append([]*appsv1.ReplicaSet{newRS}, rss...)
+	}
+	hash := newRS.Labels[LabelPodTemplateHash]
+	if ro.Status.CurrentPodHash != hash {
+		c.newRevision(hash, newRS)
+	}
+	stableRS := findByHash(rss, ro.Status.StableRS)
+	olds := others(rss, newRS, stableRS)
+	switch {
+	case ro.Status.Abort && ro.Status.AbortedAt == nil:
+		ro.Status.AbortedAt = &metav1.Time{Time: c.now}
+	case !ro.Status.Abort && ro.Status.AbortedAt != nil:
+		c.retried = true
+		ro.Status.AbortedAt = nil
+		c.forgetRuns()
+		c.setProgressing(corev1.ConditionTrue, "RolloutRetry", "Retrying Rollout after abort")
+		c.event(corev1.EventTypeNormal, "RolloutRetry", "Retrying Rollout after abort")
+	}
+	switch {
+	case ro.Spec.Strategy.Canary != nil:
+		err = c.syncCanary(newRS, stableRS, olds)
+	default:
+		err = c.syncBlueGreen(newRS, stableRS, olds)
+	}
+	if err != nil {
+		c.setProgressing(corev1.ConditionFalse, "ReconciliationError", fmt.Sprintf("Reconciliation failed with error: %v", err))
+		return err
+	}
+	if err := c.cleanupOld(rss, newRS, findByHash(rss, ro.Status.StableRS)); err != nil {
+		return err
+	}
+	c.report(newRS, rss)
+	return nil
+}
+
+// newRevision starts the update to a new pod-template-hash: steps from the
+// beginning, no abort, no pause of the last update.
+func (c *cycle) newRevision(hash string, newRS *appsv1.ReplicaSet) {
+	st := &c.ro.Status
+	first := st.CurrentPodHash == "" && st.StableRS == ""
+	st.CurrentPodHash = hash
+	st.CurrentStepIndex = nil
+	if c.ro.Spec.Strategy.Canary != nil {
+		st.CurrentStepIndex = ptrInt32(0)
+	}
+	st.Abort, st.AbortedAt, st.PromoteFull = false, nil, false
+	st.PauseConditions, st.ControllerPause = nil, false
+	st.BlueGreen.ScaleUpPreviewCheckPoint = false
+	st.Message = ""
+	c.forgetRuns()
+	if !first || st.StableRS != hash {
+		c.setCondition(argov1.RolloutCompleted, corev1.ConditionFalse, "RolloutNotCompleted",
+			fmt.Sprintf("Rollout not completed, started update to revision %d (%s)", revisionOf(newRS), hash))
+		c.event(corev1.EventTypeNormal, "RolloutNotCompleted", "Rollout not completed, started update to revision %d (%s)", revisionOf(newRS), hash)
+	}
+	c.setProgressing(corev1.ConditionTrue, "ReplicaSetUpdated", fmt.Sprintf("ReplicaSet %q is progressing.", newRS.Name))
+}
+
+// forgetRuns drops the AnalysisRuns of an earlier attempt from status, so
+// the steps create new ones.
+func (c *cycle) forgetRuns() {
+	st := &c.ro.Status
+	st.Canary.CurrentStepAnalysisRunStatus, st.Canary.CurrentBackgroundAnalysisRunStatus = nil, nil
+	st.BlueGreen.PrePromotionAnalysisRunStatus, st.BlueGreen.PostPromotionAnalysisRunStatus = nil, nil
+}
+
+// promoted makes the new revision the stable one.
+func (c *cycle) promoted(newRS *appsv1.ReplicaSet, how string) {
+	st := &c.ro.Status
+	if st.StableRS == st.CurrentPodHash {
+		return
+	}
+	st.StableRS = st.CurrentPodHash
+	st.PromoteFull = false
+	st.PauseConditions, st.ControllerPause = nil, false
+	msg := fmt.Sprintf("Rollout completed update to revision %d (%s): %s", revisionOf(newRS), st.CurrentPodHash, how)
+	c.setCondition(argov1.RolloutCompleted, corev1.ConditionTrue, "RolloutCompleted", msg)
+	c.event(corev1.EventTypeNormal, "RolloutCompleted", "%s", msg)
+}
+
+// pause adds a pause condition (the agent paused the rollout) once.
+func (c *cycle) pause(reason argov1.PauseReason) {
+	st := &c.ro.Status
+	for _, p := range st.PauseConditions {
+		if p.Reason == reason {
+			return
+		}
+	}
+	st.PauseConditions = append(st.PauseConditions, argov1.PauseCondition{Reason: reason, StartTime: metav1.Time{Time: c.now}})
+	st.ControllerPause = true
+	c.event(corev1.EventTypeNormal, "RolloutPaused", "Rollout is paused (%s)", reason)
+}
+
+func (c *cycle) pauseCondition(reason argov1.PauseReason) *argov1.PauseCondition {
+	for i := range c.ro.Status.PauseConditions {
+		if c.ro.Status.PauseConditions[i].Reason == reason {
+			return &c.ro.Status.PauseConditions[i]
+		}
+	}
+	return nil
+}
+
+// resumed clears a pause the agent made, after a promote or its duration.
+func (c *cycle) resumed() {
+	st := &c.ro.Status
+	if !st.ControllerPause && len(st.PauseConditions) == 0 {
+		return
+	}
+	st.PauseConditions, st.ControllerPause = nil, false
+	c.event(corev1.EventTypeNormal, "RolloutResumed", "Rollout is resumed")
+}
+
+func findByHash(rss []*appsv1.ReplicaSet, hash string) *appsv1.ReplicaSet {
+	if hash == "" {
+		return nil
+	}
+	for _, rs := range rss {
+		if rs.Labels[LabelPodTemplateHash] == hash {
+			return rs
+		}
+	}
+	return nil
+}
+
+func others(rss []*appsv1.ReplicaSet, keep ...*appsv1.ReplicaSet) []*appsv1.ReplicaSet {
+	var out []*appsv1.ReplicaSet
+	for _, rs := range rss {
+		skip := false
+		for _, k := range keep {
+			if k != nil && k.Name == rs.Name {
+				skip = true
+			}
+		}
+		if !skip {
+			out = append(out, rs)
+		}
+	}
+	return out
+}
+
+func ptrInt32(v int32) *int32 { return &v }
+
+// strictCheckObject is the Rollout as stored, for the strict field check
+// (the CRD keeps fields the types do not know).
+func (c *cycle) storedObject() (map[string]any, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(argov1.GroupVersion.WithKind(kindRollout))
+	if err := c.r.APIReader.Get(c.ctx, client.ObjectKeyFromObject(c.ro), u); err != nil {
+		return nil, fmt.Errorf("reading rollout %s/%s: %w", c.ro.Namespace, c.ro.Name, err)
+	}
+	delete(u.Object, "status")
+	return u.Object, nil
+}
+
+// observed records the generation the status is for (Argo keeps it as a string).
+func (c *cycle) observed() {
+	c.ro.Status.ObservedGeneration = strconv.FormatInt(c.ro.Generation, 10)
+}

@@ -1,0 +1,437 @@
+package rollout
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/argolite/argolite/plugin/cli"
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+)
+
+type promoteOptions struct {
+	cli.Common
+	Name string
+	Full bool
+}
+
+func newPromoteCmd(o *promoteOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "promote NAME",
+		Short: "Go on past a pause, skip the current step, or (--full) skip every step and analysis",
+		Long: `Promote a Rollout as kubectl-argo-rollouts does: a paused Rollout resumes
+(spec.paused false, status.pauseConditions cleared); a canary not paused skips
+its current step (status.currentStepIndex + 1); --full sets status.promoteFull,
+which skips the remaining steps and analysis and goes straight to the new
+version. A failed AnalysisRun does not block --full.`,
+		Example: `  kubectl argo rollout promote rollouts-demo
+  kubectl argo rollout promote rollouts-demo --full`,
+		Args: cobra.ExactArgs(1),
+		RunE: cli.RunE(o),
+	}
+	cmd.Flags().BoolVar(&o.Full, "full", false, "Skip every remaining step and analysis.")
+	return cmd
+}
+
+func (o *promoteOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	return o.Common.Complete()
+}
+func (o *promoteOptions) Validate() error { return nil }
+
+func (o *promoteOptions) Run(ctx context.Context) error {
+	ro, err := getRollout(ctx, &o.Common, o.Name)
+	if err != nil {
+		return err
+	}
+	if ro.Spec.Paused {
+		if _, err := patchRollout(ctx, &o.Common, o.Name, "promote", false, func(r *argov1.Rollout) error {
+			r.Spec.Paused = false
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	_, err = patchRollout(ctx, &o.Common, o.Name, "promote", true, func(r *argov1.Rollout) error {
+		st := &r.Status
+		switch {
+		case o.Full:
+			st.PromoteFull = true
+			st.PauseConditions = nil
+			if st.Abort {
+				st.Abort = false
+			}
+		case len(st.PauseConditions) > 0:
+			st.PauseConditions = nil
+		case r.Spec.Strategy.Canary != nil && len(r.Spec.Strategy.Canary.Steps) > 0 && !ro.Spec.Paused:
+			idx := int32(0)
+			if st.CurrentStepIndex != nil {
+				idx = *st.CurrentStepIndex
+			}
+			if int(idx) < len(r.Spec.Strategy.Canary.Steps) {
+				idx++
+				st.CurrentStepIndex = &idx
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "rollout '%s' promoted\n", o.Name)
+	return nil
+}
+
+// simpleOptions are the flags of abort, retry and pause.
+type simpleOptions struct {
+	cli.Common
+	Name string
+}
+
+func (o *simpleOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	return o.Common.Complete()
+}
+func (o *simpleOptions) Validate() error { return nil }
+
+// simple is a command that patches the Rollout once and says so.
+type simple struct {
+	*simpleOptions
+	verb, done string
+	status     bool
+	change     func(*argov1.Rollout) error
+}
+
+func (s *simple) Run(ctx context.Context) error {
+	if _, err := patchRollout(ctx, &s.Common, s.Name, s.verb, s.status, s.change); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Out, "rollout '%s' %s\n", s.Name, s.done)
+	return nil
+}
+
+func newAbortCmd(o *simpleOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "abort NAME",
+		Short: "Abort the update: every request and Pod goes back to the stable version",
+		Long: `Abort a Rollout's update (status.abort): the stable version takes all traffic
+and its full scale, the canary or preview is scaled down, analysis ends. The
+Rollout is Degraded until it is retried or its template changes.`,
+		Example: `  kubectl argo rollout abort rollouts-demo`,
+		Args:    cobra.ExactArgs(1),
+		RunE: cli.RunE(&simple{simpleOptions: o, verb: "abort", done: "aborted", status: true, change: func(r *argov1.Rollout) error {
+			r.Status.Abort = true
+			return nil
+		}}),
+	}
+}
+
+func newRetryCmd(o *simpleOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:     "retry NAME",
+		Short:   "Retry an aborted update from its first step, with new AnalysisRuns",
+		Example: `  kubectl argo rollout retry rollouts-demo`,
+		Args:    cobra.ExactArgs(1),
+		RunE: cli.RunE(&simple{simpleOptions: o, verb: "retry", done: "retried", status: true, change: func(r *argov1.Rollout) error {
+			if !r.Status.Abort {
+				return &cli.Error{Problem: fmt.Sprintf("rollout %s/%s is not aborted: there is nothing to retry", r.Namespace, r.Name),
+					Fix: "see its state with kubectl argo rollout get " + r.Name}
+			}
+			r.Status.Abort = false
+			return nil
+		}}),
+	}
+}
+
+func newPauseCmd(o *simpleOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:     "pause NAME",
+		Short:   "Pause a Rollout where it is (spec.paused); promote resumes it",
+		Example: `  kubectl argo rollout pause rollouts-demo`,
+		Args:    cobra.ExactArgs(1),
+		RunE: cli.RunE(&simple{simpleOptions: o, verb: "pause", done: "paused", change: func(r *argov1.Rollout) error {
+			r.Spec.Paused = true
+			return nil
+		}}),
+	}
+}
+
+type undoOptions struct {
+	cli.Common
+	Name       string
+	ToRevision int
+}
+
+func newUndoCmd(o *undoOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "undo NAME",
+		Short: "Go back to the previous revision (or --to-revision N) as a new update",
+		Long: `Put the Pod template of an earlier revision back into the Rollout's spec, as
+kubectl-argo-rollouts undo does; the agent rolls it out as any update.`,
+		Example: `  kubectl argo rollout undo rollouts-demo
+  kubectl argo rollout undo rollouts-demo --to-revision 3`,
+		Args: cobra.ExactArgs(1),
+		RunE: cli.RunE(o),
+	}
+	cmd.Flags().IntVar(&o.ToRevision, "to-revision", 0, "The revision to go back to (default: the one before the current).")
+	return cmd
+}
+
+func (o *undoOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	return o.Common.Complete()
+}
+
+func (o *undoOptions) Validate() error {
+	if o.ToRevision < 0 {
+		return &cli.Error{Problem: "--to-revision must be 0 or more", Fix: "pass a revision shown by kubectl argo rollout get"}
+	}
+	return nil
+}
+
+func (o *undoOptions) Run(ctx context.Context) error {
+	ro, err := getRollout(ctx, &o.Common, o.Name)
+	if err != nil {
+		return err
+	}
+	own, err := readOwned(ctx, &o.Common, ro)
+	if err != nil {
+		return err
+	}
+	var target *appsv1.ReplicaSet
+	var revs []string
+	current := 0
+	for i := range own.replicaSets {
+		rs := &own.replicaSets[i]
+		revs = append(revs, strconv.Itoa(revision(rs)))
+		if rs.Labels[labelPodTemplateHash] == ro.Status.CurrentPodHash {
+			current = revision(rs)
+		}
+	}
+	for i := range own.replicaSets { // newest first
+		rs := &own.replicaSets[i]
+		r := revision(rs)
+		if (o.ToRevision == 0 && r < current) || (o.ToRevision != 0 && r == o.ToRevision) {
+			target = rs
+			break
+		}
+	}
+	if target == nil {
+		return &cli.Error{Problem: fmt.Sprintf("rollout %s has no revision %s to go back to (it has %s)", o.Ref(o.Name), undoWanted(o.ToRevision), strings.Join(revs, ", ")),
+			Fix: "pick one with --to-revision; kubectl argo rollout get " + o.Name + " lists them"}
+	}
+	template := target.Spec.Template.DeepCopy()
+	delete(template.Labels, labelPodTemplateHash)
+	if _, err := patchRollout(ctx, &o.Common, o.Name, "undo", false, func(r *argov1.Rollout) error {
+		r.Spec.Template = *template
+		return nil
+	}); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "rollout '%s' undo to revision %d\n", o.Name, revision(target))
+	return nil
+}
+
+func undoWanted(n int) string {
+	if n == 0 {
+		return "before the current one"
+	}
+	return strconv.Itoa(n)
+}
+
+func newSetCmd(common func() cli.Common) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "set",
+		Short: "Change a Rollout's Pod template",
+	}
+	cmd.AddCommand(newSetImageCmd(&setImageOptions{Common: common()}))
+	return cmd
+}
+
+type setImageOptions struct {
+	cli.Common
+	Name   string
+	Images map[string]string
+}
+
+func newSetImageCmd(o *setImageOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "image NAME CONTAINER=IMAGE...",
+		Short: "Set the image of containers (* for every one): starts an update",
+		Example: `  kubectl argo rollout set image rollouts-demo rollouts-demo=argoproj/rollouts-demo:yellow
+  kubectl argo rollout set image rollouts-demo '*=argoproj/rollouts-demo:green'`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: cli.RunE(o),
+	}
+}
+
+func (o *setImageOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	o.Images = map[string]string{}
+	for _, a := range args[1:] {
+		name, image, ok := strings.Cut(a, "=")
+		if !ok || name == "" || image == "" {
+			return &cli.Error{Problem: fmt.Sprintf("%q is not CONTAINER=IMAGE", a), Fix: "write each as container=image, such as rollouts-demo=argoproj/rollouts-demo:yellow"}
+		}
+		o.Images[name] = image
+	}
+	return o.Common.Complete()
+}
+func (o *setImageOptions) Validate() error { return nil }
+
+func (o *setImageOptions) Run(ctx context.Context) error {
+	_, err := patchRollout(ctx, &o.Common, o.Name, "set the image of", false, func(r *argov1.Rollout) error {
+		found := map[string]bool{}
+		spec := &r.Spec.Template.Spec
+		for i := range spec.InitContainers {
+			if im, ok := pick(o.Images, spec.InitContainers[i].Name); ok {
+				spec.InitContainers[i].Image = im
+				found[spec.InitContainers[i].Name] = true
+			}
+		}
+		for i := range spec.Containers {
+			if im, ok := pick(o.Images, spec.Containers[i].Name); ok {
+				spec.Containers[i].Image = im
+				found[spec.Containers[i].Name] = true
+			}
+		}
+		for name := range o.Images {
+			if name != "*" && !found[name] {
+				return &cli.Error{Problem: fmt.Sprintf("rollout %s/%s has no container %q", r.Namespace, r.Name, name),
+					Fix: "name one of its containers, or * for every one"}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "rollout \"%s\" image updated\n", o.Name)
+	return nil
+}
+
+func pick(images map[string]string, container string) (string, bool) {
+	if im, ok := images[container]; ok {
+		return im, true
+	}
+	im, ok := images["*"]
+	return im, ok
+}
+
+// createOptions are the flags of `rollout create -f`.
+type createOptions struct {
+	cli.Common
+	Filenames []string
+}
+
+func newCreateCmd(o *createOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "create -f FILE",
+		Short: "Create Rollouts, AnalysisTemplates and the Services next to them from files",
+		Long: `Create the objects of YAML or JSON files: Rollouts, AnalysisTemplates,
+ClusterAnalysisTemplates and AnalysisRuns (Argo's argoproj.io/v1alpha1 is
+mapped to argolite.dev/v1alpha1), and any other kind in the same files (the
+Services and HTTPRoutes a Rollout names) as they are. A field argolite does not
+have is an error naming it; nothing is created then.`,
+		Example: `  kubectl argo rollout create -f examples/rollout-canary/`,
+		Args:    cobra.NoArgs,
+		RunE:    cli.RunE(o),
+	}
+	cli.AddFilenameFlag(cmd, &o.Filenames, "The files or directories to create from (- for stdin).")
+	return cmd
+}
+
+func (o *createOptions) Complete(*cobra.Command, []string) error { return o.Common.Complete() }
+func (o *createOptions) Validate() error {
+	if len(o.Filenames) == 0 {
+		return &cli.Error{Problem: "no file given", Fix: "pass -f FILE"}
+	}
+	return nil
+}
+
+// ourKinds are the kinds create -f decodes strictly.
+var ourKinds = map[string]func() any{
+	"Rollout":                 func() any { return &argov1.Rollout{} },
+	"AnalysisTemplate":        func() any { return &argov1.AnalysisTemplate{} },
+	"ClusterAnalysisTemplate": func() any { return &argov1.ClusterAnalysisTemplate{} },
+	"AnalysisRun":             func() any { return &argov1.AnalysisRun{} },
+}
+
+func (o *createOptions) Run(ctx context.Context) error {
+	var objs []*unstructured.Unstructured
+	var problems []string
+	for _, f := range o.Filenames {
+		var data []byte
+		var err error
+		if f == "-" {
+			data, err = io.ReadAll(o.In)
+		} else {
+			data, err = os.ReadFile(f)
+		}
+		if err != nil {
+			return &cli.Error{Problem: fmt.Sprintf("cannot read %s: %v", f, err), Fix: "check the path"}
+		}
+		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+		for n := 1; ; n++ {
+			var raw map[string]any
+			if err := dec.Decode(&raw); err != nil {
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				problems = append(problems, fmt.Sprintf("%s (document %d): %v", f, n, err))
+				break
+			}
+			if raw == nil {
+				continue
+			}
+			u := &unstructured.Unstructured{Object: raw}
+			where := fmt.Sprintf("%s (document %d, %s %s)", f, n, u.GetKind(), u.GetName())
+			if u.GetAPIVersion() == "argoproj.io/v1alpha1" {
+				u.SetAPIVersion(argov1.GroupVersion.String())
+			}
+			if u.GetAPIVersion() == argov1.GroupVersion.String() {
+				build, ok := ourKinds[u.GetKind()]
+				if !ok {
+					problems = append(problems, fmt.Sprintf("%s: kind %s is not one create -f takes: Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun", where, u.GetKind()))
+					continue
+				}
+				b, _ := json.Marshal(raw)
+				jd := json.NewDecoder(bytes.NewReader(b))
+				jd.DisallowUnknownFields()
+				if err := jd.Decode(build()); err != nil {
+					problems = append(problems, fmt.Sprintf("%s: %v: not supported by argolite (field names follow Argo Rollouts; see docs/rollouts.md)", where, err))
+					continue
+				}
+			}
+			if u.GetNamespace() == "" && u.GetKind() != "ClusterAnalysisTemplate" {
+				u.SetNamespace(o.Namespace)
+			}
+			objs = append(objs, u)
+		}
+	}
+	if len(problems) > 0 {
+		return &cli.Error{Problem: "nothing created:\n  " + strings.Join(problems, "\n  "), Fix: "fix the files and run the command again"}
+	}
+	for _, u := range objs {
+		if err := o.Clients.Client.Create(ctx, u); err != nil {
+			if apierrors.IsAlreadyExists(err) {
+				return &cli.Error{Problem: fmt.Sprintf("%s %s/%s already exists", u.GetKind(), u.GetNamespace(), u.GetName()), Fix: "delete it first, or change it with kubectl apply", Err: err}
+			}
+			return o.Explain(fmt.Errorf("creating %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err), forbidden)
+		}
+		fmt.Fprintf(o.Out, "%s/%s created\n", strings.ToLower(u.GetKind()), u.GetName())
+	}
+	return nil
+}
