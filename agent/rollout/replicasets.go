@@ -34,6 +34,11 @@ const (
 	// AnnotationEphemeralMetadata records the canary/stable/active/preview
 	// metadata injected into a ReplicaSet's Pods, so it can be taken away.
 	AnnotationEphemeralMetadata = "rollout.argoproj.io/ephemeral-metadata"
+	// AnnotationTemplateHash is the hash of the Rollout's Pod template as
+	// written, which the ReplicaSet was made from: the API server defaults
+	// the ReplicaSet's copy (imagePullPolicy, dnsPolicy, ...) but not the
+	// Rollout's, so the two no longer compare equal.
+	AnnotationTemplateHash = "rollouts.argolite.dev/template-hash"
 )
 
 // podTemplateHash is the revision's pod-template-hash, computed as
@@ -83,10 +88,16 @@ func sameTemplate(a, b *corev1.PodTemplateSpec) bool {
 	return apiequality.Semantic.DeepEqual(a, b)
 }
 
+// madeFrom says rs runs template: it was made from it, or its (defaulted)
+// template is template (an undo copies a ReplicaSet's template back).
+func madeFrom(rs *appsv1.ReplicaSet, template *corev1.PodTemplateSpec) bool {
+	return rs.Annotations[AnnotationTemplateHash] == podTemplateHash(template, nil) || sameTemplate(&rs.Spec.Template, template)
+}
+
 // findNewReplicaSet is the ReplicaSet of the current template, if any.
 func findNewReplicaSet(rss []*appsv1.ReplicaSet, template *corev1.PodTemplateSpec) *appsv1.ReplicaSet {
 	for _, rs := range rss {
-		if sameTemplate(&rs.Spec.Template, template) {
+		if madeFrom(rs, template) {
 			return rs
 		}
 	}
@@ -109,7 +120,7 @@ func (c *cycle) createReplicaSet(template *corev1.PodTemplateSpec, rss []*appsv1
 				Name:        ro.Name + "-" + hash,
 				Namespace:   ro.Namespace,
 				Labels:      maps.Clone(template.Labels),
-				Annotations: map[string]string{AnnotationRevision: strconv.Itoa(revision)},
+				Annotations: map[string]string{AnnotationRevision: strconv.Itoa(revision), AnnotationTemplateHash: podTemplateHash(template, nil)},
 			},
 			Spec: appsv1.ReplicaSetSpec{
 				Replicas:        ptr.To[int32](0),
@@ -142,7 +153,7 @@ func (c *cycle) createReplicaSet(template *corev1.PodTemplateSpec, rss []*appsv1
 		if err := c.r.APIReader.Get(c.ctx, client.ObjectKeyFromObject(rs), existing); err != nil {
 			return nil, fmt.Errorf("reading ReplicaSet %s: %w", rs.Name, err)
 		}
-		if ref := metav1.GetControllerOf(existing); ref != nil && ref.UID == ro.UID && sameTemplate(&existing.Spec.Template, template) {
+		if ref := metav1.GetControllerOf(existing); ref != nil && ref.UID == ro.UID && madeFrom(existing, template) {
 			return existing, nil
 		}
 		ro.Status.CollisionCount = ptr.To(ptr.Deref(ro.Status.CollisionCount, 0) + 1)

@@ -1,0 +1,475 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+)
+
+// rolloutYAML is a Rollout of the rollouts-demo stand-in as Argo's users
+// write it (argoproj.io/v1alpha1), strategy given.
+func rolloutYAML(name string, replicas int, strategy string) string {
+	return fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: %[1]s
+spec:
+  replicas: %[2]d
+  revisionHistoryLimit: 3
+  selector:
+    matchLabels: {app: %[1]s}
+  template:
+    metadata:
+      labels: {app: %[1]s}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: demo
+        image: argoproj/rollouts-demo:blue
+        args: [-termination-delay=0]
+        ports: [{name: http, containerPort: 8080}]
+        readinessProbe:
+          tcpSocket: {port: 8080}
+          periodSeconds: 1
+  strategy:
+%[3]s
+`, name, replicas, strategy)
+}
+
+// serviceYAML is a Service in front of the rollout's Pods.
+func serviceYAML(name, app string) string {
+	return fmt.Sprintf(`---
+apiVersion: v1
+kind: Service
+metadata:
+  name: %s
+spec:
+  selector: {app: %s}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+`, name, app)
+}
+
+// createFromYAML writes text to a file and runs `rollout create -f` on it.
+func createFromYAML(t *testing.T, ns, text string) {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "rollout.yaml")
+	if err := os.WriteFile(f, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := argo(t, "-n", ns, "rollout", "create", "-f", f); r.code != 0 {
+		t.Fatalf("rollout create exited %d: %s", r.code, r.stderr)
+	}
+}
+
+// waitRollout waits until the rollout's status, for its current generation,
+// satisfies cond.
+func waitRollout(t *testing.T, c client.Client, ns, name, what string, cond func(*argov1.Rollout) bool) *argov1.Rollout {
+	t.Helper()
+	ro := &argov1.Rollout{}
+	waitFor(t, "rollout "+name+" "+what, 3*time.Minute, func(ctx context.Context) (bool, error) {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, ro); err != nil {
+			return false, err
+		}
+		return ro.Status.ObservedGeneration == fmt.Sprint(ro.Generation) && cond(ro), nil
+	})
+	return ro
+}
+
+// replicaCounts maps each image of the rollout's ReplicaSets to its
+// spec.replicas and available Pods.
+func replicaCounts(t *testing.T, c client.Client, ns string, ro *argov1.Rollout) map[string][2]int32 {
+	t.Helper()
+	var rss appsv1.ReplicaSetList
+	if err := c.List(context.Background(), &rss, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][2]int32{}
+	for _, rs := range rss.Items {
+		if metav1.IsControlledBy(&rs, ro) {
+			img := rs.Spec.Template.Spec.Containers[0].Image
+			out[img[strings.LastIndex(img, ":")+1:]] = [2]int32{*rs.Spec.Replicas, rs.Status.AvailableReplicas}
+		}
+	}
+	return out
+}
+
+func waitCounts(t *testing.T, c client.Client, ns, name string, want map[string][2]int32) {
+	t.Helper()
+	var got map[string][2]int32
+	waitFor(t, fmt.Sprintf("rollout %s's ReplicaSets at %v", name, want), 3*time.Minute, func(ctx context.Context) (bool, error) {
+		ro := &argov1.Rollout{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, ro); err != nil {
+			return false, err
+		}
+		got = replicaCounts(t, c, ns, ro)
+		for k, v := range want {
+			if got[k] != v {
+				return false, nil
+			}
+		}
+		for k, v := range got {
+			if _, ok := want[k]; !ok && v != [2]int32{0, 0} {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+}
+
+// rolloutEvents are the reasons of the rollout's Events, oldest first.
+func rolloutEvents(t *testing.T, ns, name string) []string {
+	t.Helper()
+	list, err := clientset.EventsV1().Events(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortStableFunc(list.Items, func(a, b eventsv1.Event) int { return a.CreationTimestamp.Compare(b.CreationTimestamp.Time) })
+	var out []string
+	for _, e := range list.Items {
+		if e.Regarding.Kind == "Rollout" && e.Regarding.Name == name {
+			out = append(out, e.Reason)
+		}
+	}
+	return out
+}
+
+// inOrder says want appears in got in that order (other reasons between).
+func inOrder(got, want []string) bool {
+	i := 0
+	for _, g := range got {
+		if i < len(want) && g == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}
+
+// TestRolloutCanary runs a replica-weighted canary of Argo's shape through
+// the plugin: setWeight 20 gives 1 of 5 Pods to the canary, pause waits for
+// promote, abort goes back to 5 stable Pods and Degraded (status exits 1),
+// retry starts over, promote --full finishes; the Events come in Argo's order.
+func TestRolloutCanary(t *testing.T) {
+	needCluster(t)
+	installGitopsAgent(t)
+	ns := newNamespace(t)
+	c := newCRClient(t)
+	createFromYAML(t, ns, rolloutYAML("demo", 5, `    canary:
+      canaryService: demo-canary
+      stableService: demo-stable
+      steps:
+      - setWeight: 20
+      - pause: {}
+      - setWeight: 60
+      - pause: {duration: 1s}`)+serviceYAML("demo-canary", "demo")+serviceYAML("demo-stable", "demo"))
+	if r := argo(t, "-n", ns, "rollout", "status", "demo", "--timeout", "3m"); r.code != 0 {
+		t.Fatalf("status of the first revision exited %d, want 0 (Healthy)", r.code)
+	}
+	waitCounts(t, c, ns, "demo", map[string][2]int32{"blue": {5, 5}})
+	first := waitRollout(t, c, ns, "demo", "Healthy", func(ro *argov1.Rollout) bool { return ro.Status.Phase == argov1.RolloutPhaseHealthy })
+	if first.Status.StableRS == "" || first.Status.StableRS != first.Status.CurrentPodHash {
+		t.Fatalf("first revision: stableRS %q currentPodHash %q, want both the one revision", first.Status.StableRS, first.Status.CurrentPodHash)
+	}
+
+	if r := argo(t, "-n", ns, "rollout", "set", "image", "demo", "demo=argoproj/rollouts-demo:yellow"); r.code != 0 {
+		t.Fatalf("set image exited %d", r.code)
+	}
+	paused := waitRollout(t, c, ns, "demo", "paused at step 1", func(ro *argov1.Rollout) bool {
+		return ro.Status.Phase == argov1.RolloutPhasePaused && ro.Status.CurrentStepIndex != nil && *ro.Status.CurrentStepIndex == 1
+	})
+	if len(paused.Status.PauseConditions) != 1 || paused.Status.PauseConditions[0].Reason != argov1.PauseReasonCanaryPauseStep {
+		t.Errorf("pause conditions = %+v, want one CanaryPauseStep", paused.Status.PauseConditions)
+	}
+	waitCounts(t, c, ns, "demo", map[string][2]int32{"yellow": {1, 1}, "blue": {4, 4}})
+	checkSelector(t, ns, "demo-canary", paused.Status.CurrentPodHash)
+	checkSelector(t, ns, "demo-stable", first.Status.StableRS)
+	// Argo's status exits 0 on Paused.
+	if r := argo(t, "-n", ns, "rollout", "status", "demo", "--timeout", "30s"); r.code != 0 || !strings.Contains(r.stdout, "Paused") {
+		t.Errorf("status while paused exited %d (%q), want 0 saying Paused", r.code, r.stdout)
+	}
+	list := argo(t, "-n", ns, "rollout", "list")
+	if !regexpMatch(`demo\s+Canary\s+Paused\s+1/4\s+20\s+5/5\s+5\s+1\s+5`, list.stdout) {
+		t.Errorf("rollout list:\n%s\nwant demo Canary Paused 1/4 20 5/5 5 1 5", list.stdout)
+	}
+	get := argo(t, "-n", ns, "rollout", "get", "demo")
+	for _, want := range []string{"Status:", "॥ Paused", "Step:", "1/4", "SetWeight:", "20", "argoproj/rollouts-demo:yellow (canary)", "argoproj/rollouts-demo:blue (stable)", "# revision:2", "# revision:1", "ReplicaSet", "ready:1/1"} {
+		if !strings.Contains(get.stdout, want) {
+			t.Errorf("rollout get lacks %q:\n%s", want, get.stdout)
+		}
+	}
+
+	// Abort: back to 5 stable, Degraded, status exits 1.
+	if r := argo(t, "-n", ns, "rollout", "abort", "demo"); r.code != 0 {
+		t.Fatalf("abort exited %d", r.code)
+	}
+	waitRollout(t, c, ns, "demo", "Degraded after abort", func(ro *argov1.Rollout) bool { return ro.Status.Phase == argov1.RolloutPhaseDegraded })
+	waitCounts(t, c, ns, "demo", map[string][2]int32{"blue": {5, 5}, "yellow": {0, 0}})
+	if r := argo(t, "-n", ns, "rollout", "status", "demo", "--timeout", "30s"); r.code != 1 {
+		t.Errorf("status after abort exited %d, want 1 (Degraded)", r.code)
+	}
+
+	// Retry: the steps start over.
+	if r := argo(t, "-n", ns, "rollout", "retry", "demo"); r.code != 0 {
+		t.Fatalf("retry exited %d", r.code)
+	}
+	waitRollout(t, c, ns, "demo", "paused at step 1 again", func(ro *argov1.Rollout) bool {
+		return !ro.Status.Abort && ro.Status.Phase == argov1.RolloutPhasePaused && ro.Status.CurrentStepIndex != nil && *ro.Status.CurrentStepIndex == 1
+	})
+	waitCounts(t, c, ns, "demo", map[string][2]int32{"yellow": {1, 1}, "blue": {4, 4}})
+
+	// Promote: on to setWeight 60 (3 of 5), a 1 s pause, then done.
+	if r := argo(t, "-n", ns, "rollout", "promote", "demo"); r.code != 0 {
+		t.Fatalf("promote exited %d", r.code)
+	}
+	if r := argo(t, "-n", ns, "rollout", "status", "demo", "--timeout", "3m"); r.code != 0 {
+		t.Fatalf("status after promote exited %d, want 0 (Healthy)", r.code)
+	}
+	done := waitRollout(t, c, ns, "demo", "Healthy at the new revision", func(ro *argov1.Rollout) bool {
+		return ro.Status.Phase == argov1.RolloutPhaseHealthy && ro.Status.StableRS == ro.Status.CurrentPodHash
+	})
+	waitCounts(t, c, ns, "demo", map[string][2]int32{"yellow": {5, 5}})
+	checkSelector(t, ns, "demo-stable", done.Status.StableRS)
+	events := rolloutEvents(t, ns, "demo")
+	want := []string{"RolloutUpdated", "NewReplicaSetCreated", "ScalingReplicaSet", "RolloutCompleted", // revision 1
+		"RolloutUpdated", "NewReplicaSetCreated", "RolloutNotCompleted", "ScalingReplicaSet", "RolloutStepCompleted", "RolloutPaused",
+		"RolloutAborted", "RolloutRetry", "RolloutResumed", "RolloutStepCompleted", "RolloutStepCompleted", "RolloutCompleted"}
+	if !inOrder(events, want) {
+		t.Errorf("events %v\nwant in this order %v", events, want)
+	}
+
+	// promote --full skips every step of the next update.
+	if r := argo(t, "-n", ns, "rollout", "set", "image", "demo", "*=argoproj/rollouts-demo:green"); r.code != 0 {
+		t.Fatalf("set image exited %d", r.code)
+	}
+	waitRollout(t, c, ns, "demo", "paused on green", func(ro *argov1.Rollout) bool { return ro.Status.Phase == argov1.RolloutPhasePaused })
+	if r := argo(t, "-n", ns, "rollout", "promote", "demo", "--full"); r.code != 0 {
+		t.Fatalf("promote --full exited %d", r.code)
+	}
+	waitCounts(t, c, ns, "demo", map[string][2]int32{"green": {5, 5}})
+	waitRollout(t, c, ns, "demo", "Healthy on green", func(ro *argov1.Rollout) bool {
+		return ro.Status.Phase == argov1.RolloutPhaseHealthy && ro.Status.StableRS == ro.Status.CurrentPodHash
+	})
+
+	// undo goes back to yellow, a new revision.
+	if r := argo(t, "-n", ns, "rollout", "undo", "demo"); r.code != 0 || !strings.Contains(r.stdout, "revision 2") {
+		t.Fatalf("undo exited %d (%q), want revision 2", r.code, r.stdout)
+	}
+	waitRollout(t, c, ns, "demo", "paused on yellow again", func(ro *argov1.Rollout) bool {
+		return ro.Status.Phase == argov1.RolloutPhasePaused && strings.HasSuffix(ro.Spec.Template.Spec.Containers[0].Image, ":yellow")
+	})
+}
+
+// TestRolloutInvalidSpec: an invalid strategy is InvalidSpec with the field
+// and the fix, nothing is created; a misspelt traffic router is rejected by
+// name; fixing the spec lets the rollout go on.
+func TestRolloutInvalidSpec(t *testing.T) {
+	needCluster(t)
+	installGitopsAgent(t)
+	ns := newNamespace(t)
+	c := newCRClient(t)
+	// Both fenceposts zero, and a setCanaryScale without traffic routing.
+	createFromYAML(t, ns, rolloutYAML("bad", 2, `    canary:
+      maxSurge: 0
+      maxUnavailable: 0
+      steps:
+      - setCanaryScale: {replicas: 1}`))
+	ro := waitRollout(t, c, ns, "bad", "InvalidSpec", func(ro *argov1.Rollout) bool { return ro.Status.Phase == argov1.RolloutPhaseDegraded })
+	for _, want := range []string{"spec.strategy.canary.maxSurge: MaxSurge and MaxUnavailable both can not be zero", "SetCanaryScale requires TrafficRouting"} {
+		if !strings.Contains(ro.Status.Message, want) {
+			t.Errorf("message %q lacks %q", ro.Status.Message, want)
+		}
+	}
+	if got := replicaCounts(t, c, ns, ro); len(got) != 0 {
+		t.Errorf("an invalid rollout made ReplicaSets: %v", got)
+	}
+	// A router argolite does not have is named, not ignored (argo-rollouts #4569).
+	raw := (`{"spec":{"strategy":{"canary":{"maxSurge":1,"steps":[{"setWeight":50}],"canaryService":"a","stableService":"b","trafficRouting":{"nginx":{"stableIngress":"x"}}}}}}`)
+	if err := c.Patch(context.Background(), ro, client.RawPatch("application/merge-patch+json", []byte(raw))); err != nil {
+		t.Fatal(err)
+	}
+	ro = waitRollout(t, c, ns, "bad", "rejecting nginx", func(ro *argov1.Rollout) bool {
+		return strings.Contains(ro.Status.Message, "trafficRouting.nginx")
+	})
+	if !strings.Contains(ro.Status.Message, "Gateway API") {
+		t.Errorf("message %q does not name the Gateway API as the way", ro.Status.Message)
+	}
+	fixed := `{"spec":{"strategy":{"canary":{"canaryService":null,"stableService":null,"trafficRouting":null}}}}`
+	if err := c.Patch(context.Background(), ro, client.RawPatch("application/merge-patch+json", []byte(fixed))); err != nil {
+		t.Fatal(err)
+	}
+	waitRollout(t, c, ns, "bad", "Healthy once fixed", func(ro *argov1.Rollout) bool { return ro.Status.Phase == argov1.RolloutPhaseHealthy })
+}
+
+// TestRolloutBlueGreen: the preview Service gets the new revision while the
+// active one keeps the old; promote switches the active Service; the old
+// ReplicaSet goes after scaleDownDelaySeconds.
+func TestRolloutBlueGreen(t *testing.T) {
+	needCluster(t)
+	installGitopsAgent(t)
+	ns := newNamespace(t)
+	c := newCRClient(t)
+	createFromYAML(t, ns, rolloutYAML("bg", 2, `    blueGreen:
+      activeService: bg-active
+      previewService: bg-preview
+      autoPromotionEnabled: false
+      scaleDownDelaySeconds: 3`)+serviceYAML("bg-active", "bg")+serviceYAML("bg-preview", "bg"))
+	first := waitRollout(t, c, ns, "bg", "Healthy", func(ro *argov1.Rollout) bool { return ro.Status.Phase == argov1.RolloutPhaseHealthy })
+	checkSelector(t, ns, "bg-active", first.Status.CurrentPodHash)
+	if r := argo(t, "-n", ns, "rollout", "set", "image", "bg", "demo=argoproj/rollouts-demo:yellow"); r.code != 0 {
+		t.Fatalf("set image exited %d", r.code)
+	}
+	paused := waitRollout(t, c, ns, "bg", "paused before the switch", func(ro *argov1.Rollout) bool {
+		return ro.Status.Phase == argov1.RolloutPhasePaused && ro.Status.BlueGreen.PreviewSelector == ro.Status.CurrentPodHash
+	})
+	waitCounts(t, c, ns, "bg", map[string][2]int32{"blue": {2, 2}, "yellow": {2, 2}})
+	checkSelector(t, ns, "bg-active", first.Status.CurrentPodHash)
+	checkSelector(t, ns, "bg-preview", paused.Status.CurrentPodHash)
+	if r := argo(t, "-n", ns, "rollout", "promote", "bg"); r.code != 0 {
+		t.Fatalf("promote exited %d", r.code)
+	}
+	done := waitRollout(t, c, ns, "bg", "Healthy after the switch", func(ro *argov1.Rollout) bool {
+		return ro.Status.Phase == argov1.RolloutPhaseHealthy && ro.Status.StableRS == ro.Status.CurrentPodHash
+	})
+	checkSelector(t, ns, "bg-active", done.Status.CurrentPodHash)
+	waitCounts(t, c, ns, "bg", map[string][2]int32{"yellow": {2, 2}})
+	if !inOrder(rolloutEvents(t, ns, "bg"), []string{"RolloutUpdated", "SwitchService", "RolloutCompleted", "RolloutUpdated", "RolloutPaused", "SwitchService", "RolloutResumed", "RolloutCompleted"}) {
+		t.Errorf("events %v not in Argo's order", rolloutEvents(t, ns, "bg"))
+	}
+}
+
+// TestRolloutGatewayCanary drives the test bed's Traefik through an
+// HTTPRoute: at setWeight 20 the canary answers 20 % of requests through the
+// Gateway (within ±6 %), a header route sends only matching requests to the
+// canary, and after abort every answer is the stable's.
+func TestRolloutGatewayCanary(t *testing.T) {
+	needCluster(t)
+	installGitopsAgent(t)
+	ns := newNamespace(t)
+	c := newCRClient(t)
+	host := "canary." + ns + ".e2e.local"
+	route := fmt.Sprintf(`---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: web
+spec:
+  parentRefs: [{name: %s, namespace: %s}]
+  hostnames: [%s]
+  rules:
+  - backendRefs:
+    - {name: gw-stable, port: 80, weight: 100}
+    - {name: gw-canary, port: 80, weight: 0}
+`, gatewayName, gatewayNamespace, host)
+	createFromYAML(t, ns, rolloutYAML("gw", 2, `    canary:
+      canaryService: gw-canary
+      stableService: gw-stable
+      trafficRouting:
+        plugins:
+          argoproj-labs/gatewayAPI:
+            httpRoute: web
+        managedRoutes:
+        - name: canary-header
+      steps:
+      - setWeight: 20
+      - pause: {}
+      - setHeaderRoute:
+          name: canary-header
+          match:
+          - headerName: X-Canary
+            headerValue: {exact: "yes"}
+      - pause: {}`)+serviceYAML("gw-stable", "gw")+serviceYAML("gw-canary", "gw")+route)
+	waitRollout(t, c, ns, "gw", "Healthy", func(ro *argov1.Rollout) bool { return ro.Status.Phase == argov1.RolloutPhaseHealthy })
+	routes := dynamic.NewForConfigOrDie(cfg).Resource(httpRoutes).Namespace(ns)
+	waitRouteAccepted(t, routes, ns)
+	url := "http://" + net.JoinHostPort(nodeIP(t), gatewayPort) + "/color"
+	waitFor(t, "Traefik to route "+host, time.Minute, func(ctx context.Context) (bool, error) {
+		v, err := getVersion(ctx, url, host, nil)
+		return err == nil && v == `"blue"`, nil
+	})
+
+	if r := argo(t, "-n", ns, "rollout", "set", "image", "gw", "demo=argoproj/rollouts-demo:yellow"); r.code != 0 {
+		t.Fatalf("set image exited %d", r.code)
+	}
+	paused := waitRollout(t, c, ns, "gw", "paused at weight 20", func(ro *argov1.Rollout) bool {
+		return ro.Status.Phase == argov1.RolloutPhasePaused && ro.Status.Canary.Weights != nil && ro.Status.Canary.Weights.Canary.Weight == 20
+	})
+	// Traffic-routed: the canary takes the ceiling of 20 % of 2, the stable stays whole.
+	waitCounts(t, c, ns, "gw", map[string][2]int32{"yellow": {1, 1}, "blue": {2, 2}})
+	waitFor(t, "the canary to answer through the Gateway", time.Minute, func(ctx context.Context) (bool, error) {
+		v, err := getVersion(ctx, url, host, nil)
+		return err == nil && v == `"yellow"`, nil
+	})
+	const n, share, tolerance = 400, 0.20, 0.06
+	counts := countVersions(t, url, host, nil, n)
+	if got := float64(counts[`"yellow"`]) / n; math.Abs(got-share) > tolerance || counts[`"yellow"`]+counts[`"blue"`] != n {
+		t.Errorf("at setWeight 20: %v in %d requests, canary share %.3f; want %.2f±%.2f", counts, n, got, share, tolerance)
+	} else {
+		t.Logf("at setWeight 20: %v in %d requests, canary share %.3f", counts, n, got)
+	}
+	if paused.Status.Canary.Weights.Stable.Weight != 80 {
+		t.Errorf("status weights = %+v, want stable 80", paused.Status.Canary.Weights)
+	}
+
+	// Promote to the header route: X-Canary: yes reaches the canary only.
+	if r := argo(t, "-n", ns, "rollout", "promote", "gw"); r.code != 0 {
+		t.Fatalf("promote exited %d", r.code)
+	}
+	waitRollout(t, c, ns, "gw", "paused after the header route", func(ro *argov1.Rollout) bool {
+		return ro.Status.Phase == argov1.RolloutPhasePaused && ro.Status.CurrentStepIndex != nil && *ro.Status.CurrentStepIndex == 3
+	})
+	canary := http.Header{"X-Canary": {"yes"}}
+	waitFor(t, "the header route in Traefik", time.Minute, func(ctx context.Context) (bool, error) {
+		c := countVersions(t, url, host, canary, 10)
+		return c[`"yellow"`] == 10, nil
+	})
+	if c := countVersions(t, url, host, canary, 50); c[`"yellow"`] != 50 {
+		t.Errorf("with X-Canary: yes: %v in 50 requests, want all the canary", c)
+	}
+
+	// Abort: every answer is the stable's; the header route is gone.
+	if r := argo(t, "-n", ns, "rollout", "abort", "gw"); r.code != 0 {
+		t.Fatalf("abort exited %d", r.code)
+	}
+	waitRollout(t, c, ns, "gw", "Degraded with weight 0", func(ro *argov1.Rollout) bool {
+		return ro.Status.Phase == argov1.RolloutPhaseDegraded && ro.Status.Canary.Weights != nil && ro.Status.Canary.Weights.Canary.Weight == 0
+	})
+	waitFor(t, "Traefik to send everything to stable", time.Minute, func(ctx context.Context) (bool, error) {
+		c := countVersions(t, url, host, canary, 20)
+		return c[`"blue"`] == 20, nil
+	})
+	for _, h := range []http.Header{nil, canary} {
+		if c := countVersions(t, url, host, h, 100); c[`"blue"`] != 100 {
+			t.Errorf("after abort (headers %v): %v in 100 requests, want all stable", h, c)
+		}
+	}
+}
+
+// checkSelector asserts a Service selects one pod-template-hash.
+func checkSelector(t *testing.T, ns, svc, hash string) {
+	t.Helper()
+	s, err := clientset.CoreV1().Services(ns).Get(context.Background(), svc, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Spec.Selector["rollouts-pod-template-hash"]; got != hash {
+		t.Errorf("service %s selects rollouts-pod-template-hash %q, want %q", svc, got, hash)
+	}
+}
+
+func regexpMatch(pattern, text string) bool { return regexp.MustCompile(pattern).MatchString(text) }
