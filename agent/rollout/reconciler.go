@@ -186,7 +186,7 @@ func (c *cycle) newRevision(hash string, newRS *appsv1.ReplicaSet) {
 	st.BlueGreen.ScaleUpPreviewCheckPoint = false
 	st.Message = ""
 	c.forgetRuns()
-	if !first || st.StableRS != hash {
+	if !first {
 		c.setCondition(argov1.RolloutCompleted, corev1.ConditionFalse, "RolloutNotCompleted",
 			fmt.Sprintf("Rollout not completed, started update to revision %d (%s)", revisionOf(newRS), hash))
 		c.event(corev1.EventTypeNormal, "RolloutNotCompleted", "Rollout not completed, started update to revision %d (%s)", revisionOf(newRS), hash)

@@ -348,7 +348,11 @@ func TestRolloutBlueGreen(t *testing.T) {
 	})
 	checkSelector(t, ns, "bg-active", done.Status.CurrentPodHash)
 	waitCounts(t, c, ns, "bg", map[string][2]int32{"yellow": {2, 2}})
-	if !inOrder(rolloutEvents(t, ns, "bg"), []string{"RolloutUpdated", "SwitchService", "RolloutCompleted", "RolloutUpdated", "RolloutPaused", "SwitchService", "RolloutResumed", "RolloutCompleted"}) {
+	if !inOrder(rolloutEvents(t, ns, "bg"), []string{
+		// Argo's functional_test.go TestBlueGreenUpdate order, with the pause and promote of autoPromotionEnabled: false.
+		"RolloutUpdated", "NewReplicaSetCreated", "ScalingReplicaSet", "RolloutCompleted", "SwitchService",
+		"RolloutUpdated", "NewReplicaSetCreated", "RolloutNotCompleted", "ScalingReplicaSet", "RolloutPaused",
+		"SwitchService", "RolloutResumed", "RolloutCompleted"}) {
 		t.Errorf("events %v not in Argo's order", rolloutEvents(t, ns, "bg"))
 	}
 }
