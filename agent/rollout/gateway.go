@@ -64,7 +64,7 @@ func gatewayRoutes(ro *argov1.Rollout) ([]routeRef, error) {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&pc); err != nil {
-			return nil, fmt.Errorf("plugins.%s: %v: argolite reads httpRoute, httpRoutes (name, useHeaderRoutes) and namespace (gRPC and TCP routes are not supported)", name, err)
+			return nil, fmt.Errorf("plugins.%s: %w: argolite reads httpRoute, httpRoutes (name, useHeaderRoutes) and namespace (gRPC and TCP routes are not supported)", name, err)
 		}
 		cfg = &argov1.GatewayAPITrafficRouting{HTTPRoute: pc.HTTPRoute, HTTPRoutes: pc.HTTPRoutes, Namespace: pc.Namespace}
 	}
