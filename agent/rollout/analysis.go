@@ -172,7 +172,7 @@ func (c *cycle) createRun(kind string, ra *argov1.RolloutAnalysis, newRS, stable
 			DryRun: ra.DryRun, MeasurementRetention: ra.MeasurementRetention, Owner: owner,
 		})
 		if err != nil {
-			if !apierrors.IsNotFound(err) && isTransient(err) {
+			if isTransient(err) {
 				return nil, fmt.Errorf("building the %s AnalysisRun of rollout %s/%s: %w", kindTitle(kind), ro.Namespace, ro.Name, err)
 			}
 			return nil, &specError{msg: fmt.Sprintf("%s analysis: %v", strings.ToLower(kindTitle(kind)), err)}

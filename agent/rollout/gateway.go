@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -257,7 +258,7 @@ func headerRoute(ro *argov1.Rollout, base *unstructured.Unstructured, name strin
 		var ms []any
 		for _, m := range matches {
 			mm, _ := m.(map[string]any)
-			mm = deepCopyMap(mm)
+			mm = runtime.DeepCopyJSONValue(mm).(map[string]any)
 			existing, _ := mm["headers"].([]any)
 			mm["headers"] = append(append([]any{}, existing...), headers...)
 			ms = append(ms, mm)
@@ -304,28 +305,6 @@ func backendPort(rule map[string]any, svc string) any {
 		}
 	}
 	return nil
-}
-
-func deepCopyMap(m map[string]any) map[string]any {
-	return runtimeDeepCopy(m).(map[string]any)
-}
-
-func runtimeDeepCopy(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, x := range t {
-			out[k] = runtimeDeepCopy(x)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, x := range t {
-			out[i] = runtimeDeepCopy(x)
-		}
-		return out
-	}
-	return v
 }
 
 // removeHeaderRoutes deletes every header route the Rollout owns, in the

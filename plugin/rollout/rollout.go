@@ -9,6 +9,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -120,7 +121,7 @@ func patchRollout(ctx context.Context, c *cli.Common, name, verb string, status 
 	if err != nil {
 		var explained *cli.Error
 		switch {
-		case errorsAs(err, &explained):
+		case errors.As(err, &explained):
 			return nil, err
 		case apierrors.IsConflict(err):
 			return nil, &cli.Error{Problem: fmt.Sprintf("rollout %s kept changing while trying to %s it", c.Ref(name), verb), Fix: "run the command again", Err: err}

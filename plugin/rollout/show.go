@@ -3,7 +3,6 @@ package rollout
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -20,8 +19,6 @@ import (
 	"github.com/argolite/argolite/plugin/cli"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
-
-func errorsAs(err error, target any) bool { return errors.As(err, target) }
 
 // strategyName is Canary or BlueGreen.
 func strategyName(ro *argov1.Rollout) string {
