@@ -18,6 +18,8 @@ CLUSTER_DIR ?= $(ROOT)/.cluster
 KUBECONFIG_LOCAL := $(CLUSTER_DIR)/admin.kubeconfig
 K8S_BIN      = $(shell bash integration/cluster/build.sh)
 E2E_TIMEOUT ?= 30m
+# Tests that share the agent or need only the cluster run this many at once.
+E2E_PARALLEL ?= 4
 
 export CLUSTER_DIR
 # One -trimpath for every go command (build, vet, test, run), so that they
@@ -68,7 +70,7 @@ test-e2e: build cluster-up image-import krew-tools dist-e2e ## End-to-end tests 
 	mkdir -p $(ROOT)/.e2e
 	KUBECONFIG=$(KUBECONFIG_LOCAL) ARGOLITE_E2E=1 ARGOLITE_E2E_IMAGE=$(IMAGE) ARGOLITE_BIN=$(BIN) \
 	  ARGOLITE_DIST=$(ROOT)/dist ARGOLITE_K8S_BIN=$(K8S_BIN) ARGOLITE_E2E_REPORT_DIR=$(ROOT)/.e2e \
-	  go test -count=1 -timeout $(E2E_TIMEOUT) ./integration/e2e/...
+	  go test -count=1 -parallel $(E2E_PARALLEL) -timeout $(E2E_TIMEOUT) ./integration/e2e/...
 	@cat $(ROOT)/.e2e/*.txt 2>/dev/null || true
 
 .PHONY: test-conformance

@@ -27,6 +27,7 @@ import (
 // and a leader failover, measures idle memory, and uninstalls.
 func TestAgentLifecycle(t *testing.T) {
 	needCluster(t)
+	dropSharedAgent(t)
 	ctx := context.Background()
 	pods := clientset.CoreV1().Pods(agentmeta.Namespace)
 	selector := agentmeta.ComponentLabel + "=" + agentmeta.Name

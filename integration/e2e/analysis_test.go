@@ -84,7 +84,7 @@ func jobMetric(name, script string) argov1.Metric {
 // go-httpbin and with job metrics, as the rollout role will.
 func TestAnalysisRuns(t *testing.T) {
 	needCluster(t)
-	installGitopsAgent(t)
+	sharedAgent(t)
 	ns := newNamespace(t)
 	c := newCRClient(t)
 	base := startHTTPBin(t, ns)
@@ -161,7 +161,7 @@ func TestAnalysisRuns(t *testing.T) {
 // run in Error naming it, and terminate ends runs that would go on forever.
 func TestAnalysisRunUnsupported(t *testing.T) {
 	needCluster(t)
-	installGitopsAgent(t)
+	sharedAgent(t)
 	ns := newNamespace(t)
 	c := newCRClient(t)
 	u := &unstructured.Unstructured{}

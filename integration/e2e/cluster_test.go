@@ -20,6 +20,7 @@ import (
 // come back through the API server.
 func TestClusterServesPods(t *testing.T) {
 	needCluster(t)
+	t.Parallel() // needs only the cluster
 	ns := newNamespace(t)
 	ctx := context.Background()
 	labels := map[string]string{"app": "web"}

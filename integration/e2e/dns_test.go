@@ -24,6 +24,7 @@ import (
 // the cluster are refused at once: nothing is forwarded.
 func TestClusterDNS(t *testing.T) {
 	needCluster(t)
+	t.Parallel() // needs only the cluster
 	ns := newNamespace(t)
 	ctx := context.Background()
 	labels := map[string]string{"app": "db"}

@@ -9,6 +9,7 @@ import (
 // permission, no reachable cluster, no kubeconfig at all.
 func TestPluginErrorsNameTheFix(t *testing.T) {
 	needCluster(t)
+	t.Parallel() // needs only the cluster
 	tests := []struct {
 		name string
 		args []string

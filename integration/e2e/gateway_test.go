@@ -38,6 +38,7 @@ var httpRoutes = schema.GroupVersionResource{Group: "gateway.networking.k8s.io",
 // everything to v1. This is what the Rollouts role's traffic routing drives.
 func TestGatewayWeightedRouting(t *testing.T) {
 	needCluster(t)
+	t.Parallel() // needs only the cluster
 	ns := newNamespace(t)
 	ctx := context.Background()
 	for _, v := range []string{"v1", "v2"} {

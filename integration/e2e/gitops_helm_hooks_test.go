@@ -160,7 +160,7 @@ spec:
 // names, before and after the resources, and never compared as resources.
 func TestGitOpsHelmHooks(t *testing.T) {
 	needCluster(t)
-	installGitopsAgent(t)
+	sharedAgent(t)
 	c := newCRClient(t)
 	srv := startGitServer(t, "", "")
 	ctx := context.Background()

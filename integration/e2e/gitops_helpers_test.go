@@ -3,7 +3,11 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,19 +48,93 @@ func newCRClient(t *testing.T) client.Client {
 	return c
 }
 
-// installGitopsAgent installs the agent with a short poll interval and
-// uninstalls it (keeping nothing) when the test ends.
-func installGitopsAgent(t *testing.T) {
+// shared is the agent the tests share: installed by the first test that
+// asks for it, uninstalled by TestMain when the run ends or by a test that
+// needs the cluster without it (dropSharedAgent).
+var shared struct {
+	sync.Mutex
+	up bool
+	// failedIn names the test whose install failed: the later tests fail
+	// at once, naming it, instead of each retrying a broken install.
+	failedIn string
+}
+
+// sharedAgent runs t in parallel with the other tests that call it, against
+// one agent installed for all of them (a short poll interval, the test
+// bed's registry mirrors): one install instead of one per test, and the
+// waits of one test overlap with another's. Such a test must leave the agent as
+// it found it: no restart, no node taint, no uninstall (those tests use
+// sharedAgentAlone).
+func sharedAgent(t *testing.T) {
 	t.Helper()
-	if r := argo(t, "install", "--image", e2e.image, "--replicas", "1", "--timeout", "3m"); r.code != 0 {
-		t.Fatalf("install exited %d: %s", r.code, r.stderr)
+	t.Parallel()
+	ensureSharedAgent(t)
+}
+
+// sharedAgentAlone is sharedAgent for a test that may disturb the agent
+// (restart it, taint its node): it runs alone, before the parallel tests,
+// and leaves the agent ready for them.
+func sharedAgentAlone(t *testing.T) {
+	t.Helper()
+	ensureSharedAgent(t)
+	t.Cleanup(func() { waitAgentReady(t) })
+}
+
+func ensureSharedAgent(t *testing.T) {
+	t.Helper()
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.failedIn != "" {
+		t.Fatalf("the shared agent's install failed in %s", shared.failedIn)
+	}
+	if !shared.up {
+		shared.failedIn = t.Name()
+		installTestAgent(t)
+		shared.failedIn, shared.up = "", true
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			dumpAgentLogs(t)
 		}
-		argo(t, "uninstall", "--crds", "--timeout", "2m")
 	})
+}
+
+// dropSharedAgent uninstalls the shared agent, for a test (running alone)
+// that installs its own or needs the cluster without one; the next sharedAgent installs
+// it again.
+func dropSharedAgent(t *testing.T) {
+	t.Helper()
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.up {
+		if r := argo(t, "uninstall", "--crds", "--timeout", "2m"); r.code != 0 {
+			t.Fatalf("uninstalling the shared agent exited %d: %s", r.code, r.stderr)
+		}
+		shared.up = false
+	}
+}
+
+// uninstallSharedAgent is TestMain's: it ends the run with the cluster as
+// the run found it.
+func uninstallSharedAgent() error {
+	if !shared.up {
+		return nil
+	}
+	cmd := exec.Command(filepath.Join(e2e.binDir, "kubectl-argo"), "uninstall", "--crds", "--timeout", "2m")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+e2e.kubeconfig, "NO_COLOR=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("kubectl argo uninstall: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// installTestAgent installs the agent with a short poll interval and the
+// test bed's registry mirrors, and waits until it leads.
+func installTestAgent(t *testing.T) {
+	t.Helper()
+	if r := argo(t, "install", "--image", e2e.image, "--replicas", "1", "--timeout", "3m"); r.code != 0 {
+		t.Fatalf("install exited %d: %s", r.code, r.stderr)
+	}
 	setAgentRegistryMirrors(t)
 	ctx := context.Background()
 	deploys := clientset.AppsV1().Deployments(agentmeta.Namespace)
@@ -64,7 +142,15 @@ func installGitopsAgent(t *testing.T) {
 	if _, err := deploys.Patch(ctx, agentmeta.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: "e2e"}); err != nil {
 		t.Fatalf("setting the poll interval: %v", err)
 	}
-	waitFor(t, "the agent to roll out with the test poll interval", 2*time.Minute, func(ctx context.Context) (bool, error) {
+	waitAgentReady(t)
+}
+
+// waitAgentReady waits until the agent's Deployment has rolled out its
+// latest spec and one of its live Pods leads.
+func waitAgentReady(t *testing.T) {
+	t.Helper()
+	deploys := clientset.AppsV1().Deployments(agentmeta.Namespace)
+	waitFor(t, "the agent to roll out", 2*time.Minute, func(ctx context.Context) (bool, error) {
 		d, err := deploys.Get(ctx, agentmeta.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, err
@@ -89,7 +175,7 @@ func dumpAgentLogs(t *testing.T) {
 		tail := int64(80)
 		b, err := clientset.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{TailLines: &tail}).DoRaw(ctx)
 		if err == nil {
-			t.Logf("agent %s logs:\n%s", p.Name, b)
+			t.Logf("agent %s (ip %s) logs:\n%s", p.Name, p.Status.PodIP, b)
 		}
 	}
 }

@@ -12,10 +12,12 @@ import (
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
-// restartMidSync is the subtest of TestGitOps
-// "an agent restart mid-sync resumes without running a hook twice".
-func (gs *gitopsSuite) restartMidSync(t *testing.T) {
-	c, srv := gs.c, gs.srv
+// TestGitOpsRestartMidSync: an agent restart mid-sync resumes without
+// running a hook twice. It restarts the shared agent, so it runs alone.
+func TestGitOpsRestartMidSync(t *testing.T) {
+	needCluster(t)
+	sharedAgentAlone(t)
+	c, srv := newCRClient(t), startGitServer(t, "", "")
 	ctx := context.Background()
 	ns := newNamespace(t)
 	repo := srv.newRepo(t, "restart")

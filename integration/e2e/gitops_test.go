@@ -21,7 +21,7 @@ type gitopsSuite struct {
 // ignoreDifferences and each kind of bad input.
 func TestGitOps(t *testing.T) {
 	needCluster(t)
-	installGitopsAgent(t)
+	sharedAgent(t)
 	c := newCRClient(t)
 	srv := startGitServer(t, "", "")
 	gs := &gitopsSuite{c: c, srv: srv}
@@ -34,7 +34,6 @@ func TestGitOps(t *testing.T) {
 	t.Run("a CRD and its custom resource in one app", gs.crdAndItsResource)
 	t.Run("kustomize and helm apps run real Pods", gs.kustomizeAndHelm)
 	t.Run("ignoreDifferences leaves an HPA's replicas alone", gs.ignoreDifferences)
-	t.Run("an agent restart mid-sync resumes without running a hook twice", gs.restartMidSync)
 	t.Run("the guestbook example", gs.guestbookExample)
 	t.Run("app diff, manifests and a manual sync", gs.diffManifestsManualSync)
 	t.Run("bad input is reported and changes nothing", gs.badInput)

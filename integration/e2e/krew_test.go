@@ -11,6 +11,7 @@ import (
 // the manifest and archive that make dist-e2e produced, then runs it through kubectl.
 func TestKrewInstall(t *testing.T) {
 	needCluster(t)
+	t.Parallel() // needs only the cluster
 	manifest := filepath.Join(e2e.repoRoot, "krew", "argo.yaml")
 	archive := filepath.Join(e2e.distDir, "kubectl-argo_linux_amd64.tar.gz")
 	krew := filepath.Join(e2e.binDir, "krew")

@@ -78,7 +78,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "e2e: the local cluster does not answer (%v): make cluster-up\n", err)
 		os.Exit(2)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if err := uninstallSharedAgent(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: uninstalling the shared agent: %v\n", err)
+		code = max(code, 1)
+	}
+	os.Exit(code)
 }
 
 // needCluster skips t unless the suite runs against the local cluster.
@@ -198,7 +203,7 @@ func dumpNamespace(t *testing.T, ns string) {
 		return
 	}
 	for _, p := range pods.Items {
-		t.Logf("pod %s/%s phase=%s node=%s", ns, p.Name, p.Status.Phase, p.Spec.NodeName)
+		t.Logf("pod %s/%s phase=%s node=%s ip=%s", ns, p.Name, p.Status.Phase, p.Spec.NodeName, p.Status.PodIP)
 		for _, cs := range p.Status.ContainerStatuses {
 			t.Logf("  container %s ready=%v restarts=%d state=%+v", cs.Name, cs.Ready, cs.RestartCount, cs.State)
 		}

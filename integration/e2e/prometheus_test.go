@@ -34,6 +34,7 @@ const prometheusPort = 9190
 // pod and app labels, and the app's own color label.
 func TestPrometheusScrapesAnnotatedPods(t *testing.T) {
 	needCluster(t)
+	t.Parallel() // needs only the cluster
 	ns := newNamespace(t)
 	ctx := context.Background()
 	prom := "http://" + net.JoinHostPort(nodeIP(t), strconv.Itoa(prometheusPort))

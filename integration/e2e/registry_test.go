@@ -28,6 +28,7 @@ import (
 // mirrors), and each Pod runs the digest the registry holds for that name.
 func TestRegistryPullsUpstreamNames(t *testing.T) {
 	needCluster(t)
+	t.Parallel() // needs only the cluster
 	ns := newNamespace(t)
 	ctx := context.Background()
 	registry := net.JoinHostPort(nodeIP(t), strconv.Itoa(mirror.Port))
@@ -127,6 +128,7 @@ func TestRegistryPullsUpstreamNames(t *testing.T) {
 // registry name there and never falls back to the internet.
 func TestRegistryRefusesUnknownImages(t *testing.T) {
 	needCluster(t)
+	t.Parallel() // needs only the cluster
 	ns := newNamespace(t)
 	ctx := context.Background()
 	for name, image := range map[string]string{"hub": "argolite-e2e/nothing:v1", "other": "example.invalid/nothing:v1"} {
@@ -164,6 +166,7 @@ func TestRegistryRefusesUnknownImages(t *testing.T) {
 // image pushed by make image-import is there under its ghcr.io name.
 func TestRegistryServesImageConfigs(t *testing.T) {
 	needCluster(t)
+	t.Parallel() // needs only the cluster
 	registry := net.JoinHostPort(nodeIP(t), strconv.Itoa(mirror.Port))
 	opt := registryTransport(t)
 	for image, want := range map[string]v1.Config{

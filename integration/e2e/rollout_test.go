@@ -167,7 +167,7 @@ func inOrder(got, want []string) bool {
 // retry starts over, promote --full finishes; the Events come in Argo's order.
 func TestRolloutCanary(t *testing.T) {
 	needCluster(t)
-	installGitopsAgent(t)
+	sharedAgent(t)
 	ns := newNamespace(t)
 	c := newCRClient(t)
 	createFromYAML(t, ns, rolloutYAML("demo", 5, `    canary:
@@ -280,7 +280,7 @@ func TestRolloutCanary(t *testing.T) {
 // name; fixing the spec lets the rollout go on.
 func TestRolloutInvalidSpec(t *testing.T) {
 	needCluster(t)
-	installGitopsAgent(t)
+	sharedAgent(t)
 	ns := newNamespace(t)
 	c := newCRClient(t)
 	// Both fenceposts zero, and a setCanaryScale without traffic routing.
@@ -321,7 +321,7 @@ func TestRolloutInvalidSpec(t *testing.T) {
 // ReplicaSet goes after scaleDownDelaySeconds.
 func TestRolloutBlueGreen(t *testing.T) {
 	needCluster(t)
-	installGitopsAgent(t)
+	sharedAgent(t)
 	ns := newNamespace(t)
 	c := newCRClient(t)
 	createFromYAML(t, ns, rolloutYAML("bg", 2, `    blueGreen:
@@ -363,7 +363,7 @@ func TestRolloutBlueGreen(t *testing.T) {
 // canary, and after abort every answer is the stable's.
 func TestRolloutGatewayCanary(t *testing.T) {
 	needCluster(t)
-	installGitopsAgent(t)
+	sharedAgent(t)
 	ns := newNamespace(t)
 	c := newCRClient(t)
 	host := "canary." + ns + ".e2e.local"

@@ -46,7 +46,7 @@ func argoAPIVersion(doc string) string {
 
 func TestWorkflowCompat(t *testing.T) {
 	needCluster(t)
-	installGitopsAgent(t)
+	sharedAgent(t)
 	dyn := dynamic.NewForConfigOrDie(cfg)
 
 	run := func(t *testing.T, ns, doc string) *unstructured.Unstructured {

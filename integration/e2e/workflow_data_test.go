@@ -39,7 +39,7 @@ func argoExample(t *testing.T, name string) string {
 // transformed with expr-lang, fan out the steps that consume them.
 func TestWorkflowData(t *testing.T) {
 	needCluster(t)
-	installGitopsAgent(t)
+	sharedAgent(t)
 	dyn := dynamic.NewForConfigOrDie(cfg)
 	example := argoExample(t, "data-transformations.yaml")
 	ns := featureNamespace(t, dyn)

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
@@ -19,10 +20,13 @@ import (
 // nodeGoneTaintKey is the taint of the eviction subtest.
 const nodeGoneTaintKey = "argolite.dev/e2e-node-gone"
 
-// nodeGoingAway is the subtest of TestWorkflowFeatures
-// "a node going away: the step's Pod is evicted, the workflow retries or ends with a clear message".
-func (ws *workflowSuite) nodeGoingAway(t *testing.T) {
-	dyn := ws.dyn
+// TestWorkflowNodeGoingAway: a node going away evicts the step's Pod, and
+// the workflow retries or ends with a clear message. It taints the only
+// node, which no other test may see, so it runs alone.
+func TestWorkflowNodeGoingAway(t *testing.T) {
+	needCluster(t)
+	sharedAgentAlone(t)
+	dyn := dynamic.NewForConfigOrDie(cfg)
 	ns := featureNamespace(t, dyn)
 	nodes, err := clientset.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
 	if err != nil {

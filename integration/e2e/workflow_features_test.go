@@ -33,7 +33,7 @@ type workflowSuite struct {
 
 func TestWorkflowFeatures(t *testing.T) {
 	needCluster(t)
-	installGitopsAgent(t)
+	sharedAgent(t)
 	dyn := dynamic.NewForConfigOrDie(cfg)
 	ws := &workflowSuite{dyn: dyn}
 
@@ -45,8 +45,6 @@ func TestWorkflowFeatures(t *testing.T) {
 	t.Run("custom metrics reach the agent's /metrics", ws.customMetrics)
 	t.Run("a large result is offloaded to the artifact repository and read back", ws.largeResultOffloaded)
 	t.Run("a 1,000-node workflow completes with its status under the size limit", ws.thousandNodes)
-	// Last: it taints the only node, which no other workflow may see.
-	t.Run("a node going away: the step's Pod is evicted, the workflow retries or ends with a clear message", ws.nodeGoingAway)
 }
 
 // featureNamespace is a namespace for one subtest; when the subtest fails

@@ -24,7 +24,8 @@ func setAgentRegistryMirrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	setAgentConfigKey(t, "registryMirrors", value)
+	// Part of the agent's install, gone with it: nothing to restore.
+	_ = putAgentConfigKey(t, "registryMirrors", value)
 }
 
 // TestWorkflowImageEntrypoint runs containers without a command: the agent
@@ -32,7 +33,7 @@ func setAgentRegistryMirrors(t *testing.T) {
 // and an image it cannot read ends the workflow before any Pod.
 func TestWorkflowImageEntrypoint(t *testing.T) {
 	needCluster(t)
-	installGitopsAgent(t)
+	sharedAgent(t)
 	dyn := dynamic.NewForConfigOrDie(cfg)
 
 	t.Run("argosay with only args runs its entrypoint", func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
@@ -129,33 +130,51 @@ func metricSample(text, name string, want map[string]string) (float64, bool) {
 // (creating it if need be) and restores what was there when the test ends.
 func setAgentConfigKey(t *testing.T, key, value string) {
 	t.Helper()
+	restore := putAgentConfigKey(t, key, value)
+	t.Cleanup(func() {
+		if err := restore(); err != nil {
+			t.Errorf("restoring %s in ConfigMap %s/%s: %v", key, agentmeta.Namespace, agentmeta.ConfigMapName, err)
+		}
+	})
+}
+
+// putAgentConfigKey sets one key of the agent's argolite-config ConfigMap,
+// creating it if need be, and returns what puts the old value back.
+func putAgentConfigKey(t *testing.T, key, value string) (restore func() error) {
+	t.Helper()
 	ctx := context.Background()
 	cms := clientset.CoreV1().ConfigMaps(agentmeta.Namespace)
 	const name = agentmeta.ConfigMapName
-	cm, err := cms.Get(ctx, name, metav1.GetOptions{})
-	if err != nil && !isNotFound(err) {
-		t.Fatalf("reading ConfigMap %s/%s: %v", agentmeta.Namespace, name, err)
-	}
-	created := false
-	if err != nil {
-		cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: agentmeta.Namespace}}
-		created = true
-	}
-	old, had := cm.Data[key]
-	if cm.Data == nil {
-		cm.Data = map[string]string{}
-	}
-	cm.Data[key] = value
-	if created {
-		_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
-	} else {
+	var old string
+	var had, created bool
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cm, err := cms.Get(ctx, name, metav1.GetOptions{})
+		if isNotFound(err) {
+			created = true
+			_, err = cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: agentmeta.Namespace},
+				Data: map[string]string{key: value}}, metav1.CreateOptions{})
+			if apierrors.IsAlreadyExists(err) {
+				return apierrors.NewConflict(corev1.Resource("configmaps"), name, err)
+			}
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		created = false
+		old, had = cm.Data[key]
+		if cm.Data == nil {
+			cm.Data = map[string]string{}
+		}
+		cm.Data[key] = value
 		_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
-	}
+		return err
+	})
 	if err != nil {
 		t.Fatalf("setting %s in ConfigMap %s/%s: %v", key, agentmeta.Namespace, name, err)
 	}
-	t.Cleanup(func() {
-		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	return func() error {
+		return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			cm, err := cms.Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
 				return err
@@ -171,8 +190,5 @@ func setAgentConfigKey(t *testing.T, key, value string) {
 			_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
 			return err
 		})
-		if err != nil {
-			t.Errorf("restoring ConfigMap %s/%s: %v", agentmeta.Namespace, name, err)
-		}
-	})
+	}
 }

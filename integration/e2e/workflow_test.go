@@ -102,7 +102,7 @@ func stepPods(t *testing.T, ns, wf string) []corev1.Pod {
 
 func TestWorkflows(t *testing.T) {
 	needCluster(t)
-	installGitopsAgent(t)
+	sharedAgent(t)
 	dyn := dynamic.NewForConfigOrDie(cfg)
 	ns := newNamespace(t)
 
@@ -255,42 +255,6 @@ spec:
 		}
 	})
 
-	t.Run("an agent restarted mid-workflow goes on without running a step twice", func(t *testing.T) {
-		name := submitWorkflow(t, dyn, ns, `
-apiVersion: argolite.dev/v1alpha1
-kind: Workflow
-metadata: {generateName: restart-}
-spec:
-  entrypoint: main
-  templates:
-  - name: main
-    steps:
-    - - {name: slow, template: sleep}
-    - - {name: after, template: sleep}
-  - name: sleep
-    container: {image: `+wfImage+`, command: [sh, -c, "sleep 8"]}
-`)
-		waitWorkflow(t, dyn, ns, name, "to run its first step", 2*time.Minute, func(wf *unstructured.Unstructured) bool {
-			return nodesOf(wf)[name+"[0].slow"][0] == "Running"
-		})
-		agents, err := clientset.CoreV1().Pods(agentmeta.Namespace).List(context.Background(), metav1.ListOptions{LabelSelector: agentmeta.ComponentLabel + "=" + agentmeta.Name})
-		if err != nil || len(agents.Items) == 0 {
-			t.Fatalf("agent pods: %v", err)
-		}
-		for _, p := range agents.Items {
-			if err := clientset.CoreV1().Pods(p.Namespace).Delete(context.Background(), p.Name, metav1.DeleteOptions{}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		wf := waitWorkflow(t, dyn, ns, name, "to end after the agent restarted", 3*time.Minute, completed)
-		if phaseOf(wf) != "Succeeded" {
-			t.Fatalf("phase %s: %s", phaseOf(wf), messageOf(wf))
-		}
-		if pods := stepPods(t, ns, name); len(pods) != 2 {
-			t.Errorf("%d step Pods, want exactly 2 (one per step)", len(pods))
-		}
-	})
-
 	t.Run("terminate stops at once; stop runs the exit handler", func(t *testing.T) {
 		for _, tt := range []struct {
 			strategy string
@@ -323,4 +287,47 @@ spec:
 			}
 		}
 	})
+}
+
+// TestWorkflowAgentRestart: an agent restarted mid-workflow goes on without
+// running a step twice. It restarts the shared agent, so it runs alone.
+func TestWorkflowAgentRestart(t *testing.T) {
+	needCluster(t)
+	sharedAgentAlone(t)
+	dyn := dynamic.NewForConfigOrDie(cfg)
+	ns := newNamespace(t)
+	name := submitWorkflow(t, dyn, ns, `
+apiVersion: argolite.dev/v1alpha1
+kind: Workflow
+metadata: {generateName: restart-}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: slow, template: sleep}
+    - - {name: after, template: sleep}
+  - name: sleep
+    container: {image: `+wfImage+`, command: [sh, -c, "sleep 8"]}
+`)
+	waitWorkflow(t, dyn, ns, name, "to run its first step", 2*time.Minute, func(wf *unstructured.Unstructured) bool {
+		return nodesOf(wf)[name+"[0].slow"][0] == "Running"
+	})
+	agents, err := clientset.CoreV1().Pods(agentmeta.Namespace).List(context.Background(), metav1.ListOptions{LabelSelector: agentmeta.ComponentLabel + "=" + agentmeta.Name})
+	if err != nil || len(agents.Items) == 0 {
+		t.Fatalf("agent pods: %v", err)
+	}
+	for _, p := range agents.Items {
+		if err := clientset.CoreV1().Pods(p.Namespace).Delete(context.Background(), p.Name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wf := waitWorkflow(t, dyn, ns, name, "to end after the agent restarted", 3*time.Minute, completed)
+	if phaseOf(wf) != "Succeeded" {
+		t.Fatalf("phase %s: %s", phaseOf(wf), messageOf(wf))
+	}
+	if pods := stepPods(t, ns, name); len(pods) != 2 {
+		t.Errorf("%d step Pods, want exactly 2 (one per step)", len(pods))
+	}
+
 }

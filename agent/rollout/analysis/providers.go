@@ -269,7 +269,13 @@ func webRequest(ctx context.Context, m argov1.Metric) (string, argov1.AnalysisPh
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
-		return "", argov1.AnalysisPhaseError, nil, fmt.Errorf("received non 2xx response code: %d", resp.StatusCode)
+		// Argo's message, with the start of the body: it says who answered.
+		excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+		msg := fmt.Sprintf("received non 2xx response code: %d", resp.StatusCode)
+		if e := strings.Join(strings.Fields(string(excerpt)), " "); e != "" {
+			msg += ": " + e
+		}
+		return "", argov1.AnalysisPhaseError, nil, errors.New(msg)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
