@@ -15,6 +15,7 @@ import (
 
 	"github.com/argolite/argolite/agent/rollout/analysis"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/rolloutstrict"
 	"github.com/argolite/argolite/shared/wfvalidate"
 )
 
@@ -84,7 +85,7 @@ func TestAnalysisTemplateChecks(t *testing.T) {
 	if err := yaml.Unmarshal(data, &raw); err != nil {
 		t.Fatal(err)
 	}
-	if faults := analysis.Strict(raw, &argov1.AnalysisTemplate{}); len(faults) > 0 {
+	if faults := rolloutstrict.Analysis(raw, &argov1.AnalysisTemplate{}); len(faults) > 0 {
 		t.Fatalf("the example has fields argolite does not take: %v", faults)
 	}
 	tmpl := &argov1.AnalysisTemplate{}

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/rolloutstrict"
 )
 
 // Traffic routing with the Gateway API: the weights of a canary go to the
@@ -56,7 +57,7 @@ func gatewayRoutes(ro *argov1.Rollout) ([]routeRef, error) {
 	cfg := tr.GatewayAPI
 	for name, raw := range tr.Plugins {
 		if name != argov1.GatewayAPIPlugin {
-			return nil, fmt.Errorf("plugins.%s: traffic router plugins are not supported by argolite; %s", name, hintGatewayAPI)
+			return nil, fmt.Errorf("plugins.%s: traffic router plugins are not supported by argolite; %s", name, rolloutstrict.HintGatewayAPI)
 		}
 		if cfg != nil {
 			return nil, fmt.Errorf("set gatewayAPI or plugins.%s, not both", name)
@@ -70,7 +71,7 @@ func gatewayRoutes(ro *argov1.Rollout) ([]routeRef, error) {
 		cfg = &argov1.GatewayAPITrafficRouting{HTTPRoute: pc.HTTPRoute, HTTPRoutes: pc.HTTPRoutes, Namespace: pc.Namespace}
 	}
 	if cfg == nil {
-		return nil, fmt.Errorf("no router set: %s", hintGatewayAPI)
+		return nil, fmt.Errorf("no router set: %s", rolloutstrict.HintGatewayAPI)
 	}
 	ns := cfg.Namespace
 	if ns == "" {

@@ -3,7 +3,6 @@ package rollout
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -14,7 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
-	"github.com/argolite/argolite/shared/strict"
+	"github.com/argolite/argolite/shared/rolloutstrict"
 )
 
 // specError is a fault of the Rollout's spec: the user must change it, and
@@ -25,37 +24,6 @@ func (e *specError) Error() string { return e.msg }
 
 func invalidf(format string, args ...any) error { return &specError{msg: fmt.Sprintf(format, args...)} }
 
-const hintGatewayAPI = "argolite routes traffic with the Gateway API: use trafficRouting.gatewayAPI (or plugins: {argoproj-labs/gatewayAPI: ...}) with an HTTPRoute"
-
-// unsupportedRolloutFields are the fields Argo Rollouts has on the types
-// argolite mirrors that it does not support, each with what to do instead.
-var unsupportedRolloutFields = map[reflect.Type]map[string]string{
-	reflect.TypeOf(argov1.RolloutTrafficRouting{}): {
-		"istio": hintGatewayAPI, "nginx": hintGatewayAPI, "alb": hintGatewayAPI, "smi": hintGatewayAPI,
-		"ambassador": hintGatewayAPI, "appMesh": hintGatewayAPI, "traefik": hintGatewayAPI, "apisix": hintGatewayAPI,
-	},
-	reflect.TypeOf(argov1.CanaryStrategy{}): {
-		"pingPong":                 "ping-pong Services are an ALB and Istio feature: use canaryService and stableService with trafficRouting.gatewayAPI",
-		"replicaProgressThreshold": "not supported by argolite: a step completes when all its Pods are available",
-	},
-	reflect.TypeOf(argov1.CanaryStep{}): {
-		"setMirrorRoute": "traffic mirroring is not supported by argolite: remove the step",
-		"plugin":         "step plugins are not supported by argolite: use an analysis step (a job metric runs any container)",
-	},
-	reflect.TypeOf(argov1.RolloutSpec{}): {
-		"workloadRef": "not supported by argolite yet: put the Deployment's Pod template under spec.template and its selector under spec.selector",
-	},
-}
-
-// strictChecker checks a stored Rollout against the types.
-var strictChecker = &strict.Checker{Unsupported: unsupportedRolloutFields}
-
-// StrictRollout checks a Rollout as decoded from JSON or YAML (without
-// status) and returns one fault per field argolite does not have.
-func StrictRollout(raw map[string]any) []strict.Fault {
-	return strictChecker.Check(raw, &argov1.Rollout{})
-}
-
 // validate checks the spec as Argo's validation does, and the stored object
 // strictly; a fault is a *specError.
 func (c *cycle) validate() error {
@@ -65,12 +33,8 @@ func (c *cycle) validate() error {
 	}
 	// metadata is the API server's; its unknown fields cannot be.
 	delete(raw, "metadata")
-	if faults := StrictRollout(raw); len(faults) > 0 {
-		lines := make([]string, len(faults))
-		for i, f := range faults {
-			lines[i] = f.Path + ": " + f.Reason
-		}
-		return invalidf("%s", strings.Join(lines, "; "))
+	if faults := rolloutstrict.Rollout(raw); len(faults) > 0 {
+		return invalidf("%s", rolloutstrict.Text(faults))
 	}
 	return ValidateSpec(c.ro)
 }

@@ -3,11 +3,9 @@ package rollout
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -15,10 +13,13 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/argolite/argolite/plugin/cli"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/rolloutstrict"
+	"github.com/argolite/argolite/shared/strict"
 )
 
 type promoteOptions struct {
@@ -361,7 +362,7 @@ func (o *createOptions) Validate() error {
 	return nil
 }
 
-// ourKinds are the kinds create -f decodes strictly.
+// ourKinds are the kinds create -f checks strictly, with the agent's rules.
 var ourKinds = map[string]func() any{
 	"Rollout":                 func() any { return &argov1.Rollout{} },
 	"AnalysisTemplate":        func() any { return &argov1.AnalysisTemplate{} },
@@ -370,48 +371,34 @@ var ourKinds = map[string]func() any{
 }
 
 func (o *createOptions) Run(ctx context.Context) error {
+	srcs, err := cli.ReadSources(o.Filenames, o.In)
+	if err != nil {
+		return &cli.Error{Problem: err.Error(), Fix: "check the path"}
+	}
 	var objs []*unstructured.Unstructured
 	var problems []string
-	for _, f := range o.Filenames {
-		var data []byte
-		var err error
-		if f == "-" {
-			data, err = io.ReadAll(o.In)
-		} else {
-			data, err = os.ReadFile(f)
-		}
-		if err != nil {
-			return &cli.Error{Problem: fmt.Sprintf("cannot read %s: %v", f, err), Fix: "check the path"}
-		}
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	for _, src := range srcs {
+		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(src.Data), 4096)
 		for n := 1; ; n++ {
 			var raw map[string]any
 			if err := dec.Decode(&raw); err != nil {
 				if errors.Is(err, io.EOF) {
 					break
 				}
-				problems = append(problems, fmt.Sprintf("%s (document %d): %v", f, n, err))
+				problems = append(problems, fmt.Sprintf("%s (document %d): %v", src.Name, n, err))
 				break
 			}
 			if raw == nil {
 				continue
 			}
 			u := &unstructured.Unstructured{Object: raw}
-			where := fmt.Sprintf("%s (document %d, %s %s)", f, n, u.GetKind(), u.GetName())
+			where := fmt.Sprintf("%s (document %d, %s %s)", src.Name, n, u.GetKind(), u.GetName())
 			if u.GetAPIVersion() == "argoproj.io/v1alpha1" {
 				u.SetAPIVersion(argov1.GroupVersion.String())
 			}
 			if u.GetAPIVersion() == argov1.GroupVersion.String() {
-				build, ok := ourKinds[u.GetKind()]
-				if !ok {
-					problems = append(problems, fmt.Sprintf("%s: kind %s is not one create -f takes: Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun", where, u.GetKind()))
-					continue
-				}
-				b, _ := json.Marshal(raw)
-				jd := json.NewDecoder(bytes.NewReader(b))
-				jd.DisallowUnknownFields()
-				if err := jd.Decode(build()); err != nil {
-					problems = append(problems, fmt.Sprintf("%s: %v: not supported by argolite (field names follow Argo Rollouts; see docs/rollouts.md)", where, err))
+				if problem := checkOurs(u); problem != "" {
+					problems = append(problems, where+": "+problem)
 					continue
 				}
 			}
@@ -434,4 +421,26 @@ func (o *createOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.Out, "%s/%s created\n", strings.ToLower(u.GetKind()), u.GetName())
 	}
 	return nil
+}
+
+// checkOurs checks an argolite object from a file as the agent will: a
+// kind create -f takes, and only fields argolite has. It returns the
+// problem, or "".
+func checkOurs(u *unstructured.Unstructured) string {
+	build, ok := ourKinds[u.GetKind()]
+	if !ok {
+		return fmt.Sprintf("kind %s is not one create -f takes: Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun", u.GetKind())
+	}
+	raw := runtime.DeepCopyJSON(u.Object)
+	delete(raw, "status")
+	var faults []strict.Fault
+	if u.GetKind() == "Rollout" {
+		faults = rolloutstrict.Rollout(raw)
+	} else {
+		faults = rolloutstrict.Analysis(raw, build())
+	}
+	if len(faults) > 0 {
+		return rolloutstrict.Text(faults) + " (field names follow Argo Rollouts; see docs/rollouts.md)"
+	}
+	return ""
 }

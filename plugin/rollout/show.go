@@ -502,7 +502,13 @@ func (o *statusOptions) Complete(_ *cobra.Command, args []string) error {
 	return o.Common.Complete()
 }
 
-func (o *statusOptions) Validate() error { return cli.ValidateTimeout("--timeout", o.Timeout) }
+// Validate takes --timeout 0 as "no limit", as kubectl-argo-rollouts does.
+func (o *statusOptions) Validate() error {
+	if o.Timeout < 0 {
+		return cli.ValidateTimeout("timeout", o.Timeout)
+	}
+	return nil
+}
 
 func (o *statusOptions) Run(ctx context.Context) error {
 	if o.Timeout > 0 {

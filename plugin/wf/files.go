@@ -1,85 +1,16 @@
 package wf
 
 import (
-	"errors"
-	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"slices"
+
+	"github.com/argolite/argolite/plugin/cli"
 )
 
-// Source is the content of one file given on the command line.
-type Source struct {
-	// Name is the path, or "stdin" for -.
-	Name string
-	Data []byte
-}
-
-// manifestExtensions are the files a directory contributes.
-var manifestExtensions = []string{".yaml", ".yml", ".json"}
-
-// readSources reads the files named by paths: files as they are, the
-// .yaml, .yml and .json files under directories (recursively), and stdin
-// for "-".
-func readSources(paths []string, stdin io.Reader) ([]Source, error) {
-	var out []Source
-	for _, p := range paths {
-		if p == "-" {
-			data, err := io.ReadAll(stdin)
-			if err != nil {
-				return nil, fmt.Errorf("reading stdin: %w", err)
-			}
-			out = append(out, Source{Name: "stdin", Data: data})
-			continue
-		}
-		info, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, unwrapPathError(err))
-		}
-		if !info.IsDir() {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", p, unwrapPathError(err))
-			}
-			out = append(out, Source{Name: p, Data: data})
-			continue
-		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() || !slices.Contains(manifestExtensions, filepath.Ext(path)) {
-				return nil
-			}
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			out = append(out, Source{Name: path, Data: data})
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", p, err)
-		}
-	}
-	return out, nil
-}
-
-func unwrapPathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
 // ReadDocuments reads and decodes the documents of the files named by paths
-// (directories and stdin too, see readSources): those that decoded, and the
+// (directories and stdin too, see cli.ReadSources): those that decoded, and the
 // messages of those that did not. The error is one of reading.
 func ReadDocuments(paths []string, stdin io.Reader) ([]Document, []string, error) {
-	srcs, err := readSources(paths, stdin)
+	srcs, err := cli.ReadSources(paths, stdin)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,7 +20,7 @@ func ReadDocuments(paths []string, stdin io.Reader) ([]Document, []string, error
 
 // decodeSources decodes every document of srcs. It returns the documents
 // that decoded and the messages of those that did not.
-func decodeSources(srcs []Source) ([]Document, []string) {
+func decodeSources(srcs []cli.Source) ([]Document, []string) {
 	var docs []Document
 	var errs []string
 	for _, src := range srcs {

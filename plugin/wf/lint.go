@@ -107,7 +107,7 @@ func (o *LintOptions) Validate() error {
 
 // Run lints the files.
 func (o *LintOptions) Run(ctx context.Context) error {
-	srcs, err := readSources(o.Paths, o.In)
+	srcs, err := cli.ReadSources(o.Paths, o.In)
 	if err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func lintHint(kind string) string {
 
 // print prints the errors grouped by file (pretty) or one per line
 // (simple), then the summary.
-func (o *LintOptions) print(srcs []Source, errs []string) {
+func (o *LintOptions) print(srcs []cli.Source, errs []string) {
 	pal := newPalette(o.Out)
 	if o.Output == "simple" {
 		for _, e := range errs {

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/rolloutstrict"
 )
 
 func TestEvalCondition(t *testing.T) {
@@ -318,8 +319,8 @@ spec:
 `), &raw); err != nil {
 		t.Fatal(err)
 	}
-	faults := Strict(raw, &argov1.AnalysisTemplate{})
-	text := faultsText(faults)
+	faults := rolloutstrict.Analysis(raw, &argov1.AnalysisTemplate{})
+	text := rolloutstrict.Text(faults)
 	for _, want := range []string{
 		`spec.metrics[0].provider.datadog: field "datadog" is not supported by argolite: argolite measures with prometheus, web or job`,
 		`spec.metrics[1].intervl: unknown field "intervl": did you mean "interval"?`,

@@ -17,6 +17,7 @@ import (
 
 	"github.com/argolite/argolite/agent/ctrlkit"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/rolloutstrict"
 )
 
 // kindRun labels the role's reconcile metrics.
@@ -53,7 +54,7 @@ func (r *Reconciler) newProvider(m argov1.Metric) (provider, error) {
 	case m.Provider.Job != nil:
 		return jobProvider{client: r.Client, reader: r.APIReader}, nil
 	}
-	return nil, fmt.Errorf("metric %s: no provider: give %s", m.Name, supportedProviders)
+	return nil, fmt.Errorf("metric %s: no provider: give %s", m.Name, rolloutstrict.SupportedProviders)
 }
 
 // Reconcile takes the measurements of one AnalysisRun that are due.
@@ -218,8 +219,8 @@ func (r *Reconciler) checkStrict(ctx context.Context, run *argov1.AnalysisRun) (
 		return "", fmt.Errorf("reading AnalysisRun %s/%s: %w", run.Namespace, run.Name, err)
 	}
 	delete(u.Object, "status")
-	if faults := Strict(u.Object, &argov1.AnalysisRun{}); len(faults) > 0 {
-		return faultsText(faults), nil
+	if faults := rolloutstrict.Analysis(u.Object, &argov1.AnalysisRun{}); len(faults) > 0 {
+		return rolloutstrict.Text(faults), nil
 	}
 	return "", nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/rolloutstrict"
 )
 
 // validateMetrics checks a run's metrics (arguments substituted) as Argo's
@@ -91,7 +92,7 @@ func validateMetric(m argov1.Metric) error {
 	}
 	switch {
 	case n == 0:
-		return fmt.Errorf("provider: no provider specified: give %s", supportedProviders)
+		return fmt.Errorf("provider: no provider specified: give %s", rolloutstrict.SupportedProviders)
 	case n > 1:
 		return fmt.Errorf("provider: multiple providers specified: give exactly one")
 	case p.Prometheus != nil && p.Prometheus.Query == "":
