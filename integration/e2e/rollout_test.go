@@ -477,3 +477,47 @@ func checkSelector(t *testing.T, ns, svc, hash string) {
 }
 
 func regexpMatch(pattern, text string) bool { return regexp.MustCompile(pattern).MatchString(text) }
+
+// TestRolloutFromGit: an Application whose Git holds Argo's own Rollout
+// (argoproj.io/v1alpha1, as Argo CD's blue-green example keeps it) applies
+// it as argolite's; the app is Suspended while the canary pauses, as Argo
+// CD shows a paused Rollout, and Healthy again after a promote.
+func TestRolloutFromGit(t *testing.T) {
+	needCluster(t)
+	sharedAgent(t)
+	ns := newNamespace(t)
+	c := newCRClient(t)
+	srv := startGitServer(t, "", "")
+	repo := srv.newRepo(t, "rollout")
+	manifest := rolloutYAML("git-demo", 2, `    canary:
+      steps:
+      - setWeight: 50
+      - pause: {}
+`)
+	rev1 := repo.commit("blue", map[string]string{"rollout.yaml": manifest})
+	newApp(t, c, ns, "demo", argov1.ApplicationSpec{
+		Source:     &argov1.ApplicationSource{RepoURL: repo.URL},
+		SyncPolicy: automated(true, false),
+	})
+	waitApp(t, c, ns, "demo", "synced and healthy at the first commit", 3*time.Minute, syncedHealthy(rev1))
+	ro := &argov1.Rollout{}
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "git-demo"}, ro); err != nil {
+		t.Fatalf("the Rollout from Git is not an argolite.dev Rollout: %v", err)
+	}
+
+	rev2 := repo.commit("yellow", map[string]string{"rollout.yaml": strings.Replace(manifest, "rollouts-demo:blue", "rollouts-demo:yellow", 1)})
+	argo(t, "-n", ns, "app", "refresh", "demo")
+	app := waitApp(t, c, ns, "demo", "Suspended while the canary pauses", 3*time.Minute, func(a *argov1.Application) bool {
+		return a.Status.Sync.Revision == rev2 && a.Status.Sync.Status == argov1.SyncStatusSynced && a.Status.Health.Status == argov1.HealthSuspended
+	})
+	if !strings.Contains(app.Status.Health.Message, "Rollout/git-demo") {
+		t.Errorf("health message %q does not name the paused Rollout", app.Status.Health.Message)
+	}
+	waitCounts(t, c, ns, "git-demo", map[string][2]int32{"blue": {1, 1}, "yellow": {1, 1}})
+
+	if r := argo(t, "-n", ns, "rollout", "promote", "git-demo"); r.code != 0 {
+		t.Fatalf("promote exited %d: %s", r.code, r.stderr)
+	}
+	waitApp(t, c, ns, "demo", "healthy after the promote", 3*time.Minute, syncedHealthy(rev2))
+	waitCounts(t, c, ns, "git-demo", map[string][2]int32{"yellow": {2, 2}})
+}

@@ -1244,6 +1244,26 @@ status: {observedGeneration: 4, phase: Paused, message: CanaryPauseStep}
 			message: "CanaryPauseStep",
 		},
 		{
+			name: "rollout spec not observed (Argo writes observedGeneration as a string)",
+			manifest: `apiVersion: argolite.dev/v1alpha1
+kind: Rollout
+metadata: {name: web, generation: 5}
+status: {observedGeneration: "4", phase: Healthy}
+`,
+			code:    v1alpha1.HealthProgressing,
+			message: "Waiting for Rollout generation 5 to be observed (status describes generation 4)",
+		},
+		{
+			name: "rollout degraded by an invalid spec",
+			manifest: `apiVersion: argolite.dev/v1alpha1
+kind: Rollout
+metadata: {name: web, generation: 5}
+status: {observedGeneration: "5", phase: Degraded, message: "InvalidSpec: spec.strategy.canary.trafficRouting.istio: not supported"}
+`,
+			code:    v1alpha1.HealthDegraded,
+			message: "InvalidSpec: spec.strategy.canary.trafficRouting.istio: not supported",
+		},
+		{
 			name: "analysis run inconclusive",
 			manifest: `apiVersion: argolite.dev/v1alpha1
 kind: AnalysisRun

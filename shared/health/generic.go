@@ -3,6 +3,7 @@ package health
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
@@ -176,6 +177,11 @@ func toInt64(v any) (int64, bool) {
 	case float64:
 		if n == math.Trunc(n) && math.Abs(n) < 1<<53 {
 			return int64(n), true
+		}
+	case string:
+		// Argo Rollouts writes status.observedGeneration as a string.
+		if i, err := strconv.ParseInt(n, 10, 64); err == nil {
+			return i, true
 		}
 	}
 	return 0, false

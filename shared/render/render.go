@@ -173,11 +173,28 @@ func Render(ctx context.Context, in Input) ([]*unstructured.Unstructured, error)
 	// mapped here for every source type, not only for Helm charts.
 	kept := objs[:0]
 	for _, obj := range objs {
+		mapArgoKind(obj)
 		if mapHelmHooks(obj) {
 			kept = append(kept, obj)
 		}
 	}
 	return kept, nil
+}
+
+// argoKinds are the argoproj.io/v1alpha1 kinds argolite has under its own
+// group: found in Git, they are applied as argolite's, so a repository
+// written for Argo (Argo CD's blue-green example keeps its Rollout in Git)
+// works as it is.
+var argoKinds = map[string]bool{
+	"Rollout": true, "AnalysisTemplate": true, "ClusterAnalysisTemplate": true, "AnalysisRun": true,
+	"Workflow": true, "WorkflowTemplate": true, "ClusterWorkflowTemplate": true, "CronWorkflow": true,
+}
+
+// mapArgoKind moves obj to argolite.dev/v1alpha1 when it is one of argoKinds.
+func mapArgoKind(obj *unstructured.Unstructured) {
+	if obj.GetAPIVersion() == "argoproj.io/v1alpha1" && argoKinds[obj.GetKind()] {
+		obj.SetAPIVersion(v1alpha1.GroupVersion.String())
+	}
 }
 
 // repo is a checkout root with its symlinks resolved, so that containment

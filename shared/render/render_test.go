@@ -279,3 +279,42 @@ func TestRenderConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestArgoKindsAreOurs: Argo's Rollout and Workflow kinds in Git are
+// applied as argolite's; Argo kinds argolite does not have, and other
+// groups, are left as written.
+func TestArgoKindsAreOurs(t *testing.T) {
+	root := writeTree(t, map[string]string{"app/all.yaml": `apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: demo}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: success-rate}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: CronWorkflow
+metadata: {name: nightly}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Experiment
+metadata: {name: exp}
+---
+apiVersion: example.com/v1alpha1
+kind: Rollout
+metadata: {name: theirs}
+`})
+	objs := mustRender(t, Input{Root: root, Source: v1alpha1.ApplicationSource{Path: "app"}})
+	want := map[string]string{
+		"demo": "argolite.dev/v1alpha1", "success-rate": "argolite.dev/v1alpha1", "nightly": "argolite.dev/v1alpha1",
+		"exp": "argoproj.io/v1alpha1", "theirs": "example.com/v1alpha1",
+	}
+	for _, o := range objs {
+		if got := o.GetAPIVersion(); got != want[o.GetName()] {
+			t.Errorf("%s %s: apiVersion %s, want %s", o.GetKind(), o.GetName(), got, want[o.GetName()])
+		}
+	}
+	if len(objs) != len(want) {
+		t.Errorf("rendered %v", ids(objs))
+	}
+}
