@@ -167,6 +167,14 @@ func (c *cycle) run() error {
 	if err := c.cleanupOld(rss, newRS, findByHash(rss, ro.Status.StableRS)); err != nil {
 		return err
 	}
+	if err := c.restartPods(rss); err != nil {
+		var spec *specError
+		if errors.As(err, &spec) {
+			c.invalid(spec.Error())
+			return nil
+		}
+		return err
+	}
 	c.report(newRS, rss)
 	return nil
 }

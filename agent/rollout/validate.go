@@ -88,9 +88,6 @@ func ValidateSpec(ro *argov1.Rollout) error {
 	if deadline <= spec.MinReadySeconds {
 		add("spec.progressDeadlineSeconds", "must be greater than minReadySeconds (%d)", spec.MinReadySeconds)
 	}
-	if spec.RestartAt != nil {
-		add("spec.restartAt", "not supported by argolite yet: change an annotation of spec.template to restart the Pods through a new revision")
-	}
 	st := spec.Strategy
 	switch {
 	case st.BlueGreen == nil && st.Canary == nil:

@@ -521,3 +521,57 @@ func TestRolloutFromGit(t *testing.T) {
 	waitApp(t, c, ns, "demo", "healthy after the promote", 3*time.Minute, syncedHealthy(rev2))
 	waitCounts(t, c, ns, "git-demo", map[string][2]int32{"yellow": {2, 2}})
 }
+
+// TestRolloutRestart: `rollout restart` replaces every Pod through
+// evictions, keeps the revision, and records status.restartedAt.
+func TestRolloutRestart(t *testing.T) {
+	needCluster(t)
+	sharedAgent(t)
+	ns := newNamespace(t)
+	c := newCRClient(t)
+	createFromYAML(t, ns, rolloutYAML("restart-demo", 3, `    canary:
+      maxUnavailable: 1
+      steps: [{setWeight: 50}, {pause: {}}]
+`))
+	ro := waitRollout(t, c, ns, "restart-demo", "Healthy", func(ro *argov1.Rollout) bool { return ro.Status.Phase == argov1.RolloutPhaseHealthy })
+	before := map[string]bool{}
+	pods, err := clientset.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=restart-demo"})
+	if err != nil || len(pods.Items) != 3 {
+		t.Fatalf("%d Pods before the restart (%v), want 3", len(pods.Items), err)
+	}
+	for _, p := range pods.Items {
+		before[p.Name] = true
+	}
+	hash := ro.Status.CurrentPodHash
+
+	if r := argo(t, "-n", ns, "rollout", "restart", "restart-demo"); r.code != 0 {
+		t.Fatalf("restart exited %d: %s", r.code, r.stderr)
+	}
+	ro = waitRollout(t, c, ns, "restart-demo", "restarted", func(ro *argov1.Rollout) bool {
+		return ro.Spec.RestartAt != nil && ro.Status.RestartedAt != nil && ro.Status.RestartedAt.Equal(ro.Spec.RestartAt)
+	})
+	if ro.Status.CurrentPodHash != hash || ro.Status.StableRS != hash {
+		t.Errorf("the restart changed the revision: current %s stable %s, want %s", ro.Status.CurrentPodHash, ro.Status.StableRS, hash)
+	}
+	pods, err = clientset.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=restart-demo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := 0
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		live++
+		if before[p.Name] {
+			t.Errorf("Pod %s from before the restart is still running", p.Name)
+		}
+		if p.CreationTimestamp.Before(ro.Spec.RestartAt) {
+			t.Errorf("Pod %s was created at %s, before restartAt %s", p.Name, p.CreationTimestamp, ro.Spec.RestartAt)
+		}
+	}
+	if live != 3 {
+		t.Errorf("%d live Pods after the restart, want 3", live)
+	}
+	waitEventNote(t, ns, "restart-demo", "RolloutRestarted", time.Minute)
+}

@@ -8,10 +8,12 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -167,6 +169,53 @@ func newPauseCmd(o *simpleOptions) *cobra.Command {
 			return nil
 		}}),
 	}
+}
+
+type restartOptions struct {
+	cli.Common
+	Name string
+	In   time.Duration
+}
+
+func newRestartCmd(o *restartOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "restart NAME",
+		Short: "Restart the Rollout's Pods (now or --in a while), a few at a time",
+		Long: `Restart every Pod of a Rollout, as kubectl-argo-rollouts restart does: it sets
+spec.restartAt, and the agent evicts the Pods created before it as many at a
+time as maxUnavailable allows (at least one; PodDisruptionBudgets are
+honoured), then records status.restartedAt. No new revision is made.`,
+		Example: `  kubectl argo rollout restart rollouts-demo
+  kubectl argo rollout restart rollouts-demo --in 10m`,
+		Args: cobra.ExactArgs(1),
+		RunE: cli.RunE(o),
+	}
+	cmd.Flags().DurationVarP(&o.In, "in", "i", 0, "Restart after this long rather than now (e.g. 30s, 5m, 1h).")
+	return cmd
+}
+
+func (o *restartOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	return o.Common.Complete()
+}
+
+func (o *restartOptions) Validate() error {
+	if o.In < 0 {
+		return &cli.Error{Problem: fmt.Sprintf("--in %s is in the past", o.In), Fix: "pass 0 (now) or a positive duration such as 10m"}
+	}
+	return nil
+}
+
+func (o *restartOptions) Run(ctx context.Context) error {
+	at := metav1.NewTime(o.Now().Add(o.In).UTC().Truncate(time.Second))
+	if _, err := patchRollout(ctx, &o.Common, o.Name, "restart", false, func(r *argov1.Rollout) error {
+		r.Spec.RestartAt = &at
+		return nil
+	}); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "rollout '%s' restarts in %s\n", o.Name, o.In)
+	return nil
 }
 
 type undoOptions struct {

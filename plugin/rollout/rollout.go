@@ -54,7 +54,8 @@ blue/green (a preview Service, then a switch), gated by AnalysisRuns.
 
 Rollouts follow Argo Rollouts' field names; create -f accepts Argo's
 argoproj.io/v1alpha1 files. The commands are kubectl-argo-rollouts' own:
-promote, abort, retry, pause, undo and set image patch the Rollout as it does.`,
+promote, abort, retry, pause, restart, undo and set image patch the Rollout as
+it does.`,
 		Example: `  kubectl argo rollout create -f rollout.yaml
   kubectl argo rollout set image rollouts-demo rollouts-demo=argoproj/rollouts-demo:yellow
   kubectl argo rollout get rollouts-demo -w
@@ -71,6 +72,7 @@ promote, abort, retry, pause, undo and set image patch the Rollout as it does.`,
 		newRetryCmd(&simpleOptions{Common: common()}),
 		newPauseCmd(&simpleOptions{Common: common()}),
 		newUndoCmd(&undoOptions{Common: common()}),
+		newRestartCmd(&restartOptions{Common: common()}),
 		newSetCmd(common),
 	)
 	return cmd

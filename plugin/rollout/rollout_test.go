@@ -467,3 +467,18 @@ spec:
 		t.Errorf("create without -f: %v", r.Err)
 	}
 }
+
+func TestRestart(t *testing.T) {
+	c := clients(t, canary())
+	r := run(t, c, "restart", "demo", "--in", "10m")
+	clitest.WantErr(t, r.Err, "")
+	if !strings.Contains(r.Out, "rollout 'demo' restarts in 10m0s") {
+		t.Errorf("output = %q", r.Out)
+	}
+	if at := read(t, c).Spec.RestartAt; at == nil || !at.Time.Equal(now.Add(10*time.Minute).UTC().Truncate(time.Second)) {
+		t.Errorf("spec.restartAt = %v, want now + 10m", at)
+	}
+	if r := run(t, c, "restart", "demo", "--in", "-1m"); r.Err == nil || !strings.Contains(r.Err.Error(), "in the past") {
+		t.Errorf("--in -1m: %v", r.Err)
+	}
+}
