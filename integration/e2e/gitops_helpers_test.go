@@ -88,9 +88,10 @@ func ensureSharedAgent(t *testing.T) {
 		t.Fatalf("the shared agent's install failed in %s", shared.failedIn)
 	}
 	if !shared.up {
-		shared.failedIn = t.Name()
+		// up before the install: a failed install is uninstalled too.
+		shared.failedIn, shared.up = t.Name(), true
 		installTestAgent(t)
-		shared.failedIn, shared.up = "", true
+		shared.failedIn = ""
 	}
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -74,6 +74,7 @@ it does.`,
 		newUndoCmd(&undoOptions{Common: common()}),
 		newRestartCmd(&restartOptions{Common: common()}),
 		newSetCmd(common),
+		newAnalysisRunCmd(common),
 	)
 	return cmd
 }

@@ -482,3 +482,57 @@ func TestRestart(t *testing.T) {
 		t.Errorf("--in -1m: %v", r.Err)
 	}
 }
+
+func TestAnalysisRunCommands(t *testing.T) {
+	ro := canary()
+	run1 := &argov1.AnalysisRun{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "demo-new-3-1", CreationTimestamp: metav1.Time{Time: now.Add(-3 * time.Minute)},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: argov1.GroupVersion.String(), Kind: "Rollout", Name: "demo", UID: ro.UID, Controller: ptr.To(true)}}},
+		Spec: argov1.AnalysisRunSpec{Metrics: []argov1.Metric{{Name: "success-rate"}, {Name: "latency"}}},
+		Status: argov1.AnalysisRunStatus{Phase: argov1.AnalysisPhaseRunning, MetricResults: []argov1.MetricResult{{
+			Name: "success-rate", Phase: argov1.AnalysisPhaseRunning, Count: 2, Successful: 1, Error: 1,
+			Measurements: []argov1.Measurement{
+				{Phase: argov1.AnalysisPhaseError, Message: "received non 2xx response code: 503"},
+				{Phase: argov1.AnalysisPhaseSuccessful, Value: "[0.99]"},
+			},
+		}}},
+	}
+	manual := &argov1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "by-hand", CreationTimestamp: metav1.Time{Time: now.Add(-time.Minute)}},
+		Status: argov1.AnalysisRunStatus{Phase: argov1.AnalysisPhaseFailed, Message: "Metric \"x\" assessed Failed"}}
+	c := clients(t, ro, run1, manual)
+
+	r := run(t, c, "analysisrun", "list")
+	clitest.WantErr(t, r.Err, "")
+	got := clitest.Squeeze(r.Out)
+	for _, want := range []string{"NAME STATUS ROLLOUT METRICS AGE MESSAGE", "demo-new-3-1 Running demo 2 3m -", `by-hand Failed - 0 60s Metric "x" assessed Failed`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("list lacks %q:\n%s", want, r.Out)
+		}
+	}
+	if strings.Index(r.Out, "demo-new-3-1") > strings.Index(r.Out, "by-hand") {
+		t.Errorf("runs should be oldest first:\n%s", r.Out)
+	}
+
+	r = run(t, c, "ar", "get", "demo-new-3-1")
+	clitest.WantErr(t, r.Err, "")
+	got = clitest.Squeeze(r.Out)
+	for _, want := range []string{
+		"METRIC STATUS COUNT SUCCESSFUL FAILED INCONCLUSIVE ERROR LAST",
+		"success-rate ◌ Running 2 1 0 0 1 Error: received non 2xx response code: 503; Successful: [0.99]",
+		"latency Pending 0 0 0 0 0 -",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("get lacks %q:\n%s", want, r.Out)
+		}
+	}
+
+	r = run(t, c, "analysisrun", "terminate", "demo-new-3-1")
+	clitest.WantErr(t, r.Err, "")
+	stored := &argov1.AnalysisRun{}
+	if err := c.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "demo-new-3-1"}, stored); err != nil || !stored.Spec.Terminate {
+		t.Errorf("spec.terminate = %v (%v), want true", stored.Spec.Terminate, err)
+	}
+	if r := run(t, c, "analysisrun", "get", "nope"); r.Err == nil || !strings.Contains(r.Err.Error(), "nope") {
+		t.Errorf("get of a missing run: %v", r.Err)
+	}
+}

@@ -111,6 +111,15 @@ func statusIcon(phase string) string {
 	return phase
 }
 
+// runIcon is statusIcon for AnalysisRuns and their metrics: Running is
+// work in progress there, as kubectl-argo-rollouts draws it, not a ready Pod.
+func runIcon(phase argov1.AnalysisPhase) string {
+	if phase == argov1.AnalysisPhaseRunning {
+		return "◌ " + string(phase)
+	}
+	return statusIcon(string(phase))
+}
+
 type listOptions struct {
 	cli.Common
 	PrintFlags    *genericclioptions.PrintFlags
@@ -345,7 +354,7 @@ func writeRollout(out io.Writer, ro *argov1.Rollout, o *owned, now time.Time) {
 		var rev int
 		_, _ = fmt.Sscanf(r.Annotations[annotationRevision], "%d", &rev)
 		info := runInfo(r)
-		node(rev).Children = append(node(rev).Children, &cli.TreeNode{Cells: []string{"α " + r.Name, "AnalysisRun", statusIcon(string(r.Status.Phase)), cli.Age(now, r.CreationTimestamp), info}})
+		node(rev).Children = append(node(rev).Children, &cli.TreeNode{Cells: []string{"α " + r.Name, "AnalysisRun", runIcon(r.Status.Phase), cli.Age(now, r.CreationTimestamp), info}})
 	}
 	slices.Sort(revisions)
 	slices.Reverse(revisions)
