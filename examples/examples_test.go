@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
+	"github.com/argolite/argolite/agent/rollout"
 	"github.com/argolite/argolite/agent/rollout/analysis"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/rolloutstrict"
@@ -94,5 +95,43 @@ func TestAnalysisTemplateChecks(t *testing.T) {
 	}
 	if err := analysis.ValidateTemplate(tmpl.Spec, map[string]string{"service-name": "guestbook"}); err != nil {
 		t.Errorf("the example does not validate: %v", err)
+	}
+}
+
+// TestRolloutExamplesCheck: the Rollout examples pass the agent's strict
+// check and Argo's validation rules, as the agent would run them.
+func TestRolloutExamplesCheck(t *testing.T) {
+	for _, file := range []string{"rollout-canary/rollout.yaml", "rollout-bluegreen/rollout.yaml"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, doc := range bytes.Split(data, []byte("\n---\n")) {
+			var raw map[string]any
+			if err := yaml.Unmarshal(doc, &raw); err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			if raw["kind"] != "Rollout" {
+				continue
+			}
+			found = true
+			if raw["apiVersion"] != "argoproj.io/v1alpha1" {
+				t.Errorf("%s: apiVersion %v, want Argo's argoproj.io/v1alpha1 (the example shows that it is taken)", file, raw["apiVersion"])
+			}
+			if faults := rolloutstrict.Rollout(raw); len(faults) > 0 {
+				t.Errorf("%s: fields argolite does not take: %v", file, faults)
+			}
+			ro := &argov1.Rollout{}
+			if err := yaml.UnmarshalStrict(doc, ro); err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			if err := rollout.ValidateSpec(ro); err != nil {
+				t.Errorf("%s: %v", file, err)
+			}
+		}
+		if !found {
+			t.Errorf("%s has no Rollout", file)
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -574,4 +575,67 @@ func TestRolloutRestart(t *testing.T) {
 		t.Errorf("%d live Pods after the restart, want 3", live)
 	}
 	waitEventNote(t, ns, "restart-demo", "RolloutRestarted", time.Minute)
+}
+
+// TestRolloutCanaryExample runs examples/rollout-canary as its docs do:
+// create -f on the directory, set image, the HTTPRoute weighed 80/20 at
+// the first pause, promote --full back to 100/0 on the new version.
+func TestRolloutCanaryExample(t *testing.T) {
+	needCluster(t)
+	sharedAgent(t)
+	ns := newNamespace(t)
+	c := newCRClient(t)
+	if r := argo(t, "-n", ns, "rollout", "create", "-f", filepath.Join(e2e.repoRoot, "examples", "rollout-canary")); r.code != 0 {
+		t.Fatalf("create -f examples/rollout-canary exited %d: %s", r.code, r.stderr)
+	}
+	const name = "rollouts-demo"
+	waitRollout(t, c, ns, name, "Healthy", func(ro *argov1.Rollout) bool { return ro.Status.Phase == argov1.RolloutPhaseHealthy })
+	routes := dynamic.NewForConfigOrDie(cfg).Resource(httpRoutes).Namespace(ns)
+	weights := func(ctx context.Context) (map[string]int64, error) {
+		r, err := routes.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		rules, _, _ := unstructured.NestedSlice(r.Object, "spec", "rules")
+		out := map[string]int64{}
+		for _, rule := range rules {
+			refs, _, _ := unstructured.NestedSlice(rule.(map[string]any), "backendRefs")
+			for _, ref := range refs {
+				m := ref.(map[string]any)
+				w, _, _ := unstructured.NestedInt64(m, "weight")
+				out[m["name"].(string)] = w
+			}
+		}
+		return out, nil
+	}
+	wantWeights := func(what string, stable, canary int64) {
+		t.Helper()
+		var got map[string]int64
+		waitFor(t, "the HTTPRoute "+what, time.Minute, func(ctx context.Context) (bool, error) {
+			var err error
+			got, err = weights(ctx)
+			return err == nil && got["rollouts-demo-stable"] == stable && got["rollouts-demo-canary"] == canary, err
+		})
+	}
+	wantWeights("at 100/0 before the update", 100, 0)
+
+	if r := argo(t, "-n", ns, "rollout", "set", "image", name, "rollouts-demo=argoproj/rollouts-demo:yellow"); r.code != 0 {
+		t.Fatalf("set image exited %d", r.code)
+	}
+	waitRollout(t, c, ns, name, "paused at the first step", func(ro *argov1.Rollout) bool {
+		return ro.Status.Phase == argov1.RolloutPhasePaused && ro.Status.CurrentStepIndex != nil && *ro.Status.CurrentStepIndex == 1
+	})
+	wantWeights("at 80/20 at the first pause", 80, 20)
+	waitCounts(t, c, ns, name, map[string][2]int32{"blue": {4, 4}, "yellow": {1, 1}})
+
+	if r := argo(t, "-n", ns, "rollout", "promote", name, "--full"); r.code != 0 {
+		t.Fatalf("promote --full exited %d", r.code)
+	}
+	waitRollout(t, c, ns, name, "Healthy on the new version", func(ro *argov1.Rollout) bool {
+		return ro.Status.Phase == argov1.RolloutPhaseHealthy && ro.Status.StableRS == ro.Status.CurrentPodHash
+	})
+	wantWeights("back at 100/0, on the new stable", 100, 0)
+	if r := argo(t, "-n", ns, "rollout", "status", name, "--timeout", "1m"); r.code != 0 || !strings.Contains(r.stdout, "Healthy") {
+		t.Errorf("rollout status exited %d: %s", r.code, r.stdout)
+	}
 }
