@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -376,4 +377,55 @@ func fieldValue(ro *argov1.Rollout, path string) (string, error) {
 		b, _ := json.Marshal(v)
 		return string(b), nil
 	}
+}
+
+// defaultRunHistoryLimit is Argo's default for successfulRunHistoryLimit
+// and unsuccessfulRunHistoryLimit.
+const defaultRunHistoryLimit = 5
+
+// cleanupRuns deletes the completed AnalysisRuns of the Rollout beyond
+// spec.analysis.successfulRunHistoryLimit and unsuccessfulRunHistoryLimit
+// (5 each), oldest first; the runs status tracks are kept whatever their
+// phase.
+func (c *cycle) cleanupRuns() error {
+	var list argov1.AnalysisRunList
+	if err := c.r.Client.List(c.ctx, &list, client.InNamespace(c.ro.Namespace)); err != nil {
+		return fmt.Errorf("listing the AnalysisRuns of rollout %s/%s: %w", c.ro.Namespace, c.ro.Name, err)
+	}
+	current := map[string]bool{}
+	for _, kind := range []string{runStep, runBackground, runPrePromotion, runPostPromotion} {
+		if ref := *c.runStatus(kind); ref != nil {
+			current[ref.Name] = true
+		}
+	}
+	var successful, unsuccessful []*argov1.AnalysisRun
+	for i := range list.Items {
+		run := &list.Items[i]
+		if !metav1.IsControlledBy(run, c.ro) || current[run.Name] || run.DeletionTimestamp != nil || !run.Status.Phase.Completed() {
+			continue
+		}
+		if run.Status.Phase == argov1.AnalysisPhaseSuccessful {
+			successful = append(successful, run)
+		} else {
+			unsuccessful = append(unsuccessful, run)
+		}
+	}
+	limits := c.ro.Spec.Analysis
+	keepSuccessful, keepUnsuccessful := int32(defaultRunHistoryLimit), int32(defaultRunHistoryLimit)
+	if limits != nil {
+		keepSuccessful = ptr.Deref(limits.SuccessfulRunHistoryLimit, keepSuccessful)
+		keepUnsuccessful = ptr.Deref(limits.UnsuccessfulRunHistoryLimit, keepUnsuccessful)
+	}
+	for _, group := range []struct {
+		runs []*argov1.AnalysisRun
+		keep int32
+	}{{successful, keepSuccessful}, {unsuccessful, keepUnsuccessful}} {
+		slices.SortFunc(group.runs, func(a, b *argov1.AnalysisRun) int { return b.CreationTimestamp.Compare(a.CreationTimestamp.Time) })
+		for i := int(max(group.keep, 0)); i < len(group.runs); i++ {
+			if err := c.r.Client.Delete(c.ctx, group.runs[i]); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("deleting old AnalysisRun %s/%s: %w", group.runs[i].Namespace, group.runs[i].Name, err)
+			}
+		}
+	}
+	return nil
 }

@@ -218,8 +218,17 @@ func (c *cycle) postPromotion(newRS, activeRS *appsv1.ReplicaSet) error {
 
 // scaleDownPrevious scales down earlier actives whose delay has passed.
 func (c *cycle) scaleDownPrevious(olds []*appsv1.ReplicaSet, delaySeconds int32) error {
-	for _, rs := range olds {
-		left, err := c.scaleDownLater(rs, time.Duration(delaySeconds)*time.Second)
+	limit := scaleDownDelayRevisionLimit(c.ro)
+	waiting := int32(0)
+	for _, rs := range olds { // newest first: the newest wait out the delay
+		delay := time.Duration(delaySeconds) * time.Second
+		if limit != nil && rsReplicas(rs) > 0 {
+			if waiting >= *limit {
+				delay = 0
+			}
+			waiting++
+		}
+		left, err := c.scaleDownLater(rs, delay)
 		if err != nil {
 			return err
 		}

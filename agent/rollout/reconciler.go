@@ -139,10 +139,22 @@ func (c *cycle) run() error {
 		rss = append([]*appsv1.ReplicaSet{newRS}, rss...)
 	}
 	hash := newRS.Labels[LabelPodTemplateHash]
-	if ro.Status.CurrentPodHash != hash {
-		c.newRevision(hash, newRS)
-	}
 	stableRS := findByHash(rss, ro.Status.StableRS)
+	if ro.Status.CurrentPodHash != hash {
+		fast := rollbackWithinWindow(ro, newRS, stableRS, rss)
+		if err := c.bumpRevision(newRS, rss); err != nil {
+			return err
+		}
+		c.newRevision(hash, newRS)
+		if fast {
+			// Back to a recent revision: no steps, no analysis, as Argo.
+			c.log.Info("rollback within the rollback window: promoting at once", "revision", revisionOf(newRS))
+			ro.Status.PromoteFull = true
+		}
+	}
+	if err := c.syncAntiAffinity(newRS, rss); err != nil {
+		return err
+	}
 	olds := others(rss, newRS, stableRS)
 	switch {
 	case ro.Status.Abort && ro.Status.AbortedAt == nil:
@@ -165,6 +177,9 @@ func (c *cycle) run() error {
 		return err
 	}
 	if err := c.cleanupOld(rss, newRS, findByHash(rss, ro.Status.StableRS)); err != nil {
+		return err
+	}
+	if err := c.cleanupRuns(); err != nil {
 		return err
 	}
 	if err := c.restartPods(rss); err != nil {
@@ -200,6 +215,26 @@ func (c *cycle) newRevision(hash string, newRS *appsv1.ReplicaSet) {
 		c.event(corev1.EventTypeNormal, "RolloutNotCompleted", "Rollout not completed, started update to revision %d (%s)", revisionOf(newRS), hash)
 	}
 	c.setProgressing(corev1.ConditionTrue, "ReplicaSetUpdated", fmt.Sprintf("ReplicaSet %q is progressing.", newRS.Name))
+}
+
+// rollbackWithinWindow says the new revision is an older ReplicaSet than the
+// stable one with fewer than spec.rollbackWindow.revisions revisions between
+// them, as Argo's isRollbackWithinWindow.
+func rollbackWithinWindow(ro *argov1.Rollout, newRS, stableRS *appsv1.ReplicaSet, rss []*appsv1.ReplicaSet) bool {
+	if ro.Spec.RollbackWindow == nil || ro.Spec.RollbackWindow.Revisions <= 0 || stableRS == nil || newRS == nil {
+		return false
+	}
+	from, to := revisionOf(newRS), revisionOf(stableRS)
+	if from >= to {
+		return false
+	}
+	between := int32(0)
+	for _, rs := range rss {
+		if r := revisionOf(rs); r > from && r < to {
+			between++
+		}
+	}
+	return between < ro.Spec.RollbackWindow.Revisions
 }
 
 // forgetRuns drops the AnalysisRuns of an earlier attempt from status, so

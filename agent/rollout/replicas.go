@@ -472,3 +472,15 @@ func scaleDownDelay(ro *argov1.Rollout) int32 {
 	}
 	return 0
 }
+
+// scaleDownDelayRevisionLimit is how many old versions may stay up, waiting
+// out their scale-down delay, at once (nil: no limit).
+func scaleDownDelayRevisionLimit(ro *argov1.Rollout) *int32 {
+	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
+		return bg.ScaleDownDelayRevisionLimit
+	}
+	if cs := ro.Spec.Strategy.Canary; cs != nil {
+		return cs.ScaleDownDelayRevisionLimit
+	}
+	return nil
+}

@@ -62,6 +62,30 @@ func revisionOf(rs *appsv1.ReplicaSet) int {
 	return n
 }
 
+// bumpRevision gives an older ReplicaSet that becomes the new revision again
+// (an undo, a revert in Git) the next revision number, as the Deployment
+// controller and Argo do, so revisions count updates.
+func (c *cycle) bumpRevision(newRS *appsv1.ReplicaSet, rss []*appsv1.ReplicaSet) error {
+	top := 0
+	for _, rs := range rss {
+		top = max(top, revisionOf(rs))
+	}
+	if revisionOf(newRS) == top {
+		return nil
+	}
+	next := newRS.DeepCopy()
+	if next.Annotations == nil {
+		next.Annotations = map[string]string{}
+	}
+	next.Annotations[AnnotationRevision] = strconv.Itoa(top + 1)
+	if err := c.r.Client.Patch(c.ctx, next, client.MergeFrom(newRS)); err != nil {
+		return fmt.Errorf("setting the revision of ReplicaSet %s/%s: %w", newRS.Namespace, newRS.Name, err)
+	}
+	*newRS = *next
+	c.event(corev1.EventTypeNormal, "RolloutUpdated", "Rollout updated to revision %d", top+1)
+	return nil
+}
+
 // ownedReplicaSets lists the ReplicaSets the Rollout controls, newest
 // revision first.
 func (c *cycle) ownedReplicaSets() ([]*appsv1.ReplicaSet, error) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -271,9 +272,65 @@ func TestRolloutCanary(t *testing.T) {
 	if r := argo(t, "-n", ns, "rollout", "undo", "demo"); r.code != 0 || !strings.Contains(r.stdout, "revision 2") {
 		t.Fatalf("undo exited %d (%q), want revision 2", r.code, r.stdout)
 	}
-	waitRollout(t, c, ns, "demo", "paused on yellow again", func(ro *argov1.Rollout) bool {
+	back := waitRollout(t, c, ns, "demo", "paused on yellow again", func(ro *argov1.Rollout) bool {
 		return ro.Status.Phase == argov1.RolloutPhasePaused && strings.HasSuffix(ro.Spec.Template.Spec.Containers[0].Image, ":yellow")
 	})
+	// The old ReplicaSet, the new revision again, is revision 4 now.
+	if rev := rsRevision(t, c, ns, back.Status.CurrentPodHash); rev != "4" {
+		t.Errorf("the undone-to ReplicaSet has revision %s, want 4 (as Argo and Deployments count)", rev)
+	}
+
+	// rollbackWindow: going back one revision skips the steps.
+	if r := argo(t, "-n", ns, "rollout", "promote", "demo", "--full"); r.code != 0 {
+		t.Fatalf("promote --full exited %d", r.code)
+	}
+	waitRollout(t, c, ns, "demo", "Healthy on yellow", func(ro *argov1.Rollout) bool {
+		return ro.Status.Phase == argov1.RolloutPhaseHealthy && ro.Status.StableRS == ro.Status.CurrentPodHash
+	})
+	ro := &argov1.Rollout{}
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "demo"}, ro); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(ro.DeepCopy())
+	ro.Spec.RollbackWindow = &argov1.RollbackWindowSpec{Revisions: 3}
+	if err := c.Patch(context.Background(), ro, patch); err != nil {
+		t.Fatal(err)
+	}
+	if r := argo(t, "-n", ns, "rollout", "undo", "demo"); r.code != 0 || !strings.Contains(r.stdout, "revision 3") {
+		t.Fatalf("undo exited %d (%q), want revision 3 (green)", r.code, r.stdout)
+	}
+	waitRollout(t, c, ns, "demo", "Healthy on green without pausing", func(ro *argov1.Rollout) bool {
+		return strings.HasSuffix(ro.Spec.Template.Spec.Containers[0].Image, ":green") && ro.Status.Phase == argov1.RolloutPhaseHealthy &&
+			ro.Status.StableRS == ro.Status.CurrentPodHash
+	})
+	waitCounts(t, c, ns, "demo", map[string][2]int32{"green": {5, 5}})
+	if events := rolloutEvents(t, ns, "demo"); slices.Contains(events[len(events)-3:], "RolloutPaused") {
+		t.Errorf("a rollback within the window paused: %v", events)
+	}
+}
+
+// rsAntiAffinity is the preferred pod anti-affinity of the rollout's
+// ReplicaSet of hash.
+func rsAntiAffinity(t *testing.T, c client.Client, ns, hash string) []corev1.WeightedPodAffinityTerm {
+	t.Helper()
+	var rss appsv1.ReplicaSetList
+	if err := c.List(context.Background(), &rss, client.InNamespace(ns), client.MatchingLabels{"rollouts-pod-template-hash": hash}); err != nil || len(rss.Items) != 1 {
+		t.Fatalf("the ReplicaSet of %s: %v (%d found)", hash, err, len(rss.Items))
+	}
+	if a := rss.Items[0].Spec.Template.Spec.Affinity; a != nil && a.PodAntiAffinity != nil {
+		return a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution
+	}
+	return nil
+}
+
+// rsRevision is the revision annotation of the rollout's ReplicaSet of hash.
+func rsRevision(t *testing.T, c client.Client, ns, hash string) string {
+	t.Helper()
+	var rss appsv1.ReplicaSetList
+	if err := c.List(context.Background(), &rss, client.InNamespace(ns), client.MatchingLabels{"rollouts-pod-template-hash": hash}); err != nil || len(rss.Items) != 1 {
+		t.Fatalf("the ReplicaSet of %s: %v (%d found)", hash, err, len(rss.Items))
+	}
+	return rss.Items[0].Annotations["rollout.argoproj.io/revision"]
 }
 
 // TestRolloutInvalidSpec: an invalid strategy is InvalidSpec with the field
@@ -329,6 +386,8 @@ func TestRolloutBlueGreen(t *testing.T) {
       activeService: bg-active
       previewService: bg-preview
       autoPromotionEnabled: false
+      antiAffinity:
+        preferredDuringSchedulingIgnoredDuringExecution: {weight: 50}
       scaleDownDelaySeconds: 3`)+serviceYAML("bg-active", "bg")+serviceYAML("bg-preview", "bg"))
 	first := waitRollout(t, c, ns, "bg", "Healthy", func(ro *argov1.Rollout) bool { return ro.Status.Phase == argov1.RolloutPhaseHealthy })
 	checkSelector(t, ns, "bg-active", first.Status.CurrentPodHash)
@@ -341,6 +400,11 @@ func TestRolloutBlueGreen(t *testing.T) {
 	waitCounts(t, c, ns, "bg", map[string][2]int32{"blue": {2, 2}, "yellow": {2, 2}})
 	checkSelector(t, ns, "bg-active", first.Status.CurrentPodHash)
 	checkSelector(t, ns, "bg-preview", paused.Status.CurrentPodHash)
+	// antiAffinity: the preview's Pods prefer nodes without the active's.
+	if terms := rsAntiAffinity(t, c, ns, paused.Status.CurrentPodHash); len(terms) != 1 || terms[0].Weight != 50 ||
+		terms[0].PodAffinityTerm.LabelSelector.MatchExpressions[0].Values[0] != first.Status.CurrentPodHash {
+		t.Errorf("the preview ReplicaSet's anti-affinity = %+v, want weight 50 off the stable %s", terms, first.Status.CurrentPodHash)
+	}
 	if r := argo(t, "-n", ns, "rollout", "promote", "bg"); r.code != 0 {
 		t.Fatalf("promote exited %d", r.code)
 	}
@@ -349,6 +413,9 @@ func TestRolloutBlueGreen(t *testing.T) {
 	})
 	checkSelector(t, ns, "bg-active", done.Status.CurrentPodHash)
 	waitCounts(t, c, ns, "bg", map[string][2]int32{"yellow": {2, 2}})
+	waitFor(t, "the new stable ReplicaSet to lose the injected anti-affinity", time.Minute, func(context.Context) (bool, error) {
+		return len(rsAntiAffinity(t, c, ns, done.Status.CurrentPodHash)) == 0, nil
+	})
 	if !inOrder(rolloutEvents(t, ns, "bg"), []string{
 		// Argo's functional_test.go TestBlueGreenUpdate order, with the pause and promote of autoPromotionEnabled: false.
 		"RolloutUpdated", "NewReplicaSetCreated", "ScalingReplicaSet", "RolloutCompleted", "SwitchService",
