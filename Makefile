@@ -74,12 +74,20 @@ test-e2e: build cluster-up image-import krew-tools dist-e2e ## End-to-end tests 
 	@cat $(ROOT)/.e2e/*.txt 2>/dev/null || true
 
 .PHONY: test-conformance
-test-conformance: build cluster-up image-import ## Argo's own workflow examples on the local cluster: prints "N passed, M failed".
+test-conformance: build cluster-up image-import ## Argo's own workflow examples and Rollouts fixtures on the local cluster: prints "N passed, M failed".
+	$(MAKE) --no-print-directory conformance-run CONFORMANCE_RUN=.
+
+.PHONY: test-conformance-rollouts
+test-conformance-rollouts: build cluster-up image-import ## Argo Rollouts' e2e fixtures and scenarios only: prints "N passed, M failed".
+	$(MAKE) --no-print-directory conformance-run CONFORMANCE_RUN=TestRolloutsConformance
+
+.PHONY: conformance-run
+conformance-run:
 	mkdir -p $(ROOT)/.e2e
-	rm -f $(ROOT)/.e2e/conformance.txt
+	rm -f $(ROOT)/.e2e/conformance*.txt
 	status=0; KUBECONFIG=$(KUBECONFIG_LOCAL) ARGOLITE_E2E=1 ARGOLITE_E2E_IMAGE=$(IMAGE) ARGOLITE_BIN=$(BIN) \
-	  ARGOLITE_E2E_REPORT_DIR=$(ROOT)/.e2e go test -count=1 -timeout 40m ./integration/conformance/ || status=$$?; \
-	  cat $(ROOT)/.e2e/conformance.txt 2>/dev/null || true; exit $$status
+	  ARGOLITE_E2E_REPORT_DIR=$(ROOT)/.e2e go test -count=1 -timeout 40m -run '$(CONFORMANCE_RUN)' ./integration/conformance/ || status=$$?; \
+	  cat $(ROOT)/.e2e/conformance*.txt 2>/dev/null || true; exit $$status
 
 .PHONY: bench-gitops
 bench-gitops: build cluster-up image-import ## GitOps benchmark on the local cluster: kubectl vs the agent, memory (writes .bench/gitops.md).

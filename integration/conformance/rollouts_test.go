@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 )
 
@@ -319,6 +320,27 @@ func (e *rolloutEnv) markPodsReady() {
 		case <-e.ctx.Done():
 		case <-time.After(500 * time.Millisecond):
 		}
+	}
+}
+
+// TestRolloutsConformance runs Argo Rollouts' fixtures and scenarios; `make
+// test-conformance-rollouts` runs it alone.
+func TestRolloutsConformance(t *testing.T) {
+	if v := os.Getenv("ARGOLITE_E2E"); v != "1" {
+		t.Skip("ARGOLITE_E2E is not 1: run make test-conformance-rollouts, which starts the local cluster and sets ARGOLITE_E2E=1")
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG"))
+	if err != nil {
+		t.Fatalf("loading KUBECONFIG: %v", err)
+	}
+	cfg.QPS, cfg.Burst = -1, 0
+	dyn := dynamic.NewForConfigOrDie(cfg)
+	kube := kubernetes.NewForConfigOrDie(cfg)
+	install(t, kube)
+	report := runRollouts(t, context.Background(), dyn, kube)
+	t.Log("\n" + report)
+	if dir := os.Getenv("ARGOLITE_E2E_REPORT_DIR"); dir != "" {
+		_ = os.WriteFile(filepath.Join(dir, "conformance-rollouts.txt"), []byte(report), 0o644)
 	}
 }
 
