@@ -60,6 +60,8 @@ type cycle struct {
 	// retried: the user cleared an abort (rollout retry); the update starts
 	// over with new AnalysisRuns.
 	retried bool
+	// workload is the Deployment a workloadRef names, read this cycle.
+	workload *appsv1.Deployment
 }
 
 func (c *cycle) event(typ, reason, format string, args ...any) {
@@ -87,8 +89,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}
 	defer func() { r.reconcile.Observe(kindRollout, req.NamespacedName, start, retErr) }()
 	if !ro.DeletionTimestamp.IsZero() {
-		// The ReplicaSets it owns go with it (garbage collection).
-		return ctrl.Result{}, nil
+		// The ReplicaSets it owns go with it (garbage collection); a
+		// Deployment it scaled down gets its replicas back.
+		return ctrl.Result{}, r.finalizeWorkload(ctx, ro)
+	}
+	if err := r.ensureWorkloadFinalizer(ctx, ro); err != nil {
+		return ctrl.Result{}, err
 	}
 	base := ro.DeepCopy()
 	c := &cycle{r: r, ctx: ctx, log: ctrl.LoggerFrom(ctx), ro: ro, now: r.now().UTC()}
@@ -116,7 +122,11 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 // strategy on, then report.
 func (c *cycle) run() error {
 	ro := c.ro
-	if err := c.validate(); err != nil {
+	err := c.resolveWorkload()
+	if err == nil {
+		err = c.validate()
+	}
+	if err != nil {
 		var spec *specError
 		if errors.As(err, &spec) {
 			c.invalid(spec.Error())
@@ -191,6 +201,9 @@ func (c *cycle) run() error {
 		return err
 	}
 	c.report(newRS, rss)
+	if err := c.scaleDownWorkload(); err != nil {
+		return err
+	}
 	return nil
 }
 

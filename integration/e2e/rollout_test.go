@@ -19,6 +19,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -705,4 +706,83 @@ func TestRolloutCanaryExample(t *testing.T) {
 	if r := argo(t, "-n", ns, "rollout", "status", name, "--timeout", "1m"); r.code != 0 || !strings.Contains(r.stdout, "Healthy") {
 		t.Errorf("rollout status exited %d: %s", r.code, r.stdout)
 	}
+}
+
+// TestRolloutWorkloadRef: a Rollout takes its Pod template from a running
+// Deployment (workloadRef), scales it down progressively as its own Pods
+// come up, follows the Deployment's template changes as new revisions, and,
+// deleted, gives the Deployment its replicas back.
+func TestRolloutWorkloadRef(t *testing.T) {
+	needCluster(t)
+	sharedAgent(t)
+	ns := newNamespace(t)
+	c := newCRClient(t)
+	ctx := context.Background()
+	createFromYAML(t, ns, `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: wl}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: wl}}
+  template:
+    metadata: {labels: {app: wl}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: demo
+        image: argoproj/rollouts-demo:blue
+        args: [-termination-delay=0]
+        readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: wl}
+spec:
+  replicas: 3
+  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: wl, scaleDown: progressively}
+  strategy:
+    canary:
+      steps: [{setWeight: 50}, {pause: {}}]
+`)
+	deployReplicas := func() (int32, string) {
+		d, err := clientset.AppsV1().Deployments(ns).Get(ctx, "wl", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *d.Spec.Replicas, d.Annotations["rollouts.argolite.dev/scaled-down-from"]
+	}
+	ro := waitRollout(t, c, ns, "wl", "Healthy", func(ro *argov1.Rollout) bool { return ro.Status.Phase == argov1.RolloutPhaseHealthy })
+	waitCounts(t, c, ns, "wl", map[string][2]int32{"blue": {3, 3}})
+	waitFor(t, "the Deployment scaled down to 0", time.Minute, func(context.Context) (bool, error) {
+		n, from := deployReplicas()
+		return n == 0 && from == "3", nil
+	})
+	if len(ro.Spec.Template.Spec.Containers) != 0 {
+		t.Errorf("the agent wrote the Deployment's template into the Rollout's spec")
+	}
+
+	// A change of the Deployment's template is the Rollout's next revision.
+	patch := `{"spec":{"template":{"spec":{"containers":[{"name":"demo","image":"argoproj/rollouts-demo:yellow"}]}}}}`
+	if _, err := clientset.AppsV1().Deployments(ns).Patch(ctx, "wl", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitRollout(t, c, ns, "wl", "paused at setWeight 50", func(ro *argov1.Rollout) bool {
+		return ro.Status.Phase == argov1.RolloutPhasePaused && ro.Status.CurrentStepIndex != nil && *ro.Status.CurrentStepIndex == 1
+	})
+	waitCounts(t, c, ns, "wl", map[string][2]int32{"blue": {2, 2}, "yellow": {2, 2}})
+	if n, _ := deployReplicas(); n != 0 {
+		t.Errorf("the Deployment went back up to %d replicas during the second revision", n)
+	}
+
+	// Deleted, the Rollout hands the Deployment its 3 replicas back.
+	if err := c.Delete(ctx, &argov1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "wl"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the Deployment back at 3 replicas", time.Minute, func(context.Context) (bool, error) {
+		n, from := deployReplicas()
+		return n == 3 && from == "", nil
+	})
+	waitFor(t, "the Rollout gone", time.Minute, func(ctx context.Context) (bool, error) {
+		return isNotFound(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "wl"}, &argov1.Rollout{})), nil
+	})
 }

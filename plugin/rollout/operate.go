@@ -256,6 +256,9 @@ func (o *undoOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := templateInDeployment(ro, "kubectl rollout undo deployment/%s"); err != nil {
+		return err
+	}
 	own, err := readOwned(ctx, &o.Common, ro)
 	if err != nil {
 		return err
@@ -343,6 +346,9 @@ func (o *setImageOptions) Validate() error { return nil }
 
 func (o *setImageOptions) Run(ctx context.Context) error {
 	_, err := patchRollout(ctx, &o.Common, o.Name, "set the image of", false, func(r *argov1.Rollout) error {
+		if err := templateInDeployment(r, "kubectl set image deployment/%s CONTAINER=IMAGE"); err != nil {
+			return err
+		}
 		found := map[string]bool{}
 		spec := &r.Spec.Template.Spec
 		for i := range spec.InitContainers {
@@ -492,4 +498,15 @@ func checkOurs(u *unstructured.Unstructured) string {
 		return rolloutstrict.Text(faults) + " (field names follow Argo Rollouts; see docs/rollouts.md)"
 	}
 	return ""
+}
+
+// templateInDeployment refuses to change the Pod template of a Rollout
+// whose template is its workloadRef Deployment's: fix (with the
+// Deployment's name for %s) changes it there.
+func templateInDeployment(ro *argov1.Rollout, fix string) error {
+	if ref := ro.Spec.WorkloadRef; ref != nil {
+		return &cli.Error{Problem: fmt.Sprintf("rollout %s/%s takes its Pod template from Deployment %s (workloadRef)", ro.Namespace, ro.Name, ref.Name),
+			Fix: "change the Deployment: " + fmt.Sprintf(fix, ref.Name)}
+	}
+	return nil
 }

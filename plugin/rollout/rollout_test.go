@@ -536,3 +536,18 @@ func TestAnalysisRunCommands(t *testing.T) {
 		t.Errorf("get of a missing run: %v", r.Err)
 	}
 }
+
+func TestWorkloadRefTemplateIsTheDeployments(t *testing.T) {
+	ro := canary(func(ro *argov1.Rollout) {
+		ro.Spec.Template = corev1.PodTemplateSpec{}
+		ro.Spec.WorkloadRef = &argov1.ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Name: "web", ScaleDown: argov1.ScaleDownProgressively}
+	})
+	c := clients(t, ro)
+	r := run(t, c, "set", "image", "demo", "demo=nginx:2")
+	clitest.WantErr(t, r.Err, "takes its Pod template from Deployment web (workloadRef)")
+	if r.Err != nil && !strings.Contains(r.Err.Error(), "kubectl set image deployment/web") {
+		t.Errorf("the fix does not say how to change the Deployment: %v", r.Err)
+	}
+	r = run(t, c, "undo", "demo")
+	clitest.WantErr(t, r.Err, "kubectl rollout undo deployment/web")
+}

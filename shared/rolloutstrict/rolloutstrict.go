@@ -31,9 +31,6 @@ var unsupportedRolloutFields = map[reflect.Type]map[string]string{
 		"setMirrorRoute": "traffic mirroring is not supported by argolite: remove the step",
 		"plugin":         "step plugins are not supported by argolite: use an analysis step (a job metric runs any container)",
 	},
-	reflect.TypeOf(argov1.RolloutSpec{}): {
-		"workloadRef": "not supported by argolite yet: put the Deployment's Pod template under spec.template and its selector under spec.selector",
-	},
 }
 
 var rolloutChecker = &strict.Checker{Unsupported: unsupportedRolloutFields}
