@@ -99,6 +99,11 @@ bench-workflow: build cluster-up image-import ## Workflow benchmark on the local
 	KUBECONFIG=$(KUBECONFIG_LOCAL) ARGOLITE_E2E_IMAGE=$(IMAGE) ARGOLITE_BIN=$(BIN) \
 	  go run ./integration/bench/workflow -out $(ROOT)/.bench/workflow.md
 
+.PHONY: bench-rollout
+bench-rollout: build cluster-up image-import ## Rollout benchmark on the local cluster: promote to weight at the Gateway, analysis failure to all stable (writes .bench/rollout.md).
+	KUBECONFIG=$(KUBECONFIG_LOCAL) ARGOLITE_E2E_IMAGE=$(IMAGE) ARGOLITE_BIN=$(BIN) \
+	  go run ./integration/bench/rollout -out $(ROOT)/.bench/rollout.md
+
 .PHONY: cluster-binaries
 cluster-binaries: ## Build Kubernetes, etcd, the registry and CoreDNS from the Go module proxy (cached in bin/).
 	bash integration/cluster/build.sh
