@@ -74,6 +74,10 @@ func (c *cycle) wakeIn(d time.Duration) {
 	}
 }
 
+// specRecheck is how soon a Rollout whose spec names objects that are not
+// right yet (a missing AnalysisTemplate or HTTPRoute) is looked at again.
+const specRecheck = 30 * time.Second
+
 // Reconcile runs one cycle of a Rollout and writes its status once.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	start := r.now()
@@ -183,6 +187,16 @@ func (c *cycle) run() error {
 		err = c.syncBlueGreen(newRS, stableRS, olds)
 	}
 	if err != nil {
+		// A fault of the spec found on the way (an analysis arg that
+		// cannot be resolved, a route that is not there) is InvalidSpec,
+		// not a retry.
+		if spec := (*specError)(nil); errors.As(err, &spec) {
+			c.invalid(spec.Error())
+			// Such faults may lie in other objects (a template, a route):
+			// look again in a while as well as on the next change.
+			c.wakeIn(specRecheck)
+			return nil
+		}
 		c.setProgressing(corev1.ConditionFalse, "ReconciliationError", fmt.Sprintf("Reconciliation failed with error: %v", err))
 		return err
 	}
