@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/argolite/argolite/shared/agentmeta"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
@@ -785,4 +786,149 @@ spec:
 	waitFor(t, "the Rollout gone", time.Minute, func(ctx context.Context) (bool, error) {
 		return isNotFound(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "wl"}, &argov1.Rollout{})), nil
 	})
+}
+
+// TestRolloutUnpullableCanary: a canary whose image cannot be pulled never
+// gets traffic (the weight waits for available canary Pods), ends Degraded
+// after progressDeadlineSeconds and, with progressDeadlineAbort, is
+// aborted; no request through the Gateway fails meanwhile.
+func TestRolloutUnpullableCanary(t *testing.T) {
+	needCluster(t)
+	sharedAgent(t)
+	ns := newNamespace(t)
+	c := newCRClient(t)
+	host := "unpullable." + ns + ".e2e.local"
+	route := fmt.Sprintf(`---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web}
+spec:
+  parentRefs: [{name: %s, namespace: %s}]
+  hostnames: [%s]
+  rules:
+  - backendRefs:
+    - {name: up-stable, port: 80, weight: 100}
+    - {name: up-canary, port: 80, weight: 0}
+`, gatewayName, gatewayNamespace, host)
+	createFromYAML(t, ns, strings.Replace(rolloutYAML("up", 2, `    canary:
+      canaryService: up-canary
+      stableService: up-stable
+      trafficRouting: {gatewayAPI: {httpRoute: web}}
+      steps: [{setWeight: 20}, {pause: {}}]`), "  revisionHistoryLimit: 3\n", "  revisionHistoryLimit: 3\n  progressDeadlineSeconds: 10\n  progressDeadlineAbort: true\n", 1)+
+		serviceYAML("up-stable", "up")+serviceYAML("up-canary", "up")+route)
+	waitRollout(t, c, ns, "up", "Healthy", func(ro *argov1.Rollout) bool { return ro.Status.Phase == argov1.RolloutPhaseHealthy })
+	waitRouteAccepted(t, dynamic.NewForConfigOrDie(cfg).Resource(httpRoutes).Namespace(ns), ns)
+	url := "http://" + net.JoinHostPort(nodeIP(t), gatewayPort) + "/color"
+	waitFor(t, "Traefik to route "+host, time.Minute, func(ctx context.Context) (bool, error) {
+		v, err := getVersion(ctx, url, host, nil)
+		return err == nil && v == `"blue"`, nil
+	})
+
+	// Requests go on through the Gateway the whole time; every one must be
+	// answered by the stable.
+	ctx, stop := context.WithCancel(context.Background())
+	type tally struct{ ok, failed int }
+	done := make(chan tally)
+	go func() {
+		var n tally
+		for ctx.Err() == nil {
+			if v, err := getVersion(ctx, url, host, nil); err == nil && v == `"blue"` {
+				n.ok++
+			} else if ctx.Err() == nil {
+				n.failed++
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		done <- n
+	}()
+	if r := argo(t, "-n", ns, "rollout", "set", "image", "up", "demo=argoproj/rollouts-demo:no-such-tag"); r.code != 0 {
+		stop()
+		t.Fatalf("set image exited %d", r.code)
+	}
+	ro := waitRollout(t, c, ns, "up", "Degraded and aborted after the progress deadline", func(ro *argov1.Rollout) bool {
+		return ro.Status.Phase == argov1.RolloutPhaseDegraded && ro.Status.Abort
+	})
+	stop()
+	n := <-done
+	if !strings.Contains(ro.Status.Message, "ProgressDeadlineExceeded") {
+		t.Errorf("message %q, want ProgressDeadlineExceeded", ro.Status.Message)
+	}
+	if w := ro.Status.Canary.Weights; w != nil && w.Canary.Weight != 0 {
+		t.Errorf("canary weight %d, want 0: its Pods were never available", w.Canary.Weight)
+	}
+	if n.failed > 0 || n.ok == 0 {
+		t.Errorf("through the Gateway: %d answered by stable, %d failed or not stable; want none failed", n.ok, n.failed)
+	} else {
+		t.Logf("through the Gateway while the canary could not start: %d requests, all answered by stable", n.ok)
+	}
+	waitCounts(t, c, ns, "up", map[string][2]int32{"blue": {2, 2}})
+}
+
+// TestRolloutAgentRestart: the agent restarted while a step's analysis
+// runs resumes the same step with the same AnalysisRun, and takes no
+// measurement sooner than its interval.
+func TestRolloutAgentRestart(t *testing.T) {
+	needCluster(t)
+	sharedAgentAlone(t)
+	ns := newNamespace(t)
+	c := newCRClient(t)
+	base := startHTTPBin(t, ns)
+	createFromYAML(t, ns, fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: up}
+spec:
+  metrics:
+  - name: up
+    interval: 3s
+    count: 5
+    provider:
+      web: {url: "%s/status/200"}
+---
+`, base)+rolloutYAML("restart", 2, `    canary:
+      steps: [{setWeight: 50}, {analysis: {templates: [{templateName: up}]}}, {pause: {}}]`))
+	waitRollout(t, c, ns, "restart", "Healthy", func(ro *argov1.Rollout) bool { return ro.Status.Phase == argov1.RolloutPhaseHealthy })
+	if r := argo(t, "-n", ns, "rollout", "set", "image", "restart", "demo=argoproj/rollouts-demo:yellow"); r.code != 0 {
+		t.Fatalf("set image exited %d", r.code)
+	}
+	var runName string
+	waitFor(t, "the step's analysis to have measured once", 2*time.Minute, func(ctx context.Context) (bool, error) {
+		var runs argov1.AnalysisRunList
+		if err := c.List(ctx, &runs, client.InNamespace(ns)); err != nil || len(runs.Items) != 1 {
+			return false, err
+		}
+		r := runs.Items[0]
+		runName = r.Name
+		return len(r.Status.MetricResults) == 1 && r.Status.MetricResults[0].Count >= 1, nil
+	})
+	agents, err := clientset.CoreV1().Pods(agentmeta.Namespace).List(context.Background(), metav1.ListOptions{LabelSelector: agentmeta.ComponentLabel + "=" + agentmeta.Name})
+	if err != nil || len(agents.Items) == 0 {
+		t.Fatalf("agent pods: %v", err)
+	}
+	for _, p := range agents.Items {
+		if err := clientset.CoreV1().Pods(p.Namespace).Delete(context.Background(), p.Name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ro := waitRollout(t, c, ns, "restart", "paused after the analysis", func(ro *argov1.Rollout) bool {
+		return ro.Status.Phase == argov1.RolloutPhasePaused && ro.Status.CurrentStepIndex != nil && *ro.Status.CurrentStepIndex == 2
+	})
+	var runs argov1.AnalysisRunList
+	if err := c.List(context.Background(), &runs, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	if len(runs.Items) != 1 || runs.Items[0].Name != runName {
+		t.Fatalf("%d AnalysisRuns after the restart, want only %s", len(runs.Items), runName)
+	}
+	r := runs.Items[0].Status.MetricResults[0]
+	if r.Count != 5 || r.Successful != 5 {
+		t.Errorf("measurements: %+v, want 5 successful", r)
+	}
+	for i := 1; i < len(r.Measurements); i++ {
+		if gap := r.Measurements[i].StartedAt.Sub(r.Measurements[i-1].FinishedAt.Time); gap < 3*time.Second-10*time.Millisecond {
+			t.Errorf("measurement %d started %s after the one before: sooner than the 3s interval (taken twice?)", i, gap)
+		}
+	}
+	if ro.Status.Canary.CurrentStepAnalysisRunStatus == nil || ro.Status.Canary.CurrentStepAnalysisRunStatus.Name != runName {
+		t.Errorf("status tracks run %+v, want %s", ro.Status.Canary.CurrentStepAnalysisRunStatus, runName)
+	}
 }
