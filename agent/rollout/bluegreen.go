@@ -74,10 +74,10 @@ func (c *cycle) syncBlueGreen(newRS, activeRS *appsv1.ReplicaSet, olds []*appsv1
 			return err
 		}
 		c.wakeIn(left)
-		if cond := c.condition(argov1.RolloutProgressing); cond == nil || cond.Reason != "RolloutAborted" {
-			msg := fmt.Sprintf("Rollout aborted update to revision %d", revisionOf(newRS))
-			c.setProgressing(corev1.ConditionFalse, "RolloutAborted", msg)
-			c.event(corev1.EventTypeWarning, "RolloutAborted", "%s", msg)
+		if cond := c.condition(argov1.RolloutProgressing); cond == nil || cond.Reason != reasonAborted {
+			msg := c.abortMessage(newRS)
+			c.setProgressing(corev1.ConditionFalse, reasonAborted, msg)
+			c.event(corev1.EventTypeWarning, reasonAborted, "%s", msg)
 		}
 		return nil
 	}

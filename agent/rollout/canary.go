@@ -189,7 +189,7 @@ func (c *cycle) abortCanary(newRS, stableRS *appsv1.ReplicaSet, olds []*appsv1.R
 		return err
 	}
 	if cond := c.condition(argov1.RolloutProgressing); cond == nil || (cond.Reason != reasonAborted) {
-		msg := fmt.Sprintf("Rollout aborted update to revision %d", revisionOf(newRS))
+		msg := c.abortMessage(newRS)
 		c.setProgressing(corev1.ConditionFalse, reasonAborted, msg)
 		c.event(corev1.EventTypeWarning, reasonAborted, "%s", msg)
 	}

@@ -155,7 +155,8 @@ func (c *cycle) run() error {
 	hash := newRS.Labels[LabelPodTemplateHash]
 	stableRS := findByHash(rss, ro.Status.StableRS)
 	if ro.Status.CurrentPodHash != hash {
-		fast := rollbackWithinWindow(ro, newRS, stableRS, rss)
+		fast := rollbackWithinWindow(ro, newRS, stableRS, rss) || rollbackToWarm(ro, newRS, stableRS)
+		c.startDuration(newRS, stableRS, fast) // before the revision bump: it compares revisions
 		if err := c.bumpRevision(newRS, rss); err != nil {
 			return err
 		}
@@ -175,11 +176,13 @@ func (c *cycle) run() error {
 		ro.Status.AbortedAt = &metav1.Time{Time: c.now}
 	case !ro.Status.Abort && ro.Status.AbortedAt != nil:
 		c.retried = true
+		c.restartDuration()
 		ro.Status.AbortedAt = nil
 		c.forgetRuns()
 		c.setProgressing(corev1.ConditionTrue, "RolloutRetry", "Retrying Rollout after abort")
 		c.event(corev1.EventTypeNormal, "RolloutRetry", "Retrying Rollout after abort")
 	}
+	fast := ro.Status.PromoteFull
 	switch {
 	case ro.Spec.Strategy.Canary != nil:
 		err = c.syncCanary(newRS, stableRS, olds)
@@ -215,6 +218,7 @@ func (c *cycle) run() error {
 		return err
 	}
 	c.report(newRS, rss)
+	c.trackDuration(fast)
 	if err := c.scaleDownWorkload(); err != nil {
 		return err
 	}
@@ -262,6 +266,17 @@ func rollbackWithinWindow(ro *argov1.Rollout, newRS, stableRS *appsv1.ReplicaSet
 		}
 	}
 	return between < ro.Spec.RollbackWindow.Revisions
+}
+
+// rollbackToWarm says a blue/green update goes back to an earlier active
+// that is still up, waiting out its scaleDownDelaySeconds: its Pods serve
+// at once, so it is promoted without a pause, as in Argo.
+func rollbackToWarm(ro *argov1.Rollout, newRS, stableRS *appsv1.ReplicaSet) bool {
+	if ro.Spec.Strategy.BlueGreen == nil || stableRS == nil || revisionOf(newRS) >= revisionOf(stableRS) {
+		return false
+	}
+	_, waiting := newRS.Annotations[AnnotationScaleDownDeadline]
+	return waiting && rsReplicas(newRS) > 0 && newRS.Status.AvailableReplicas >= rsReplicas(newRS)
 }
 
 // forgetRuns drops the AnalysisRuns of an earlier attempt from status, so

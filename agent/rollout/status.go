@@ -222,3 +222,13 @@ func phase(ro *argov1.Rollout) (argov1.RolloutPhase, string) {
 	}
 	return argov1.RolloutPhaseHealthy, ""
 }
+
+// abortMessage is Argo's "Rollout aborted update to revision N", with the
+// reason when the progress deadline caused it (progressDeadlineAbort).
+func (c *cycle) abortMessage(newRS *appsv1.ReplicaSet) string {
+	msg := fmt.Sprintf("Rollout aborted update to revision %d", revisionOf(newRS))
+	if cond := c.condition(argov1.RolloutProgressing); cond != nil && cond.Reason == reasonTimedOut {
+		msg += ": " + reasonTimedOut + ": " + cond.Message
+	}
+	return msg
+}

@@ -115,6 +115,8 @@ type rolloutEnv struct {
 	ns     string
 	name   string // the Rollout
 	log    []string
+	// remembered is a value a step keeps for a later one.
+	remembered string
 }
 
 func (e *rolloutEnv) logf(format string, args ...any) {
@@ -455,6 +457,11 @@ type rolloutScenario struct {
 	test  string // Argo's test, file and function
 	file  string
 	steps []rolloutStep
+	// name fills in a template's ROLLOUT_NAME (Argo's RolloutTemplate).
+	name string
+	// given are merge patches on the Rollout before it is created (Argo's
+	// SetSteps, AutoPromotionSeconds, ...).
+	given []string
 }
 
 // rolloutScenarios are Argo's e2e tests whose fixtures argolite takes, as
@@ -463,32 +470,32 @@ type rolloutScenario struct {
 // (its URL is on the public internet), and tests that need Argo's
 // controller metrics or its kubectl plugin's output format.
 var rolloutScenarios = []rolloutScenario{
-	{"canary_test.go TestCanaryScaleDownOnAbortNoTrafficRouting", "canary-scaledownonabortnotrafficrouting.yaml", []rolloutStep{
+	{test: "canary_test.go TestCanaryScaleDownOnAbortNoTrafficRouting", file: "canary-scaledownonabortnotrafficrouting.yaml", steps: []rolloutStep{
 		waitPhase("Healthy"), updateSpec(""), waitPhase("Paused"), abort(), waitPhase("Degraded"), sleep(3 * time.Second), pods("2", 0)}},
-	{"canary_test.go TestCanaryWithPausedRollout", "rollout-canary-with-pause.yaml", []rolloutStep{
+	{test: "canary_test.go TestCanaryWithPausedRollout", file: "rollout-canary-with-pause.yaml", steps: []rolloutStep{
 		waitPhase("Healthy"), updateSpec(""), waitPhase("Paused"), updateSpec(""), waitPhase("Paused"), sleep(time.Second),
 		pods("1", 3), pods("2", 0), pods("3", 1)}},
-	{"canary_test.go TestRolloutScalingWhenPaused", "rollout-basic.yaml", []rolloutStep{
+	{test: "canary_test.go TestRolloutScalingWhenPaused", file: "rollout-basic.yaml", steps: []rolloutStep{
 		updateSpec("spec: {strategy: {canary: {steps: [{setWeight: 25}, {pause: {}}]}}}"),
 		waitPhase("Healthy"), updateSpec(""), waitPhase("Paused"), canaryStable(1, 1),
 		replicas(8), availableReplicas(8), canaryStable(2, 6), replicas(4), availableReplicas(4), canaryStable(1, 3)}},
-	{"functional_test.go TestBlueGreenUpdate", "rollout-bluegreen.yaml", []rolloutStep{
+	{test: "functional_test.go TestBlueGreenUpdate", file: "rollout-bluegreen.yaml", steps: []rolloutStep{
 		waitPhase("Healthy"), updateSpec(""), waitPhase("Healthy"), stableRevision("2")}},
-	{"analysis_test.go TestCanaryBackgroundAnalysis", "rollout-background-analysis.yaml", []rolloutStep{
+	{test: "analysis_test.go TestCanaryBackgroundAnalysis", file: "rollout-background-analysis.yaml", steps: []rolloutStep{
 		waitPhase("Healthy"), runCount(0), updateSpec(""), waitPhase("Paused"), runCount(1), runPhase("background", "Running"),
 		promote(), waitPhase("Healthy")}},
-	{"analysis_test.go TestCanaryInlineAnalysis", "rollout-inline-analysis.yaml", []rolloutStep{
+	{test: "analysis_test.go TestCanaryInlineAnalysis", file: "rollout-inline-analysis.yaml", steps: []rolloutStep{
 		waitPhase("Healthy"), runCount(0), updateSpec(""), waitPhase("Paused"), runCount(1), runPhase("inline", "Successful"),
 		promote(), waitPhase("Healthy"), runCount(3)}},
-	{"analysis_test.go TestCanaryInlineMultipleAnalysis", "rollout-inline-multiple-analysis.yaml", []rolloutStep{
+	{test: "analysis_test.go TestCanaryInlineMultipleAnalysis", file: "rollout-inline-multiple-analysis.yaml", steps: []rolloutStep{
 		waitPhase("Healthy"), runCount(0), updateSpec(""), waitPhase("Paused"), promote(), sleep(5 * time.Second), runCount(1),
 		runPhase("inline", "Successful"), waitPhase("Healthy"), runCount(1)}},
-	{"analysis_test.go TestCanaryFailInlineMultipleAnalysis", "rollout-degraded-inline-multiple-analysis.yaml", []rolloutStep{
+	{test: "analysis_test.go TestCanaryFailInlineMultipleAnalysis", file: "rollout-degraded-inline-multiple-analysis.yaml", steps: []rolloutStep{
 		waitPhase("Healthy"), runCount(0), updateSpec(""), waitPhase("Paused"), promote(), sleep(time.Second),
 		runPhase("inline", "Failed"), waitPhase("Degraded")}},
-	{"analysis_test.go TestCanaryInlineAnalysisInvalidImageJob", "rollout-inline-invalid-image-job.yaml", []rolloutStep{
+	{test: "analysis_test.go TestCanaryInlineAnalysisInvalidImageJob", file: "rollout-inline-invalid-image-job.yaml", steps: []rolloutStep{
 		waitPhase("Healthy"), runCount(0), updateSpec(""), waitPhase("Paused"), runCount(1), runPhase("inline", "Inconclusive")}},
-	{"rollback_window_test.go TestRollbackAnalysisWithinWindow", "rollout-rollback-window.yaml", []rolloutStep{
+	{test: "rollback_window_test.go TestRollbackAnalysisWithinWindow", file: "rollout-rollback-window.yaml", steps: []rolloutStep{
 		waitPhase("Healthy"),
 		updateSpec("{metadata: {labels: {rev: two}}, spec: {template: {metadata: {labels: {rev: two}}}}}"), waitPhase("Healthy"), runCount(1),
 		updateSpec("{metadata: {labels: {rev: three}}, spec: {template: {metadata: {labels: {rev: three}}}}}"), waitPhase("Healthy"), runCount(2),
@@ -537,13 +544,15 @@ func runRollouts(t *testing.T, ctx context.Context, dyn dynamic.Interface, kube 
 		name  string
 		file  string
 		steps []rolloutStep // nil: the fixture check
+		fill  string
+		given []string
 	}
 	var jobs []job
 	for _, f := range fixtures {
 		jobs = append(jobs, job{name: f, file: f})
 	}
-	for _, s := range rolloutScenarios {
-		jobs = append(jobs, job{name: s.test, file: s.file, steps: s.steps})
+	for _, s := range append(rolloutScenarios, durationScenarios...) {
+		jobs = append(jobs, job{name: s.test, file: s.file, steps: s.steps, fill: s.name, given: s.given})
 	}
 	results := make([]rolloutCase, len(jobs))
 	sem := make(chan struct{}, rolloutsParallel)
@@ -554,7 +563,7 @@ func runRollouts(t *testing.T, ctx context.Context, dyn dynamic.Interface, kube 
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i] = runRolloutJob(ctx, dyn, kube, mapper, corpus, fmt.Sprintf("argo-rollouts-%d", i), j.name, j.file, j.steps)
+			results[i] = runRolloutJob(ctx, dyn, kube, mapper, corpus, fmt.Sprintf("argo-rollouts-%d", i), j.name, j.file, j.fill, j.given, j.steps)
 		}()
 	}
 	wg.Wait()
@@ -606,7 +615,7 @@ func logTail(log []string) string {
 
 // runRolloutJob runs one fixture check (steps nil) or scenario in a fresh
 // namespace, deleted afterwards.
-func runRolloutJob(parent context.Context, dyn dynamic.Interface, kube kubernetes.Interface, mapper meta.RESTMapper, corpus, ns, name, file string, steps []rolloutStep) rolloutCase {
+func runRolloutJob(parent context.Context, dyn dynamic.Interface, kube kubernetes.Interface, mapper meta.RESTMapper, corpus, ns, name, file, fill string, given []string, steps []rolloutStep) rolloutCase {
 	ctx, cancel := context.WithTimeout(parent, 8*time.Minute)
 	defer cancel()
 	c := rolloutCase{name: name}
@@ -633,6 +642,14 @@ func runRolloutJob(parent context.Context, dyn dynamic.Interface, kube kubernete
 	if err != nil {
 		c.err = err
 		return c
+	}
+	if fill != "" || len(given) > 0 {
+		text, err := givenText(filepath.Join(corpus, file), fill, given)
+		if err != nil {
+			c.err = err
+			return c
+		}
+		file = text
 	}
 	if err := e.apply(file); err != nil {
 		c.err = err

@@ -438,6 +438,33 @@ type RolloutStatus struct {
 	Message     string       `json:"message,omitempty"`
 	// WorkloadObservedGeneration is the workloadRef Deployment's generation seen.
 	WorkloadObservedGeneration string `json:"workloadObservedGeneration,omitempty"`
+	// Duration times the current (or last) update.
+	Duration *RolloutDurationStatus `json:"duration,omitempty"`
+}
+
+// CompletionStatus says how an update ended.
+type CompletionStatus string
+
+// How an update ends, as Argo Rollouts reports it.
+const (
+	CompletionStatusPromoted       CompletionStatus = "Promoted"
+	CompletionStatusFastPromoted   CompletionStatus = "FastPromoted"
+	CompletionStatusAborted        CompletionStatus = "Aborted"
+	CompletionStatusRollbacked     CompletionStatus = "Rollbacked"
+	CompletionStatusFastRollbacked CompletionStatus = "FastRollbacked"
+)
+
+// RolloutDurationStatus times an update: from its start to its end, and
+// the time it spent waiting for a person (spec.paused, a pause step without
+// a duration, a blue/green switch without auto-promotion).
+type RolloutDurationStatus struct {
+	RolloutStartedAt *metav1.Time `json:"rolloutStartedAt,omitempty"`
+	FinishedAt       *metav1.Time `json:"finishedAt,omitempty"`
+	// CompletionStatus is how it ended; a rollback carries it from its start.
+	CompletionStatus     *CompletionStatus `json:"completionStatus,omitempty"`
+	ManualPauseStartedAt *metav1.Time      `json:"manualPauseStartedAt,omitempty"`
+	// TotalManualPauseDuration is in seconds, unset when nobody was waited for.
+	TotalManualPauseDuration *int64 `json:"totalManualPauseDuration,omitempty"`
 }
 
 // BlueGreenStatus is the blue/green part of the status.
