@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -930,5 +931,111 @@ spec:
 	}
 	if ro.Status.Canary.CurrentStepAnalysisRunStatus == nil || ro.Status.Canary.CurrentStepAnalysisRunStatus.Name != runName {
 		t.Errorf("status tracks run %+v, want %s", ro.Status.Canary.CurrentStepAnalysisRunStatus, runName)
+	}
+}
+
+// TestRolloutPrometheusAbort: a canary that serves errors fails its
+// background analysis in the test bed's Prometheus, with the traffic the
+// Gateway sends it, and the rollout aborts by itself: every request is the
+// stable's again.
+func TestRolloutPrometheusAbort(t *testing.T) {
+	needCluster(t)
+	sharedAgent(t)
+	ns := newNamespace(t)
+	c := newCRClient(t)
+	host := "prom." + ns + ".e2e.local"
+	prom := "http://" + net.JoinHostPort(nodeIP(t), strconv.Itoa(prometheusPort))
+	query := fmt.Sprintf(`(sum(rate(http_requests_total{namespace=%[1]q, color="yellow", status=~"5.."}[20s])) or vector(0)) / sum(rate(http_requests_total{namespace=%[1]q, color="yellow"}[20s]))`, ns)
+	createFromYAML(t, ns, fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: error-rate}
+spec:
+  metrics:
+  - name: error-rate
+    interval: 5s
+    failureLimit: 1
+    successCondition: result[0] < 0.1
+    provider:
+      prometheus:
+        address: %[1]s
+        query: '%[2]s'
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: prom}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: prom}}
+  template:
+    metadata:
+      labels: {app: prom}
+      annotations: {prometheus.io/scrape: "true", prometheus.io/port: "8080"}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: demo
+        image: argoproj/rollouts-demo:blue
+        args: [-termination-delay=0]
+        readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+  strategy:
+    canary:
+      canaryService: prom-canary
+      stableService: prom-stable
+      trafficRouting: {gatewayAPI: {httpRoute: web}}
+      analysis:
+        templates: [{templateName: error-rate}]
+        startingStep: 1
+      steps: [{setWeight: 50}, {pause: {duration: 10m}}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web}
+spec:
+  parentRefs: [{name: %[3]s, namespace: %[4]s}]
+  hostnames: [%[5]s]
+  rules:
+  - backendRefs:
+    - {name: prom-stable, port: 80, weight: 100}
+    - {name: prom-canary, port: 80, weight: 0}
+`, prom, query, gatewayName, gatewayNamespace, host)+serviceYAML("prom-stable", "prom")+serviceYAML("prom-canary", "prom"))
+	waitRollout(t, c, ns, "prom", "Healthy", func(ro *argov1.Rollout) bool { return ro.Status.Phase == argov1.RolloutPhaseHealthy })
+	url := "http://" + net.JoinHostPort(nodeIP(t), gatewayPort) + "/color"
+	waitFor(t, "Traefik to route "+host, time.Minute, func(ctx context.Context) (bool, error) {
+		v, err := getVersion(ctx, url, host, nil)
+		return err == nil && v == `"blue"`, nil
+	})
+	// Users' traffic, through the Gateway, for the whole test.
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	go func() {
+		for ctx.Err() == nil {
+			_, _ = getVersion(ctx, url, host, nil)
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	if r := argo(t, "-n", ns, "rollout", "set", "image", "prom", "demo=argoproj/rollouts-demo:bad-yellow"); r.code != 0 {
+		t.Fatalf("set image exited %d", r.code)
+	}
+	ro := waitRollout(t, c, ns, "prom", "aborted by its analysis", func(ro *argov1.Rollout) bool {
+		return ro.Status.Phase == argov1.RolloutPhaseDegraded && ro.Status.Abort
+	})
+	run := ro.Status.Canary.CurrentBackgroundAnalysisRunStatus
+	if run == nil || run.Status != argov1.AnalysisPhaseFailed {
+		t.Fatalf("background analysis %+v, want Failed", run)
+	}
+	ar := &argov1.AnalysisRun{}
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: run.Name}, ar); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("analysis %s: %s; measurements %+v", ar.Name, ar.Status.Message, ar.Status.MetricResults[0].Measurements)
+	if !strings.Contains(ro.Status.Message, "error-rate") && !strings.Contains(ro.Status.Message, "Failed") {
+		t.Errorf("message %q does not say the analysis failed", ro.Status.Message)
+	}
+	waitFor(t, "Traefik to send everything to stable", time.Minute, func(ctx context.Context) (bool, error) {
+		c := countVersions(t, url, host, nil, 20)
+		return c[`"blue"`] == 20, nil
+	})
+	if got := countVersions(t, url, host, nil, 100); got[`"blue"`] != 100 {
+		t.Errorf("after the abort: %v in 100 requests, want all stable", got)
 	}
 }
