@@ -13,9 +13,9 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
-	"github.com/argolite/argolite/agent/rollout"
 	"github.com/argolite/argolite/agent/rollout/analysis"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/rolloutspec"
 	"github.com/argolite/argolite/shared/rolloutstrict"
 	"github.com/argolite/argolite/shared/wfvalidate"
 )
@@ -126,7 +126,7 @@ func TestRolloutExamplesCheck(t *testing.T) {
 			if err := yaml.UnmarshalStrict(doc, ro); err != nil {
 				t.Fatalf("%s: %v", file, err)
 			}
-			if err := rollout.ValidateSpec(ro); err != nil {
+			if err := rolloutspec.Validate(ro); err != nil {
 				t.Errorf("%s: %v", file, err)
 			}
 		}

@@ -2,11 +2,9 @@ package rollout
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/argolite/argolite/agent/rollout/analysis"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/rolloutspec"
 )
 
 // The labels on the AnalysisRuns a Rollout creates, as Argo's.
@@ -289,7 +288,7 @@ func rolloutArgs(ro *argov1.Rollout, in []argov1.AnalysisRunArgument, stableRS, 
 					v = stableRS.Labels[LabelPodTemplateHash]
 				}
 			case vf.FieldRef != nil:
-				got, err := fieldValue(ro, vf.FieldRef.FieldPath)
+				got, err := rolloutspec.FieldValue(ro, vf.FieldRef.FieldPath)
 				if err != nil {
 					return nil, fmt.Errorf("analysis arg %q: %w", a.Name, err)
 				}
@@ -306,77 +305,6 @@ func rolloutArgs(ro *argov1.Rollout, in []argov1.AnalysisRunArgument, stableRS, 
 func isTransient(err error) bool {
 	return apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
 		apierrors.IsServiceUnavailable(err) || apierrors.IsInternalError(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
-}
-
-var errNoSuchKey = errors.New("no such key")
-
-var subscript = regexp.MustCompile(`^(metadata\.(?:labels|annotations))\['([^']*)'\]$`)
-
-// fieldValue reads a fieldRef of a Rollout, as Argo does: metadata.name,
-// namespace, uid, labels['k'], annotations['k'] (downward API paths), or a
-// dotted path into spec and status (spec.template.spec.containers[0].image).
-func fieldValue(ro *argov1.Rollout, path string) (string, error) {
-	if m := subscript.FindStringSubmatch(path); m != nil {
-		src := ro.Labels
-		if m[1] == "metadata.annotations" {
-			src = ro.Annotations
-		}
-		v, ok := src[m[2]]
-		if !ok {
-			return "", fmt.Errorf("%s: %w", path, errNoSuchKey)
-		}
-		return v, nil
-	}
-	switch path {
-	case "metadata.name":
-		return ro.Name, nil
-	case "metadata.namespace":
-		return ro.Namespace, nil
-	case "metadata.uid":
-		return string(ro.UID), nil
-	}
-	if !strings.HasPrefix(path, "spec.") && !strings.HasPrefix(path, "status.") {
-		return "", fmt.Errorf("fieldPath %q: write metadata.name, metadata.namespace, metadata.uid, metadata.labels['KEY'], metadata.annotations['KEY'] or a path under spec or status", path)
-	}
-	b, err := json.Marshal(ro)
-	if err != nil {
-		return "", err
-	}
-	var cur any
-	if err := json.Unmarshal(b, &cur); err != nil {
-		return "", err
-	}
-	for _, part := range strings.Split(path, ".") {
-		name, idx := part, -1
-		if i := strings.IndexByte(part, '['); i > 0 && strings.HasSuffix(part, "]") {
-			n, err := strconv.Atoi(part[i+1 : len(part)-1])
-			if err != nil {
-				return "", fmt.Errorf("fieldPath %q: bad index in %q", path, part)
-			}
-			name, idx = part[:i], n
-		}
-		obj, ok := cur.(map[string]any)
-		if !ok {
-			return "", fmt.Errorf("fieldPath %q: %w", path, errNoSuchKey)
-		}
-		if cur, ok = obj[name]; !ok {
-			return "", fmt.Errorf("fieldPath %q: %w", path, errNoSuchKey)
-		}
-		if idx >= 0 {
-			list, ok := cur.([]any)
-			if !ok || idx >= len(list) {
-				return "", fmt.Errorf("fieldPath %q: %w", path, errNoSuchKey)
-			}
-			cur = list[idx]
-		}
-	}
-	switch v := cur.(type) {
-	case string:
-		return v, nil
-	default:
-		b, _ := json.Marshal(v)
-		return string(b), nil
-	}
 }
 
 // defaultRunHistoryLimit is Argo's default for successfulRunHistoryLimit

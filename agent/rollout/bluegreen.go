@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/rolloutspec"
 )
 
 // syncBlueGreen runs the new revision beside the active one behind the
@@ -20,7 +21,7 @@ func (c *cycle) syncBlueGreen(newRS, activeRS *appsv1.ReplicaSet, olds []*appsv1
 	ro := c.ro
 	st := &ro.Status
 	bg := ro.Spec.Strategy.BlueGreen
-	replicas := replicasOf(ro)
+	replicas := rolloutspec.Replicas(ro)
 	if activeRS == nil || activeRS.Name == newRS.Name {
 		// The first revision, or everything at the active one.
 		if err := c.scale(newRS, replicas, bg.ActiveMetadata); err != nil {
@@ -183,7 +184,7 @@ func (c *cycle) promoteBlueGreen(newRS, activeRS *appsv1.ReplicaSet) error {
 	st.BlueGreen.ActiveSelector = st.CurrentPodHash
 	c.resumed()
 	st.BlueGreen.ScaleUpPreviewCheckPoint = false
-	if err := c.scale(newRS, replicasOf(ro), bg.ActiveMetadata); err != nil {
+	if err := c.scale(newRS, rolloutspec.Replicas(ro), bg.ActiveMetadata); err != nil {
 		return err
 	}
 	return c.postPromotion(newRS, activeRS)

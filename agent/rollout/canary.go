@@ -9,7 +9,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
-	"github.com/argolite/argolite/shared/duration"
+	"github.com/argolite/argolite/shared/rolloutspec"
 )
 
 // syncCanary scales the canary and the stable for the current step, points
@@ -66,10 +66,10 @@ func (c *cycle) canaryAtStable(newRS, stableRS *appsv1.ReplicaSet, olds []*appsv
 	st := &ro.Status
 	strategy := ro.Spec.Strategy.Canary
 	hash := newRS.Labels[LabelPodTemplateHash]
-	if err := c.scale(newRS, replicasOf(ro), strategy.StableMetadata); err != nil {
+	if err := c.scale(newRS, rolloutspec.Replicas(ro), strategy.StableMetadata); err != nil {
 		return err
 	}
-	ready := newRS.Status.AvailableReplicas >= replicasOf(ro)
+	ready := newRS.Status.AvailableReplicas >= rolloutspec.Replicas(ro)
 	if stableRS == nil && !ready {
 		// The first revision: the Services follow once its Pods are up.
 		return c.scaleDownOlds(olds)
@@ -140,7 +140,7 @@ func (c *cycle) canaryWeight(newRS *appsv1.ReplicaSet) error {
 	if w := ro.Status.Canary.Weights; w != nil {
 		current = w.Canary.Weight
 	}
-	if want > current && newRS.Status.AvailableReplicas < trafficWeightToReplicas(replicasOf(ro), want, maxTrafficWeight(ro)) {
+	if want > current && newRS.Status.AvailableReplicas < trafficWeightToReplicas(rolloutspec.Replicas(ro), want, rolloutspec.MaxTrafficWeight(ro)) {
 		want = current
 	}
 	return c.setWeight(want)
@@ -169,7 +169,7 @@ func (c *cycle) abortCanary(newRS, stableRS *appsv1.ReplicaSet, olds []*appsv1.R
 			return err
 		}
 	}
-	if err := c.scale(stableRS, replicasOf(ro), strategy.StableMetadata); err != nil {
+	if err := c.scale(stableRS, rolloutspec.Replicas(ro), strategy.StableMetadata); err != nil {
 		return err
 	}
 	if trafficRouted(ro) {
@@ -234,7 +234,7 @@ func (c *cycle) stepCanary(newRS, stableRS *appsv1.ReplicaSet, olds []*appsv1.Re
 	}
 	step, idx := currentStep(ro)
 	if step == nil {
-		if at && c.weightAt(maxTrafficWeight(ro)) {
+		if at && c.weightAt(rolloutspec.MaxTrafficWeight(ro)) {
 			return c.finishCanary(newRS, stableRS, olds, fmt.Sprintf("Completed all %d canary steps", len(steps)))
 		}
 		return nil
@@ -287,7 +287,7 @@ func (c *cycle) weightAt(w int32) bool {
 	if !trafficRouted(c.ro) {
 		return true
 	}
-	return c.ro.Status.Canary.Weights != nil && c.ro.Status.Canary.Weights.Canary.Weight == min(w, maxTrafficWeight(c.ro))
+	return c.ro.Status.Canary.Weights != nil && c.ro.Status.Canary.Weights.Canary.Weight == min(w, rolloutspec.MaxTrafficWeight(c.ro))
 }
 
 // pauseStepDone pauses at a pause step, and says when the pause is over:
@@ -303,7 +303,7 @@ func (c *cycle) pauseStepDone(p *argov1.RolloutPause) bool {
 	if p.Duration == nil {
 		return false
 	}
-	d, err := pauseDuration(p)
+	d, err := rolloutspec.PauseDuration(p)
 	if err != nil {
 		return false // validation rejects it before
 	}
@@ -322,7 +322,7 @@ func (c *cycle) pauseStepDone(p *argov1.RolloutPause) bool {
 func (c *cycle) finishCanary(newRS, stableRS *appsv1.ReplicaSet, olds []*appsv1.ReplicaSet, how string) error {
 	ro := c.ro
 	hash := newRS.Labels[LabelPodTemplateHash]
-	if err := c.scale(newRS, replicasOf(ro), ro.Spec.Strategy.Canary.StableMetadata); err != nil {
+	if err := c.scale(newRS, rolloutspec.Replicas(ro), ro.Spec.Strategy.Canary.StableMetadata); err != nil {
 		return err
 	}
 	if err := c.canaryServices(hash, hash); err != nil {
@@ -341,18 +341,6 @@ func (c *cycle) finishCanary(newRS, stableRS *appsv1.ReplicaSet, olds []*appsv1.
 		return err
 	}
 	return c.scaleDownOlds(append([]*appsv1.ReplicaSet{stableRS}, olds...))
-}
-
-// pauseDuration reads a pause step's duration: seconds, or a duration
-// string such as 30s, 5m or 1h.
-func pauseDuration(p *argov1.RolloutPause) (time.Duration, error) {
-	if p.Duration == nil {
-		return 0, nil
-	}
-	if p.Duration.Type == 0 {
-		return time.Duration(p.Duration.IntVal) * time.Second, nil
-	}
-	return duration.Parse(p.Duration.StrVal)
 }
 
 // describeStep is the step as Argo's Events describe it ("setWeight: 20",

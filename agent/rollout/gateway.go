@@ -1,8 +1,6 @@
 package rollout
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -16,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
-	"github.com/argolite/argolite/shared/rolloutstrict"
+	"github.com/argolite/argolite/shared/rolloutspec"
 )
 
 // Traffic routing with the Gateway API: the weights of a canary go to the
@@ -36,64 +34,7 @@ var httpRouteGVK = schema.GroupVersionKind{Group: "gateway.networking.k8s.io", V
 // managed route's name.
 const LabelManagedRoute = "rollouts.argolite.dev/managed-route"
 
-// routeRef is one HTTPRoute the weights go to.
-type routeRef struct {
-	Namespace, Name string
-	HeaderRoutes    bool
-}
-
-// gatewayPluginConfig is the configuration of Argo's Gateway API plugin
-// that argolite reads (the same fields as trafficRouting.gatewayAPI).
-type gatewayPluginConfig struct {
-	HTTPRoute  string                `json:"httpRoute,omitempty"`
-	HTTPRoutes []argov1.HTTPRouteRef `json:"httpRoutes,omitempty"`
-	Namespace  string                `json:"namespace,omitempty"`
-}
-
-// gatewayRoutes are the HTTPRoutes of the Rollout's trafficRouting, from
-// gatewayAPI or the plugin form; any other router is an error naming it.
-func gatewayRoutes(ro *argov1.Rollout) ([]routeRef, error) {
-	tr := ro.Spec.Strategy.Canary.TrafficRouting
-	cfg := tr.GatewayAPI
-	for name, raw := range tr.Plugins {
-		if name != argov1.GatewayAPIPlugin {
-			return nil, fmt.Errorf("plugins.%s: traffic router plugins are not supported by argolite; %s", name, rolloutstrict.HintGatewayAPI)
-		}
-		if cfg != nil {
-			return nil, fmt.Errorf("set gatewayAPI or plugins.%s, not both", name)
-		}
-		var pc gatewayPluginConfig
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&pc); err != nil {
-			return nil, fmt.Errorf("plugins.%s: %w: argolite reads httpRoute, httpRoutes (name, useHeaderRoutes) and namespace (gRPC and TCP routes are not supported)", name, err)
-		}
-		cfg = &argov1.GatewayAPITrafficRouting{HTTPRoute: pc.HTTPRoute, HTTPRoutes: pc.HTTPRoutes, Namespace: pc.Namespace}
-	}
-	if cfg == nil {
-		return nil, fmt.Errorf("no router set: %s", rolloutstrict.HintGatewayAPI)
-	}
-	ns := cfg.Namespace
-	if ns == "" {
-		ns = ro.Namespace
-	}
-	var out []routeRef
-	if cfg.HTTPRoute != "" {
-		out = append(out, routeRef{Namespace: ns, Name: cfg.HTTPRoute, HeaderRoutes: true})
-	}
-	for i, r := range cfg.HTTPRoutes {
-		if r.Name == "" {
-			return nil, fmt.Errorf("gatewayAPI.httpRoutes[%d].name: required", i)
-		}
-		out = append(out, routeRef{Namespace: ns, Name: r.Name, HeaderRoutes: r.UseHeaderRoutes})
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("gatewayAPI: name the HTTPRoute in httpRoute or httpRoutes")
-	}
-	return out, nil
-}
-
-func (c *cycle) getRoute(ref routeRef) (*unstructured.Unstructured, error) {
+func (c *cycle) getRoute(ref rolloutspec.RouteRef) (*unstructured.Unstructured, error) {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(httpRouteGVK)
 	if err := c.r.APIReader.Get(c.ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, u); err != nil {
@@ -111,8 +52,8 @@ func (c *cycle) getRoute(ref routeRef) (*unstructured.Unstructured, error) {
 func (c *cycle) setWeight(weight int32) error {
 	ro := c.ro
 	cs := ro.Spec.Strategy.Canary
-	mw := maxTrafficWeight(ro)
-	refs, err := gatewayRoutes(ro)
+	mw := rolloutspec.MaxTrafficWeight(ro)
+	refs, err := rolloutspec.GatewayRoutes(ro)
 	if err != nil {
 		return &specError{msg: "spec.strategy.canary.trafficRouting: " + err.Error()}
 	}
@@ -185,7 +126,7 @@ func headerRouteName(route, managed string) string {
 // HTTPRoutes, one beside each route that uses header routes.
 func (c *cycle) setHeaderRoute(h *argov1.SetHeaderRoute) error {
 	ro := c.ro
-	refs, err := gatewayRoutes(ro)
+	refs, err := rolloutspec.GatewayRoutes(ro)
 	if err != nil {
 		return &specError{msg: "spec.strategy.canary.trafficRouting: " + err.Error()}
 	}
@@ -315,7 +256,7 @@ func (c *cycle) removeHeaderRoutes() error {
 	if tr == nil || len(tr.ManagedRoutes) == 0 {
 		return nil
 	}
-	refs, err := gatewayRoutes(c.ro)
+	refs, err := rolloutspec.GatewayRoutes(c.ro)
 	if err != nil {
 		return &specError{msg: "spec.strategy.canary.trafficRouting: " + err.Error()}
 	}

@@ -7,30 +7,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/rolloutspec"
 )
 
 // The replica arithmetic of a canary is Argo Rollouts' own
 // (utils/replicaset/canary.go and replicaset.go, Apache-2.0), ported
 // function by function so that a Rollout scales here exactly as it does
 // there: Argo's users read their replica counts per step off its docs.
-
-// Defaults as Argo's (utils/defaults).
-const (
-	defaultMaxSurge                = "25%"
-	defaultMaxUnavailable          = "25%"
-	defaultProgressDeadlineSeconds = int32(600)
-	defaultRevisionHistoryLimit    = int32(10)
-	defaultScaleDownDelaySeconds   = int32(30)
-	defaultAbortScaleDownDelay     = int32(30)
-	defaultMaxTrafficWeight        = int32(100)
-)
-
-func replicasOf(ro *argov1.Rollout) int32 {
-	if ro.Spec.Replicas == nil {
-		return 1
-	}
-	return *ro.Spec.Replicas
-}
 
 func rsReplicas(rs *appsv1.ReplicaSet) int32 {
 	if rs == nil || rs.Spec.Replicas == nil {
@@ -39,51 +22,8 @@ func rsReplicas(rs *appsv1.ReplicaSet) int32 {
 	return *rs.Spec.Replicas
 }
 
-func maxTrafficWeight(ro *argov1.Rollout) int32 {
-	if c := ro.Spec.Strategy.Canary; c != nil && c.TrafficRouting != nil && c.TrafficRouting.MaxTrafficWeight != nil {
-		return *c.TrafficRouting.MaxTrafficWeight
-	}
-	return defaultMaxTrafficWeight
-}
-
 func trafficRouted(ro *argov1.Rollout) bool {
 	return ro.Spec.Strategy.Canary != nil && ro.Spec.Strategy.Canary.TrafficRouting != nil
-}
-
-// resolveFenceposts turns maxSurge and maxUnavailable into counts; both
-// zero (by rounding) makes maxUnavailable 1, as in Deployments.
-func resolveFenceposts(maxSurge, maxUnavailable *intstr.IntOrString, desired int32) (int32, int32, error) {
-	surge, err := intstr.GetScaledValueFromIntOrPercent(intstr.ValueOrDefault(maxSurge, intstr.FromInt(0)), int(desired), true)
-	if err != nil {
-		return 0, 0, err
-	}
-	unavailable, err := intstr.GetScaledValueFromIntOrPercent(intstr.ValueOrDefault(maxUnavailable, intstr.FromInt(0)), int(desired), false)
-	if err != nil {
-		return 0, 0, err
-	}
-	if surge == 0 && unavailable == 0 {
-		unavailable = 1
-	}
-	return int32(surge), int32(unavailable), nil
-}
-
-func maxSurgeOrDefault(ro *argov1.Rollout) *intstr.IntOrString {
-	if c := ro.Spec.Strategy.Canary; c != nil && c.MaxSurge != nil {
-		return c.MaxSurge
-	}
-	v := intstr.FromString(defaultMaxSurge)
-	return &v
-}
-
-func maxUnavailableOrDefault(ro *argov1.Rollout) *intstr.IntOrString {
-	if bg := ro.Spec.Strategy.BlueGreen; bg != nil && bg.MaxUnavailable != nil {
-		return bg.MaxUnavailable
-	}
-	if c := ro.Spec.Strategy.Canary; c != nil && c.MaxUnavailable != nil {
-		return c.MaxUnavailable
-	}
-	v := intstr.FromString(defaultMaxUnavailable)
-	return &v
 }
 
 // maxSurge is the Pods a canary may run above replicas (blue/green: none).
@@ -91,21 +31,21 @@ func maxSurge(ro *argov1.Rollout) int32 {
 	if ro.Spec.Strategy.Canary == nil {
 		return 0
 	}
-	s, _, _ := resolveFenceposts(maxSurgeOrDefault(ro), maxUnavailableOrDefault(ro), replicasOf(ro))
+	s, _, _ := rolloutspec.ResolveFenceposts(rolloutspec.MaxSurgeOrDefault(ro), rolloutspec.MaxUnavailableOrDefault(ro), rolloutspec.Replicas(ro))
 	return s
 }
 
 // maxUnavailable is the Pods that may be unavailable during an update.
 func maxUnavailable(ro *argov1.Rollout) int32 {
-	replicas := replicasOf(ro)
+	replicas := rolloutspec.Replicas(ro)
 	if replicas == 0 {
 		return 0
 	}
 	var u int32
 	if ro.Spec.Strategy.Canary != nil {
-		_, u, _ = resolveFenceposts(maxSurgeOrDefault(ro), maxUnavailableOrDefault(ro), replicas)
+		_, u, _ = rolloutspec.ResolveFenceposts(rolloutspec.MaxSurgeOrDefault(ro), rolloutspec.MaxUnavailableOrDefault(ro), replicas)
 	} else {
-		v, _ := intstr.GetScaledValueFromIntOrPercent(intstr.ValueOrDefault(maxUnavailableOrDefault(ro), intstr.FromInt(0)), int(replicas), false)
+		v, _ := intstr.GetScaledValueFromIntOrPercent(intstr.ValueOrDefault(rolloutspec.MaxUnavailableOrDefault(ro), intstr.FromInt(0)), int(replicas), false)
 		u = int32(v)
 	}
 	return min(u, replicas)
@@ -136,7 +76,7 @@ func currentSetWeight(ro *argov1.Rollout) int32 {
 	}
 	step, idx := currentStep(ro)
 	if step == nil {
-		return maxTrafficWeight(ro)
+		return rolloutspec.MaxTrafficWeight(ro)
 	}
 	for i := *idx; i >= 0; i-- {
 		if w := ro.Spec.Strategy.Canary.Steps[i].SetWeight; w != nil {
@@ -177,8 +117,8 @@ func useSetCanaryScale(ro *argov1.Rollout) *argov1.SetCanaryScale {
 // dynamicStableScale walks the steps back so the stable is not surged.
 func desiredCanaryWeight(ro *argov1.Rollout, newRS, stableRS *appsv1.ReplicaSet) int32 {
 	if ro.Status.Abort && ro.Spec.Strategy.Canary.DynamicStableScale && newRS != nil && stableRS != nil {
-		mw := maxTrafficWeight(ro)
-		replicas := replicasOf(ro)
+		mw := rolloutspec.MaxTrafficWeight(ro)
+		replicas := rolloutspec.Replicas(ro)
 		canary := max(replicas-stableRS.Status.AvailableReplicas, newRS.Status.AvailableReplicas)
 		steps := ro.Spec.Strategy.Canary.Steps
 		for i := len(steps) - 1; i >= 0; i-- {
@@ -195,7 +135,7 @@ func desiredCanaryWeight(ro *argov1.Rollout, newRS, stableRS *appsv1.ReplicaSet)
 func canaryReplicasOrWeight(ro *argov1.Rollout, newRS, stableRS *appsv1.ReplicaSet) (*int32, int32) {
 	st := &ro.Status
 	if st.PromoteFull || st.StableRS == "" || st.CurrentPodHash == st.StableRS {
-		return nil, maxTrafficWeight(ro)
+		return nil, rolloutspec.MaxTrafficWeight(ro)
 	}
 	if s := useSetCanaryScale(ro); s != nil {
 		if s.Replicas != nil {
@@ -234,10 +174,10 @@ func sumAvailable(rss []*appsv1.ReplicaSet) int32 {
 // new and stable counts for a canary without traffic routing, within
 // maxSurge and maxUnavailable, older ReplicaSets drained first.
 func basicCanaryReplicas(ro *argov1.Rollout, newRS, stableRS *appsv1.ReplicaSet, oldRSs []*appsv1.ReplicaSet) (int32, int32) {
-	replicas := replicasOf(ro)
+	replicas := rolloutspec.Replicas(ro)
 	_, weight := canaryReplicasOrWeight(ro, newRS, stableRS)
 	surge := maxSurge(ro)
-	desiredNew, desiredStable := approximateWeightedCounts(replicas, weight, maxTrafficWeight(ro), surge)
+	desiredNew, desiredStable := approximateWeightedCounts(replicas, weight, rolloutspec.MaxTrafficWeight(ro), surge)
 
 	newCount, stableCount := rsReplicas(newRS), int32(0)
 	scaleStable := stableExists(newRS, stableRS)
@@ -377,16 +317,16 @@ func minPodsPerReplicaSet(ro *argov1.Rollout, count int32) int32 {
 	if count == 0 || c == nil || c.MinPodsPerReplicaSet == nil || c.TrafficRouting == nil {
 		return count
 	}
-	return max(count, min(*c.MinPodsPerReplicaSet, replicasOf(ro)))
+	return max(count, min(*c.MinPodsPerReplicaSet, rolloutspec.Replicas(ro)))
 }
 
 // trafficRoutedCanaryReplicas is Argo's
 // CalculateReplicaCountsForTrafficRoutedCanary: the canary takes the
 // ceiling of its weight; the stable stays whole unless dynamicStableScale.
 func trafficRoutedCanaryReplicas(ro *argov1.Rollout, newRS, stableRS *appsv1.ReplicaSet, weights *argov1.TrafficWeights) (int32, int32) {
-	replicas := replicasOf(ro)
+	replicas := rolloutspec.Replicas(ro)
 	explicit, weight := canaryReplicasOrWeight(ro, newRS, stableRS)
-	mw := maxTrafficWeight(ro)
+	mw := rolloutspec.MaxTrafficWeight(ro)
 	var canary int32
 	if explicit != nil {
 		canary = *explicit
@@ -447,7 +387,7 @@ func abortScaleDownDelay(ro *argov1.Rollout) (*int32, bool) {
 		return nil, false
 	}
 	if set == nil {
-		d := defaultAbortScaleDownDelay
+		d := rolloutspec.DefaultAbortScaleDownDelay
 		return &d, false
 	}
 	if *set == 0 {
@@ -463,12 +403,12 @@ func scaleDownDelay(ro *argov1.Rollout) int32 {
 		if d := ro.Spec.Strategy.BlueGreen.ScaleDownDelaySeconds; d != nil {
 			return *d
 		}
-		return defaultScaleDownDelaySeconds
+		return rolloutspec.DefaultScaleDownDelaySeconds
 	case trafficRouted(ro):
 		if d := ro.Spec.Strategy.Canary.ScaleDownDelaySeconds; d != nil {
 			return *d
 		}
-		return defaultScaleDownDelaySeconds
+		return rolloutspec.DefaultScaleDownDelaySeconds
 	}
 	return 0
 }

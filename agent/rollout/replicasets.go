@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/rolloutspec"
 )
 
 // Annotations on the ReplicaSets a Rollout owns, as Argo's.
@@ -304,7 +305,7 @@ func (c *cycle) scaleDownLater(rs *appsv1.ReplicaSet, delay time.Duration) (time
 // cleanupOld deletes the oldest scaled-down ReplicaSets beyond
 // revisionHistoryLimit.
 func (c *cycle) cleanupOld(rss []*appsv1.ReplicaSet, keep ...*appsv1.ReplicaSet) error {
-	limit := int(ptr.Deref(c.ro.Spec.RevisionHistoryLimit, defaultRevisionHistoryLimit))
+	limit := int(ptr.Deref(c.ro.Spec.RevisionHistoryLimit, rolloutspec.DefaultRevisionHistoryLimit))
 	var idle []*appsv1.ReplicaSet
 	for _, rs := range rss {
 		if slices.ContainsFunc(keep, func(k *appsv1.ReplicaSet) bool { return k != nil && k.Name == rs.Name }) {

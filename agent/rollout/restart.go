@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/argolite/argolite/shared/rolloutspec"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -38,7 +39,7 @@ func (c *cycle) restartPods(rss []*appsv1.ReplicaSet) error {
 	if err != nil {
 		return err
 	}
-	replicas := replicasOf(ro)
+	replicas := rolloutspec.Replicas(ro)
 	var wanted int32
 	for _, rs := range rss {
 		wanted += rsReplicas(rs)
@@ -49,7 +50,7 @@ func (c *cycle) restartPods(rss []*appsv1.ReplicaSet) error {
 			available++
 		}
 	}
-	maxUnavailable, err := intstr.GetScaledValueFromIntOrPercent(maxUnavailableOrDefault(ro), int(replicas), false)
+	maxUnavailable, err := intstr.GetScaledValueFromIntOrPercent(rolloutspec.MaxUnavailableOrDefault(ro), int(replicas), false)
 	if err != nil {
 		return &specError{msg: fmt.Sprintf("maxUnavailable: %v", err)}
 	}

@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/rolloutspec"
 )
 
 // Argo's condition reasons this package sets.
@@ -67,10 +68,6 @@ func (c *cycle) touchProgressing(msg string) {
 	cond.LastUpdateTime = metav1.Time{Time: c.now}
 }
 
-func progressDeadline(ro *argov1.Rollout) int32 {
-	return ptr.Deref(ro.Spec.ProgressDeadlineSeconds, defaultProgressDeadlineSeconds)
-}
-
 // fullyPromoted says the current revision is the stable (and, blue/green,
 // the active) one.
 func fullyPromoted(ro *argov1.Rollout) bool {
@@ -98,7 +95,7 @@ func (c *cycle) report(newRS *appsv1.ReplicaSet, rss []*appsv1.ReplicaSet) {
 	st.Selector = metav1.FormatLabelSelector(ro.Spec.Selector)
 	c.observed()
 
-	replicas := replicasOf(ro)
+	replicas := rolloutspec.Replicas(ro)
 	minAvailable := replicas - maxUnavailable(ro)
 	if st.AvailableReplicas >= minAvailable {
 		c.setCondition(argov1.RolloutAvailable, corev1.ConditionTrue, reasonAvailable, "Rollout has minimum availability")
@@ -140,7 +137,7 @@ func (c *cycle) progress(newRS *appsv1.ReplicaSet, prev *argov1.RolloutStatus, p
 	if cond != nil && (cond.Reason == reasonAborted || cond.Reason == reasonAnalysisFailed) && st.Abort {
 		return
 	}
-	replicas := replicasOf(ro)
+	replicas := rolloutspec.Replicas(ro)
 	complete := fullyPromoted(ro) && st.UpdatedReplicas == replicas && st.AvailableReplicas >= replicas &&
 		(trafficRouted(ro) || ro.Spec.Strategy.BlueGreen != nil || st.Replicas == st.UpdatedReplicas)
 	switch {
@@ -162,7 +159,7 @@ func (c *cycle) progress(newRS *appsv1.ReplicaSet, prev *argov1.RolloutStatus, p
 		c.touchProgressing(msg)
 		cond = c.condition(argov1.RolloutProgressing)
 	}
-	deadline := time.Duration(progressDeadline(ro)) * time.Second
+	deadline := time.Duration(rolloutspec.ProgressDeadline(ro)) * time.Second
 	left := cond.LastUpdateTime.Add(deadline).Sub(c.now)
 	if left > 0 {
 		c.wakeIn(left)
@@ -196,7 +193,7 @@ func phase(ro *argov1.Rollout) (argov1.RolloutPhase, string) {
 	for _, p := range st.PauseConditions {
 		return argov1.RolloutPhasePaused, string(p.Reason)
 	}
-	if st.UpdatedReplicas < replicasOf(ro) {
+	if st.UpdatedReplicas < rolloutspec.Replicas(ro) {
 		return argov1.RolloutPhaseProgressing, "more replicas need to be updated"
 	}
 	if st.AvailableReplicas < st.UpdatedReplicas {

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/rolloutspec"
 )
 
 const (
@@ -87,14 +88,14 @@ func (c *cycle) scaleDownWorkload() error {
 	var want int32
 	switch scaleDownMode(ro) {
 	case argov1.ScaleDownOnSuccess:
-		if !fullyPromoted(ro) || ro.Status.AvailableReplicas < replicasOf(ro) {
+		if !fullyPromoted(ro) || ro.Status.AvailableReplicas < rolloutspec.Replicas(ro) {
 			return nil
 		}
 		if run := ro.Status.BlueGreen.PostPromotionAnalysisRunStatus; run != nil && run.Status != argov1.AnalysisPhaseSuccessful {
 			return nil
 		}
 	case argov1.ScaleDownProgressively:
-		want = max(replicasOf(ro)-ro.Status.AvailableReplicas, 0)
+		want = max(rolloutspec.Replicas(ro)-ro.Status.AvailableReplicas, 0)
 		if want >= ptr.Deref(d.Spec.Replicas, 1) {
 			return nil
 		}
@@ -134,7 +135,7 @@ func (r *Reconciler) finalizeWorkload(ctx context.Context, ro *argov1.Rollout) e
 			if from, ok := d.Annotations[AnnotationScaledDownFrom]; ok {
 				n, err := strconv.Atoi(from)
 				if err != nil || n < 0 {
-					n = int(replicasOf(ro))
+					n = int(rolloutspec.Replicas(ro))
 				}
 				next := d.DeepCopy()
 				delete(next.Annotations, AnnotationScaledDownFrom)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/argolite/argolite/plugin/cli"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/rolloutspec"
 	"github.com/argolite/argolite/shared/rolloutstrict"
 	"github.com/argolite/argolite/shared/strict"
 )
@@ -430,38 +431,13 @@ func (o *createOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return &cli.Error{Problem: err.Error(), Fix: "check the path"}
 	}
+	docs, problems := decodeDocuments(srcs, false)
 	var objs []*unstructured.Unstructured
-	var problems []string
-	for _, src := range srcs {
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(src.Data), 4096)
-		for n := 1; ; n++ {
-			var raw map[string]any
-			if err := dec.Decode(&raw); err != nil {
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				problems = append(problems, fmt.Sprintf("%s (document %d): %v", src.Name, n, err))
-				break
-			}
-			if raw == nil {
-				continue
-			}
-			u := &unstructured.Unstructured{Object: raw}
-			where := fmt.Sprintf("%s (document %d, %s %s)", src.Name, n, u.GetKind(), u.GetName())
-			if u.GetAPIVersion() == "argoproj.io/v1alpha1" {
-				u.SetAPIVersion(argov1.GroupVersion.String())
-			}
-			if u.GetAPIVersion() == argov1.GroupVersion.String() {
-				if problem := checkOurs(u); problem != "" {
-					problems = append(problems, where+": "+problem)
-					continue
-				}
-			}
-			if u.GetNamespace() == "" && u.GetKind() != "ClusterAnalysisTemplate" {
-				u.SetNamespace(o.Namespace)
-			}
-			objs = append(objs, u)
+	for _, d := range docs {
+		if d.obj.GetNamespace() == "" && d.obj.GetKind() != "ClusterAnalysisTemplate" {
+			d.obj.SetNamespace(o.Namespace)
 		}
+		objs = append(objs, d.obj)
 	}
 	if len(problems) > 0 {
 		return &cli.Error{Problem: "nothing created:\n  " + strings.Join(problems, "\n  "), Fix: "fix the files and run the command again"}
@@ -476,6 +452,69 @@ func (o *createOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.Out, "%s/%s created\n", strings.ToLower(u.GetKind()), u.GetName())
 	}
 	return nil
+}
+
+// document is one object of a file, with where it was.
+type document struct {
+	obj   *unstructured.Unstructured
+	where string // FILE (document N, KIND NAME)
+}
+
+// decodeDocuments decodes every document of srcs, maps Argo's
+// argoproj.io/v1alpha1 to argolite.dev and checks argolite's objects as
+// the agent will (checkOurs; with validate, Argo's rules for Rollouts too).
+// It returns the documents that passed and one message per problem.
+func decodeDocuments(srcs []cli.Source, validate bool) ([]document, []string) {
+	var docs []document
+	var problems []string
+	for _, src := range srcs {
+		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(src.Data), 4096)
+		for n := 1; ; n++ {
+			var raw map[string]any
+			if err := dec.Decode(&raw); err != nil {
+				if !errors.Is(err, io.EOF) {
+					problems = append(problems, fmt.Sprintf("%s (document %d): %v", src.Name, n, err))
+				}
+				break
+			}
+			if raw == nil {
+				continue
+			}
+			u := &unstructured.Unstructured{Object: raw}
+			where := fmt.Sprintf("%s (document %d, %s %s)", src.Name, n, u.GetKind(), u.GetName())
+			if u.GetAPIVersion() == "argoproj.io/v1alpha1" {
+				u.SetAPIVersion(argov1.GroupVersion.String())
+			}
+			if u.GetAPIVersion() == argov1.GroupVersion.String() {
+				problem := checkOurs(u)
+				if problem == "" && validate && u.GetKind() == "Rollout" {
+					problem = validateRollout(u)
+				}
+				if problem != "" {
+					problems = append(problems, where+": "+problem)
+					continue
+				}
+			}
+			docs = append(docs, document{obj: u, where: where})
+		}
+	}
+	return docs, problems
+}
+
+// validateRollout runs Argo's validation rules (the agent's) on a Rollout
+// that passed the strict check.
+func validateRollout(u *unstructured.Unstructured) string {
+	ro := &argov1.Rollout{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, ro); err != nil {
+		return err.Error()
+	}
+	if ro.Spec.WorkloadRef != nil {
+		return "" // its template is the Deployment's, in the cluster
+	}
+	if err := rolloutspec.Validate(ro); err != nil {
+		return err.Error()
+	}
+	return ""
 }
 
 // checkOurs checks an argolite object from a file as the agent will: a
@@ -508,5 +547,70 @@ func templateInDeployment(ro *argov1.Rollout, fix string) error {
 		return &cli.Error{Problem: fmt.Sprintf("rollout %s/%s takes its Pod template from Deployment %s (workloadRef)", ro.Namespace, ro.Name, ref.Name),
 			Fix: "change the Deployment: " + fmt.Sprintf(fix, ref.Name)}
 	}
+	return nil
+}
+
+// lintOptions are the flags of `rollout lint`.
+type lintOptions struct {
+	cli.Common
+	Filenames []string
+}
+
+func newLintCmd(o *lintOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "lint (FILE | DIR)...",
+		Short: "Check Rollout and analysis files with the agent's rules, without a cluster",
+		Long: `Check the Rollouts, AnalysisTemplates, ClusterAnalysisTemplates and
+AnalysisRuns of files and directories (.yaml, .yml, .json, recursively; - for
+stdin) as the agent will: every field must be one argolite has (a misspelt
+or unsupported one is named, with the fix), and a Rollout must pass Argo
+Rollouts' validation rules. Argo's argoproj.io/v1alpha1 files are taken as
+they are; other kinds are skipped. It exits 1 when a file has a problem.`,
+		Example: `  kubectl argo rollout lint examples/rollout-canary/
+  kubectl argo rollout lint rollout.yaml analysis.yaml`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: cli.RunE(o),
+	}
+}
+
+func (o *lintOptions) Complete(_ *cobra.Command, args []string) error {
+	o.Filenames = args
+	return nil
+}
+func (o *lintOptions) Validate() error { return nil }
+
+func (o *lintOptions) Run(context.Context) error {
+	srcs, err := cli.ReadSources(o.Filenames, o.In)
+	if err != nil {
+		return &cli.Error{Problem: err.Error(), Fix: "check the path"}
+	}
+	docs, problems := decodeDocuments(srcs, true)
+	for _, src := range srcs {
+		var mine []string
+		for _, p := range problems {
+			if rest, ok := strings.CutPrefix(p, src.Name+" ("); ok {
+				mine = append(mine, "("+rest)
+			}
+		}
+		if len(mine) == 0 {
+			fmt.Fprintf(o.Out, "✔ %s\n", src.Name)
+			continue
+		}
+		fmt.Fprintf(o.Out, "✖ %s\n", src.Name)
+		for _, p := range mine {
+			fmt.Fprintf(o.Out, "    %s\n", p)
+		}
+	}
+	checked := 0
+	for _, d := range docs {
+		if d.obj.GetAPIVersion() == argov1.GroupVersion.String() {
+			checked++
+		}
+	}
+	if len(problems) > 0 {
+		fmt.Fprintf(o.Out, "%d problem(s) in %d file(s)\n", len(problems), len(srcs))
+		return &cli.ExitError{Code: 1, Silent: true}
+	}
+	fmt.Fprintf(o.Out, "%d object(s) in %d file(s): no problems\n", checked, len(srcs))
 	return nil
 }

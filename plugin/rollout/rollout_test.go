@@ -551,3 +551,60 @@ func TestWorkloadRefTemplateIsTheDeployments(t *testing.T) {
 	r = run(t, c, "undo", "demo")
 	clitest.WantErr(t, r.Err, "kubectl rollout undo deployment/web")
 }
+
+func TestLint(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.yaml", `apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: demo}
+spec:
+  selector: {matchLabels: {app: demo}}
+  template:
+    metadata: {labels: {app: demo}}
+    spec: {containers: [{name: demo, image: nginx}]}
+  strategy: {canary: {steps: [{setWeight: 50}, {pause: {}}]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: skipped}
+`)
+	bad := write("bad.yaml", `apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: mismatch}
+spec:
+  selector: {matchLabels: {app: other}}
+  template:
+    metadata: {labels: {app: demo}}
+    spec: {containers: [{name: demo, image: nginx}]}
+  strategy: {canary: {maxSurge: 0, maxUnavailable: 0}}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: dd}
+spec:
+  metrics: [{name: m, provider: {datadog: {query: x}}}]
+`)
+	r := run(t, clients(t), "lint", good)
+	clitest.WantErr(t, r.Err, "")
+	if !strings.Contains(r.Out, "✔ "+good) || !strings.Contains(r.Out, "1 object(s) in 1 file(s): no problems") {
+		t.Errorf("lint of a good file:\n%s", r.Out)
+	}
+	r = run(t, clients(t), "lint", dir)
+	var exit *cli.ExitError
+	if !errors.As(r.Err, &exit) || exit.Code != 1 {
+		t.Fatalf("lint of a bad file: err %v, want exit 1", r.Err)
+	}
+	for _, want := range []string{"✖ " + bad, "(document 1, Rollout mismatch): spec.template.metadata.labels: `selector` does not match template `labels`",
+		"MaxSurge and MaxUnavailable both can not be zero", "(document 2, AnalysisTemplate dd)", `field "datadog" is not supported by argolite`, "✔ " + good, "2 problem(s) in 2 file(s)"} {
+		if !strings.Contains(r.Out, want) {
+			t.Errorf("lint output lacks %q:\n%s", want, r.Out)
+		}
+	}
+}
