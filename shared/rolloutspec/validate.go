@@ -6,11 +6,12 @@ import (
 	"strconv"
 	"strings"
 
-	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
 // Validate checks a Rollout's spec with Argo Rollouts' rules
