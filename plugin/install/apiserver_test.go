@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
@@ -102,7 +106,17 @@ func settle(ctx context.Context, c client.Client, u *unstructured.Unstructured, 
 		}
 		n := *d.Spec.Replicas
 		d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n, ReadyReplicas: n, AvailableReplicas: n}
-		return c.Status().Update(ctx, d)
+		if err := c.Status().Update(ctx, d); err != nil {
+			return err
+		}
+		// A replica takes the lead, as the agent does once it starts.
+		lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: agentmeta.Namespace, Name: agentmeta.LeaderElectionID},
+			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To(agentmeta.Name + "-0_1"), LeaseDurationSeconds: ptr.To[int32](60),
+				RenewTime: &metav1.MicroTime{Time: time.Now()}}}
+		if err := c.Create(ctx, lease); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		return nil
 	}
 	return nil
 }

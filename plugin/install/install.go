@@ -76,7 +76,8 @@ func newCmd(o *Options) *cobra.Command {
 		Short: "Install or upgrade the argolite agent and its CRDs in the cluster",
 		Long: `Install or upgrade argolite in the current cluster: the CRDs, the RBAC, the
 argolite-system namespace and the agent Deployment, applied with server-side apply
-(field manager "argolite"). Then wait until the agent has rolled out.
+(field manager "argolite"). Then wait until the agent has rolled out and a
+replica leads.
 
 Running it again is safe: unchanged objects stay untouched, and an older agent is
 upgraded to the plugin's version. It needs cluster-admin rights.`,
@@ -315,8 +316,18 @@ func (o *Options) checkRollout(ctx context.Context) (done bool, msg string, err 
 	if err != nil {
 		return false, "", &cli.Error{Problem: err.Error() + waiting, Fix: "see why with " + describeAgent, Err: err}
 	}
-	if done {
-		return true, msg, nil
+	if !done {
+		return false, msg + waiting, nil
 	}
-	return false, msg + waiting, nil
+	// Ready means working: a replica leads (reconciles), not only runs.
+	if agent.Replicas(d) > 0 {
+		lease, err := agent.Lease(ctx, o.Clients.Client)
+		if err != nil {
+			return false, "", err
+		}
+		if !agent.LeaderOf(lease).Fresh(time.Now()) {
+			return false, msg + "; waiting for a replica to take the leader Lease", nil
+		}
+	}
+	return true, msg, nil
 }
