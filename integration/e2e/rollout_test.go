@@ -1031,9 +1031,15 @@ spec:
 	if !strings.Contains(ro.Status.Message, "error-rate") && !strings.Contains(ro.Status.Message, "Failed") {
 		t.Errorf("message %q does not say the analysis failed", ro.Status.Message)
 	}
+	// Traefik applies the route change within its 2 s throttle: until then
+	// the canary may still answer (with its errors).
 	waitFor(t, "Traefik to send everything to stable", time.Minute, func(ctx context.Context) (bool, error) {
-		c := countVersions(t, url, host, nil, 20)
-		return c[`"blue"`] == 20, nil
+		for range 20 {
+			if v, err := getVersion(ctx, url, host, nil); err != nil || v != `"blue"` {
+				return false, err
+			}
+		}
+		return true, nil
 	})
 	if got := countVersions(t, url, host, nil, 100); got[`"blue"`] != 100 {
 		t.Errorf("after the abort: %v in 100 requests, want all stable", got)
