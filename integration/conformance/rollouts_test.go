@@ -230,20 +230,24 @@ func (e *rolloutEnv) revisionPods(rev string) (int, error) {
 		if rs.GetAnnotations()["rollout.argoproj.io/revision"] != rev {
 			continue
 		}
-		hash := rs.GetLabels()["rollouts-pod-template-hash"]
-		pods, err := e.kube.CoreV1().Pods(e.ns).List(e.ctx, metav1.ListOptions{LabelSelector: "rollouts-pod-template-hash=" + hash})
-		if err != nil {
-			return 0, err
-		}
-		n := 0
-		for _, p := range pods.Items {
-			if p.DeletionTimestamp == nil {
-				n++
-			}
-		}
-		return n, nil
+		return e.livePods(rs.GetLabels()["rollouts-pod-template-hash"])
 	}
 	return 0, nil
+}
+
+// livePods counts the Pods of a pod-template-hash that are not going away.
+func (e *rolloutEnv) livePods(hash string) (int, error) {
+	pods, err := e.kube.CoreV1().Pods(e.ns).List(e.ctx, metav1.ListOptions{LabelSelector: "rollouts-pod-template-hash=" + hash})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func (e *rolloutEnv) expectRevisionPods(rev string, want int) error {
@@ -426,24 +430,11 @@ func (e *rolloutEnv) expectCanaryStable(canary, stable int) error {
 	}
 	cur, _, _ := unstructured.NestedString(ro.Object, "status", "currentPodHash")
 	st, _, _ := unstructured.NestedString(ro.Object, "status", "stableRS")
-	count := func(hash string) (int, error) {
-		l, err := e.kube.CoreV1().Pods(e.ns).List(e.ctx, metav1.ListOptions{LabelSelector: "rollouts-pod-template-hash=" + hash})
-		if err != nil {
-			return 0, err
-		}
-		n := 0
-		for _, p := range l.Items {
-			if p.DeletionTimestamp == nil {
-				n++
-			}
-		}
-		return n, nil
-	}
 	var c, s int
 	err = wait.PollUntilContextTimeout(e.ctx, 250*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
 		var err1, err2 error
-		c, err1 = count(cur)
-		s, err2 = count(st)
+		c, err1 = e.livePods(cur)
+		s, err2 = e.livePods(st)
 		return err1 == nil && err2 == nil && c == canary && s == stable, nil
 	})
 	if err != nil {

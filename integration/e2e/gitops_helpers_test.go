@@ -166,6 +166,22 @@ func waitAgentReady(t *testing.T) {
 	})
 }
 
+// deleteAgentPods deletes every agent Pod, as a crash of all replicas
+// would; the Deployment starts new ones.
+func deleteAgentPods(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	agents, err := clientset.CoreV1().Pods(agentmeta.Namespace).List(ctx, metav1.ListOptions{LabelSelector: agentmeta.ComponentLabel + "=" + agentmeta.Name})
+	if err != nil || len(agents.Items) == 0 {
+		t.Fatalf("agent pods: %v (%d found)", err, len(agents.Items))
+	}
+	for _, p := range agents.Items {
+		if err := clientset.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
+			t.Fatalf("deleting agent Pod %s: %v", p.Name, err)
+		}
+	}
+}
+
 func dumpAgentLogs(t *testing.T) {
 	ctx := context.Background()
 	pods, err := clientset.CoreV1().Pods(agentmeta.Namespace).List(ctx, metav1.ListOptions{LabelSelector: agentmeta.ComponentLabel + "=" + agentmeta.Name})

@@ -24,7 +24,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/argolite/argolite/shared/agentmeta"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
@@ -69,6 +68,24 @@ spec:
   selector: {app: %s}
   ports: [{name: http, port: 80, targetPort: 8080}]
 `, name, app)
+}
+
+// canaryRouteYAML is an HTTPRoute on the test bed's Gateway for host,
+// sending everything to APP-stable and nothing to APP-canary, as a
+// traffic-routed canary starts.
+func canaryRouteYAML(name, host, app string) string {
+	return fmt.Sprintf(`---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: %s}
+spec:
+  parentRefs: [{name: %s, namespace: %s}]
+  hostnames: [%s]
+  rules:
+  - backendRefs:
+    - {name: %s-stable, port: 80, weight: 100}
+    - {name: %s-canary, port: 80, weight: 0}
+`, name, gatewayName, gatewayNamespace, host, app, app)
 }
 
 // createFromYAML writes text to a file and runs `rollout create -f` on it.
@@ -438,19 +455,7 @@ func TestRolloutGatewayCanary(t *testing.T) {
 	ns := newNamespace(t)
 	c := newCRClient(t)
 	host := "canary." + ns + ".e2e.local"
-	route := fmt.Sprintf(`---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata:
-  name: web
-spec:
-  parentRefs: [{name: %s, namespace: %s}]
-  hostnames: [%s]
-  rules:
-  - backendRefs:
-    - {name: gw-stable, port: 80, weight: 100}
-    - {name: gw-canary, port: 80, weight: 0}
-`, gatewayName, gatewayNamespace, host)
+	route := canaryRouteYAML("web", host, "gw")
 	createFromYAML(t, ns, rolloutYAML("gw", 2, `    canary:
       canaryService: gw-canary
       stableService: gw-stable
@@ -799,18 +804,7 @@ func TestRolloutUnpullableCanary(t *testing.T) {
 	ns := newNamespace(t)
 	c := newCRClient(t)
 	host := "unpullable." + ns + ".e2e.local"
-	route := fmt.Sprintf(`---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: web}
-spec:
-  parentRefs: [{name: %s, namespace: %s}]
-  hostnames: [%s]
-  rules:
-  - backendRefs:
-    - {name: up-stable, port: 80, weight: 100}
-    - {name: up-canary, port: 80, weight: 0}
-`, gatewayName, gatewayNamespace, host)
+	route := canaryRouteYAML("web", host, "up")
 	createFromYAML(t, ns, strings.Replace(rolloutYAML("up", 2, `    canary:
       canaryService: up-canary
       stableService: up-stable
@@ -901,15 +895,7 @@ spec:
 		runName = r.Name
 		return len(r.Status.MetricResults) == 1 && r.Status.MetricResults[0].Count >= 1, nil
 	})
-	agents, err := clientset.CoreV1().Pods(agentmeta.Namespace).List(context.Background(), metav1.ListOptions{LabelSelector: agentmeta.ComponentLabel + "=" + agentmeta.Name})
-	if err != nil || len(agents.Items) == 0 {
-		t.Fatalf("agent pods: %v", err)
-	}
-	for _, p := range agents.Items {
-		if err := clientset.CoreV1().Pods(p.Namespace).Delete(context.Background(), p.Name, metav1.DeleteOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	deleteAgentPods(t)
 	ro := waitRollout(t, c, ns, "restart", "paused after the analysis", func(ro *argov1.Rollout) bool {
 		return ro.Status.Phase == argov1.RolloutPhasePaused && ro.Status.CurrentStepIndex != nil && *ro.Status.CurrentStepIndex == 2
 	})
@@ -986,18 +972,7 @@ spec:
         templates: [{templateName: error-rate}]
         startingStep: 1
       steps: [{setWeight: 50}, {pause: {duration: 10m}}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: web}
-spec:
-  parentRefs: [{name: %[3]s, namespace: %[4]s}]
-  hostnames: [%[5]s]
-  rules:
-  - backendRefs:
-    - {name: prom-stable, port: 80, weight: 100}
-    - {name: prom-canary, port: 80, weight: 0}
-`, prom, query, gatewayName, gatewayNamespace, host)+serviceYAML("prom-stable", "prom")+serviceYAML("prom-canary", "prom"))
+`, prom, query)+canaryRouteYAML("web", host, "prom")+serviceYAML("prom-stable", "prom")+serviceYAML("prom-canary", "prom"))
 	waitRollout(t, c, ns, "prom", "Healthy", func(ro *argov1.Rollout) bool { return ro.Status.Phase == argov1.RolloutPhaseHealthy })
 	url := "http://" + net.JoinHostPort(nodeIP(t), gatewayPort) + "/color"
 	waitFor(t, "Traefik to route "+host, time.Minute, func(ctx context.Context) (bool, error) {

@@ -16,8 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
-
-	"github.com/argolite/argolite/shared/agentmeta"
 )
 
 // The workflow role's faults on the real cluster: Argo's own examples run in
@@ -313,15 +311,7 @@ spec:
 	waitWorkflow(t, dyn, ns, name, "to run its first step", 2*time.Minute, func(wf *unstructured.Unstructured) bool {
 		return nodesOf(wf)[name+"[0].slow"][0] == "Running"
 	})
-	agents, err := clientset.CoreV1().Pods(agentmeta.Namespace).List(context.Background(), metav1.ListOptions{LabelSelector: agentmeta.ComponentLabel + "=" + agentmeta.Name})
-	if err != nil || len(agents.Items) == 0 {
-		t.Fatalf("agent pods: %v", err)
-	}
-	for _, p := range agents.Items {
-		if err := clientset.CoreV1().Pods(p.Namespace).Delete(context.Background(), p.Name, metav1.DeleteOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	deleteAgentPods(t)
 	wf := waitWorkflow(t, dyn, ns, name, "to end after the agent restarted", 3*time.Minute, completed)
 	if phaseOf(wf) != "Succeeded" {
 		t.Fatalf("phase %s: %s", phaseOf(wf), messageOf(wf))

@@ -386,13 +386,7 @@ func TestStatus(t *testing.T) {
 
 func TestCreate(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, body string) string { return writeFile(t, dir, name, body) }
 	good := write("good.yaml", `apiVersion: argoproj.io/v1alpha1
 kind: Rollout
 metadata: {name: demo}
@@ -554,13 +548,7 @@ func TestWorkloadRefTemplateIsTheDeployments(t *testing.T) {
 
 func TestLint(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, body string) string { return writeFile(t, dir, name, body) }
 	good := write("good.yaml", `apiVersion: argoproj.io/v1alpha1
 kind: Rollout
 metadata: {name: demo}
@@ -607,4 +595,14 @@ spec:
 			t.Errorf("lint output lacks %q:\n%s", want, r.Out)
 		}
 	}
+}
+
+// writeFile writes body to dir/name and returns the path.
+func writeFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
