@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -44,9 +46,29 @@ func startHTTPBin(t *testing.T, ns string) string {
 	if _, err := clientset.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("creating the httpbin Service: %v", err)
 	}
-	waitFor(t, "httpbin available", 2*time.Minute, func(ctx context.Context) (bool, error) {
-		d, err := clientset.AppsV1().Deployments(ns).Get(ctx, "httpbin", metav1.GetOptions{})
-		return err == nil && d.Status.AvailableReplicas == 1, err
+	// Available is not reachable: the EndpointSlice and kube-proxy's
+	// rules follow the Pod's readiness. A metric's first measurement must
+	// not race them, so wait until the ClusterIP answers (the host
+	// reaches it through kube-proxy as the agent's Pod does).
+	var clusterIP string
+	probe := &http.Client{Timeout: 2 * time.Second}
+	waitFor(t, "httpbin to answer on its ClusterIP", 2*time.Minute, func(ctx context.Context) (bool, error) {
+		if clusterIP == "" {
+			s, err := clientset.CoreV1().Services(ns).Get(ctx, "httpbin", metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			clusterIP = s.Spec.ClusterIP
+		}
+		resp, err := probe.Get("http://" + net.JoinHostPort(clusterIP, "8080") + "/status/200")
+		if err != nil {
+			return false, err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return false, fmt.Errorf("GET /status/200: %s", resp.Status)
+		}
+		return true, nil
 	})
 	return fmt.Sprintf("http://httpbin.%s.svc:8080", ns)
 }
@@ -192,11 +214,14 @@ spec:
 	base := startHTTPBin(t, ns)
 	createRun(t, c, ns, "forever-web", argov1.AnalysisRunSpec{Metrics: []argov1.Metric{{Name: "up", Interval: "1h",
 		Provider: argov1.MetricProvider{Web: &argov1.WebMetric{URL: base + "/json"}}}}})
+	forever := &argov1.AnalysisRun{}
 	waitFor(t, "a successful measurement of forever-web", 2*time.Minute, func(ctx context.Context) (bool, error) {
-		r := &argov1.AnalysisRun{}
-		err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "forever-web"}, r)
-		return err == nil && len(r.Status.MetricResults) == 1 && r.Status.MetricResults[0].Successful == 1, err
+		err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "forever-web"}, forever)
+		return err == nil && (forever.Status.Phase.Completed() || len(forever.Status.MetricResults) == 1 && forever.Status.MetricResults[0].Successful == 1), err
 	})
+	if forever.Status.Phase.Completed() {
+		t.Fatalf("forever-web ended %s (%s) before it was terminated; its results: %+v", forever.Status.Phase, forever.Status.Message, forever.Status.MetricResults)
+	}
 	terminate(t, c, ns, "forever-web")
 	done := waitRun(t, c, ns, "forever-web", time.Minute)
 	if done.Status.Phase != argov1.AnalysisPhaseSuccessful || done.Status.Message != "Run Terminated" {

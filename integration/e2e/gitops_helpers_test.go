@@ -189,7 +189,7 @@ func dumpAgentLogs(t *testing.T) {
 		return
 	}
 	for _, p := range pods.Items {
-		tail := int64(80)
+		tail := int64(30)
 		b, err := clientset.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{TailLines: &tail}).DoRaw(ctx)
 		if err == nil {
 			t.Logf("agent %s (ip %s) logs:\n%s", p.Name, p.Status.PodIP, b)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -18,9 +19,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/argolite/argolite/shared/agentmeta"
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
 // env is what `make test-e2e` hands the tests.
@@ -213,6 +218,58 @@ func dumpNamespace(t *testing.T, ns string) {
 		for _, e := range events.Items {
 			t.Logf("event %s %s/%s: %s %s", e.Type, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, e.Message)
 		}
+	}
+	dumpArgoliteStatus(t, ns)
+	dumpAgentLogLines(t, ns)
+}
+
+// dumpArgoliteStatus logs the status of the namespace's argolite objects:
+// a failed wait on one says why only there (a measurement's message, a
+// condition).
+func dumpArgoliteStatus(t *testing.T, ns string) {
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return
+	}
+	for _, resource := range []string{"analysisruns", "rollouts", "applications", "workflows"} {
+		list, err := dyn.Resource(argov1.GroupVersion.WithResource(resource)).Namespace(ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			continue
+		}
+		for _, o := range list.Items {
+			status, _ := json.Marshal(o.Object["status"])
+			if len(status) > 4000 {
+				status = append(status[:4000], "..."...)
+			}
+			t.Logf("%s %s status: %s", o.GetKind(), o.GetName(), status)
+		}
+	}
+}
+
+// dumpAgentLogLines logs the agent's recent log lines that name ns, which
+// a shared agent's tail, busy with other tests, rarely holds.
+func dumpAgentLogLines(t *testing.T, ns string) {
+	ctx := context.Background()
+	pods, err := clientset.CoreV1().Pods(agentmeta.Namespace).List(ctx, metav1.ListOptions{LabelSelector: agentmeta.ComponentLabel + "=" + agentmeta.Name})
+	if err != nil {
+		return
+	}
+	for _, p := range pods.Items {
+		tail := int64(20000)
+		b, err := clientset.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{TailLines: &tail}).DoRaw(ctx)
+		if err != nil {
+			continue
+		}
+		var lines []string
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, ns) {
+				lines = append(lines, line)
+			}
+		}
+		if len(lines) > 60 {
+			lines = lines[len(lines)-60:]
+		}
+		t.Logf("agent %s log lines naming %s:\n%s", p.Name, ns, strings.Join(lines, "\n"))
 	}
 }
 
