@@ -580,6 +580,18 @@ metricsBindAddress: 127.0.0.1:10249
 # Leave the host's conntrack sysctls alone.
 conntrack: {maxPerCore: 0, min: 0}
 EOF2
+# The service range is virtual: kube-proxy rewrites a ClusterIP it has
+# programmed before the packet is routed on. One it has not programmed yet
+# (a Service seconds old) must not follow the default route off the machine,
+# where whatever answers (an egress proxy saying 404) then holds the client's
+# kept-alive connection. Routed to the pod bridge, nobody answers its ARP and
+# the client fails here in seconds and retries. (No dummy link: the kernel
+# may lack the module; a blackhole route would fail the host's own connects
+# before kube-proxy's OUTPUT rules see them.) The CNI bridge plugin adopts
+# the bridge made here.
+ip link show "$CNI_BRIDGE" >/dev/null 2>&1 || ip link add "$CNI_BRIDGE" type bridge
+ip link set "$CNI_BRIDGE" up
+ip route replace "$SERVICE_CIDR" dev "$CNI_BRIDGE"
 say "starting kube-proxy"
 start kube-proxy "$K8S_BIN/kube-proxy" --config "$CLUSTER_DIR/kube-proxy.yaml"
 

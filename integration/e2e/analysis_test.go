@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -51,7 +52,7 @@ func startHTTPBin(t *testing.T, ns string) string {
 	// not race them, so wait until the ClusterIP answers (the host
 	// reaches it through kube-proxy as the agent's Pod does).
 	var clusterIP string
-	probe := &http.Client{Timeout: 2 * time.Second}
+	probe := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}, Timeout: 2 * time.Second}
 	waitFor(t, "httpbin to answer on its ClusterIP", 2*time.Minute, func(ctx context.Context) (bool, error) {
 		if clusterIP == "" {
 			s, err := clientset.CoreV1().Services(ns).Get(ctx, "httpbin", metav1.GetOptions{})
@@ -64,9 +65,10 @@ func startHTTPBin(t *testing.T, ns string) string {
 		if err != nil {
 			return false, err
 		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return false, fmt.Errorf("GET /status/200: %s", resp.Status)
+			return false, fmt.Errorf("GET %s: %s %v %q", resp.Request.URL, resp.Status, resp.Header, body)
 		}
 		return true, nil
 	})
