@@ -3,9 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -47,31 +44,7 @@ func startHTTPBin(t *testing.T, ns string) string {
 	if _, err := clientset.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("creating the httpbin Service: %v", err)
 	}
-	// Available is not reachable: the EndpointSlice and kube-proxy's
-	// rules follow the Pod's readiness. A metric's first measurement must
-	// not race them, so wait until the ClusterIP answers (the host
-	// reaches it through kube-proxy as the agent's Pod does).
-	var clusterIP string
-	probe := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}, Timeout: 2 * time.Second}
-	waitFor(t, "httpbin to answer on its ClusterIP", 2*time.Minute, func(ctx context.Context) (bool, error) {
-		if clusterIP == "" {
-			s, err := clientset.CoreV1().Services(ns).Get(ctx, "httpbin", metav1.GetOptions{})
-			if err != nil {
-				return false, err
-			}
-			clusterIP = s.Spec.ClusterIP
-		}
-		resp, err := probe.Get("http://" + net.JoinHostPort(clusterIP, "8080") + "/status/200")
-		if err != nil {
-			return false, err
-		}
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return false, fmt.Errorf("GET %s: %s %v %q", resp.Request.URL, resp.Status, resp.Header, body)
-		}
-		return true, nil
-	})
+	waitServiceAnswers(t, ns, "httpbin", "/status/200", 1)
 	return fmt.Sprintf("http://httpbin.%s.svc:8080", ns)
 }
 

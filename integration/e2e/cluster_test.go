@@ -69,6 +69,8 @@ func TestClusterServesPods(t *testing.T) {
 		}
 	}
 
+	waitServiceAnswers(t, ns, "web", "/", 2)
+
 	// The client reaches the Service by its ClusterIP (the test bed has no DNS)
 	// and reports how many answers came from each replica.
 	script := fmt.Sprintf(`for i in $(seq 1 60); do wget -qO- http://%s/; done | sort | uniq -c; echo balanced > /dev/termination-log`, svc.Spec.ClusterIP)

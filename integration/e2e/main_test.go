@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,6 +147,35 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func(ctx con
 	if err != nil {
 		t.Fatalf("timed out after %s waiting for %s (last error: %v)", timeout, what, lastErr)
 	}
+}
+
+// waitServiceAnswers waits until the Service's ClusterIP answers path
+// with 200 from distinct different backends (told apart by their bodies),
+// each on a fresh connection. Ready Pods are not yet reachable ones: the
+// EndpointSlice and kube-proxy's rules follow readiness. The host reaches
+// a ClusterIP through kube-proxy's rules as Pods do.
+func waitServiceAnswers(t *testing.T, ns, name, path string, distinct int) {
+	t.Helper()
+	svc, err := clientset.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("Service %s/%s: %v", ns, name, err)
+	}
+	url := fmt.Sprintf("http://%s%s", net.JoinHostPort(svc.Spec.ClusterIP, fmt.Sprint(svc.Spec.Ports[0].Port)), path)
+	probe := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}, Timeout: 2 * time.Second}
+	seen := map[string]bool{}
+	waitFor(t, fmt.Sprintf("%d backends of Service %s/%s to answer %s", distinct, ns, name, url), 2*time.Minute, func(ctx context.Context) (bool, error) {
+		resp, err := probe.Get(url)
+		if err != nil {
+			return false, err
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return false, fmt.Errorf("GET %s: %s %v %q", url, resp.Status, resp.Header, body)
+		}
+		seen[string(body)] = true
+		return len(seen) >= distinct, nil
+	})
 }
 
 // waitEventNote waits for an events.k8s.io Event with reason about the
