@@ -45,6 +45,14 @@ func (c *cycle) syncCanary(newRS, stableRS *appsv1.ReplicaSet, olds []*appsv1.Re
 	if err := c.scaleDownOlds(olds); err != nil {
 		return err
 	}
+	outcome, err := c.reconcileExperiments(newRS, stableRS, append([]*appsv1.ReplicaSet{newRS, stableRS}, olds...))
+	if err != nil {
+		return err
+	}
+	if outcome == analysisAborted {
+		return c.abortCanary(newRS, stableRS, olds)
+	}
+	c.experimentOutcome = outcome
 	if trafficRouted(ro) {
 		if err := c.canaryWeight(newRS); err != nil {
 			return err
@@ -92,6 +100,9 @@ func (c *cycle) canaryAtStable(newRS, stableRS *appsv1.ReplicaSet, olds []*appsv
 		return err
 	}
 	st.CurrentStepIndex = ptrInt32(int32(len(strategy.Steps)))
+	if _, err := c.reconcileExperiments(newRS, stableRS, append([]*appsv1.ReplicaSet{newRS, stableRS}, olds...)); err != nil {
+		return err
+	}
 	if stableRS == nil {
 		c.promoted(newRS, "Initial deploy")
 	}
@@ -161,6 +172,10 @@ func (c *cycle) abortCanary(newRS, stableRS *appsv1.ReplicaSet, olds []*appsv1.R
 	if err := c.terminateRun(runBackground); err != nil {
 		return err
 	}
+	if _, err := c.reconcileExperiments(newRS, stableRS, nil); err != nil {
+		return err
+	}
+	c.extraWeights = nil
 	if trafficRouted(ro) {
 		if err := c.setWeight(0); err != nil {
 			return err
@@ -252,6 +267,15 @@ func (c *cycle) stepCanary(newRS, stableRS *appsv1.ReplicaSet, olds []*appsv1.Re
 			return err
 		}
 		done = true
+	case step.Experiment != nil:
+		switch c.experimentOutcome {
+		case analysisPassed:
+			done = true
+			if st.ControllerPause {
+				c.resumed()
+			}
+			st.Canary.CurrentExperiment = ""
+		}
 	case step.Analysis != nil:
 		run, err := c.runFor(runStep, step.Analysis, newRS, stableRS, idx)
 		if err != nil {

@@ -57,6 +57,26 @@ func (c *cycle) setWeight(weight int32) error {
 	if err != nil {
 		return &specError{msg: "spec.strategy.canary.trafficRouting: " + err.Error()}
 	}
+	extra, err := c.extraBackends()
+	if err != nil {
+		return err
+	}
+	stableWeight := mw - weight
+	for _, e := range extra {
+		stableWeight -= e.Weight
+	}
+	stableWeight = max(stableWeight, 0)
+	// The experiment Services of an earlier cycle that are no longer
+	// weighted leave the routes.
+	stale := map[string]bool{}
+	if w := ro.Status.Canary.Weights; w != nil {
+		for _, a := range w.Additional {
+			stale[a.ServiceName] = true
+		}
+	}
+	for _, e := range extra {
+		delete(stale, e.ServiceName)
+	}
 	for _, ref := range refs {
 		u, err := c.getRoute(ref)
 		if err != nil {
@@ -67,23 +87,44 @@ func (c *cycle) setWeight(weight int32) error {
 		for _, r := range rules {
 			rule, _ := r.(map[string]any)
 			refsList, _ := rule["backendRefs"].([]any)
+			// Experiment Services join the rules that route to stable.
+			routed := hasBackend(rule, cs.StableService)
+			kept := refsList[:0:0]
+			seen := map[string]bool{}
 			for _, b := range refsList {
 				br, _ := b.(map[string]any)
 				name, _ := br["name"].(string)
+				if stale[name] {
+					changed = true
+					continue
+				}
+				kept = append(kept, b)
+				seen[name] = true
 				var want int64
 				switch name {
 				case cs.StableService:
-					want, foundStable = int64(mw-weight), true
+					want, foundStable = int64(stableWeight), true
 				case cs.CanaryService:
 					want, foundCanary = int64(weight), true
 				default:
-					continue
+					w, ok := extraWeight(extra, name)
+					if !ok {
+						continue
+					}
+					want = int64(w)
 				}
 				if got, ok := br["weight"].(int64); !ok || got != want {
 					br["weight"] = want
 					changed = true
 				}
 			}
+			for _, e := range extra {
+				if routed && !seen[e.ServiceName] {
+					kept = append(kept, map[string]any{"name": e.ServiceName, "port": int64(e.port), "weight": int64(e.Weight)})
+					changed = true
+				}
+			}
+			rule["backendRefs"] = kept
 		}
 		if !foundStable || !foundCanary {
 			return fmt.Errorf("HTTPRoute %s/%s needs backendRefs to both Service %q (stable) and %q (canary) in its rules: add the missing one with weight 0", ref.Namespace, ref.Name, cs.StableService, cs.CanaryService)
@@ -105,12 +146,51 @@ func (c *cycle) setWeight(weight int32) error {
 	stableHash := st.StableRS
 	st.Canary.Weights = &argov1.TrafficWeights{
 		Canary: argov1.WeightDestination{Weight: weight, ServiceName: cs.CanaryService, PodTemplateHash: st.CurrentPodHash},
-		Stable: argov1.WeightDestination{Weight: mw - weight, ServiceName: cs.StableService, PodTemplateHash: stableHash},
+		Stable: argov1.WeightDestination{Weight: stableWeight, ServiceName: cs.StableService, PodTemplateHash: stableHash},
+	}
+	for _, e := range extra {
+		st.Canary.Weights.Additional = append(st.Canary.Weights.Additional, e.WeightDestination)
 	}
 	if prev != weight {
 		c.event(corev1.EventTypeNormal, "TrafficWeightUpdated", "Traffic weight updated from %d to %d", max(prev, 0), weight)
 	}
 	return nil
+}
+
+// extraBackend is an experiment template's Service with its weight and
+// the port the routes send to.
+type extraBackend struct {
+	argov1.WeightDestination
+	port int32
+}
+
+// extraBackends are the cycle's extra destinations with their Services'
+// first ports.
+func (c *cycle) extraBackends() ([]extraBackend, error) {
+	var out []extraBackend
+	for _, w := range c.extraWeights {
+		svc := &corev1.Service{}
+		if err := c.r.Client.Get(c.ctx, client.ObjectKey{Namespace: c.ro.Namespace, Name: w.ServiceName}, svc); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue // the experiment makes it; the next cycle routes to it
+			}
+			return nil, fmt.Errorf("reading experiment Service %s/%s: %w", c.ro.Namespace, w.ServiceName, err)
+		}
+		if len(svc.Spec.Ports) == 0 {
+			continue
+		}
+		out = append(out, extraBackend{WeightDestination: w, port: svc.Spec.Ports[0].Port})
+	}
+	return out, nil
+}
+
+func extraWeight(extra []extraBackend, svc string) (int32, bool) {
+	for _, e := range extra {
+		if e.ServiceName == svc {
+			return e.Weight, true
+		}
+	}
+	return 0, false
 }
 
 // headerRouteName is the HTTPRoute of a managed header route beside route.

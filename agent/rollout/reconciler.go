@@ -62,6 +62,12 @@ type cycle struct {
 	retried bool
 	// workload is the Deployment a workloadRef names, read this cycle.
 	workload *appsv1.Deployment
+	// extraWeights are the routes' destinations besides stable and canary:
+	// the templates of a running experiment step.
+	extraWeights []argov1.WeightDestination
+	// experimentOutcome is how the current experiment step's Experiment
+	// judged the canary.
+	experimentOutcome analysisOutcome
 }
 
 func (c *cycle) event(typ, reason, format string, args ...any) {

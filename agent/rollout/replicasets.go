@@ -1,10 +1,8 @@
 package rollout
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"maps"
 	"slices"
 	"sort"
@@ -16,8 +14,6 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/rand"
-	"k8s.io/utils/dump"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -41,21 +37,6 @@ const (
 	// Rollout's, so the two no longer compare equal.
 	AnnotationTemplateHash = "rollouts.argolite.dev/template-hash"
 )
-
-// podTemplateHash is the revision's pod-template-hash, computed as
-// Kubernetes' Deployments and Argo Rollouts compute it (FNV-32a over the
-// template's hash dump, then the collision count), so a template gets the
-// same hash here as there.
-func podTemplateHash(t *corev1.PodTemplateSpec, collisionCount *int32) string {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(dump.ForHash(*t)))
-	if collisionCount != nil {
-		b := make([]byte, 8)
-		binary.LittleEndian.PutUint32(b, uint32(*collisionCount))
-		_, _ = h.Write(b)
-	}
-	return rand.SafeEncodeString(fmt.Sprint(h.Sum32()))
-}
 
 // revisionOf is a ReplicaSet's revision number (0 when it has none).
 func revisionOf(rs *appsv1.ReplicaSet) int {
@@ -116,7 +97,7 @@ func sameTemplate(a, b *corev1.PodTemplateSpec) bool {
 // madeFrom says rs runs template: it was made from it, or its (defaulted)
 // template is template (an undo copies a ReplicaSet's template back).
 func madeFrom(rs *appsv1.ReplicaSet, template *corev1.PodTemplateSpec) bool {
-	return rs.Annotations[AnnotationTemplateHash] == podTemplateHash(template, nil) || sameTemplate(&rs.Spec.Template, template)
+	return rs.Annotations[AnnotationTemplateHash] == rolloutspec.PodTemplateHash(template, nil) || sameTemplate(&rs.Spec.Template, template)
 }
 
 // findNewReplicaSet is the ReplicaSet of the current template, if any.
@@ -139,13 +120,13 @@ func (c *cycle) createReplicaSet(template *corev1.PodTemplateSpec, rss []*appsv1
 		revision = max(revision, revisionOf(rs)+1)
 	}
 	for range 5 {
-		hash := podTemplateHash(template, ro.Status.CollisionCount)
+		hash := rolloutspec.PodTemplateHash(template, ro.Status.CollisionCount)
 		rs := &appsv1.ReplicaSet{
 			ObjectMeta: metav1.ObjectMeta{
 				Name:        ro.Name + "-" + hash,
 				Namespace:   ro.Namespace,
 				Labels:      maps.Clone(template.Labels),
-				Annotations: map[string]string{AnnotationRevision: strconv.Itoa(revision), AnnotationTemplateHash: podTemplateHash(template, nil)},
+				Annotations: map[string]string{AnnotationRevision: strconv.Itoa(revision), AnnotationTemplateHash: rolloutspec.PodTemplateHash(template, nil)},
 			},
 			Spec: appsv1.ReplicaSetSpec{
 				Replicas:        ptr.To[int32](0),

@@ -16,6 +16,7 @@ import (
 
 	"github.com/argolite/argolite/agent/ctrlkit"
 	"github.com/argolite/argolite/agent/rollout/analysis"
+	"github.com/argolite/argolite/agent/rollout/experiment"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
 
@@ -31,6 +32,7 @@ type Options struct {
 // +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;patch;update
 // +kubebuilder:rbac:groups=argolite.dev,resources=rollouts/finalizers,verbs=update
+// +kubebuilder:rbac:groups=argolite.dev,resources=experiments,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;patch;update
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods/eviction,verbs=create
@@ -49,12 +51,16 @@ func CacheScopes() map[client.Object]cache.ByObject {
 	return out
 }
 
-// Setup adds the Rollout and AnalysisRun controllers to the manager. A
-// Rollout is woken by its own changes, its ReplicaSets', AnalysisRuns' and
+// Setup adds the Rollout, AnalysisRun and Experiment controllers to the
+// manager. A Rollout is woken by its own changes, its ReplicaSets',
+// AnalysisRuns', Experiments' and
 // workloadRef Deployment's changes, and the times its steps asked for (a pause, a scale-down
 // delay, the progress deadline).
 func Setup(mgr manager.Manager, o Options) error {
 	if err := analysis.Setup(mgr, analysis.Options{Concurrency: o.Concurrency}); err != nil {
+		return err
+	}
+	if err := experiment.Setup(mgr, experiment.Options{Concurrency: o.Concurrency}); err != nil {
 		return err
 	}
 	r := newReconciler(mgr.GetClient(), mgr.GetAPIReader(), ctrlkit.Events{Recorder: mgr.GetEventRecorder("argolite-rollout")})
@@ -65,6 +71,7 @@ func Setup(mgr manager.Manager, o Options) error {
 		For(&argov1.Rollout{}).
 		Owns(&appsv1.ReplicaSet{}).
 		Owns(&argov1.AnalysisRun{}).
+		Owns(&argov1.Experiment{}).
 		// A workloadRef Rollout follows its Deployment's template.
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(rolloutsOfDeployment(mgr.GetClient()))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Concurrency, 1)}).

@@ -396,8 +396,8 @@ type createOptions struct {
 func newCreateCmd(o *createOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create -f FILE",
-		Short: "Create Rollouts, AnalysisTemplates and the Services next to them from files",
-		Long: `Create the objects of YAML or JSON files: Rollouts, AnalysisTemplates,
+		Short: "Create Rollouts, Experiments, AnalysisTemplates and the Services next to them from files",
+		Long: `Create the objects of YAML or JSON files: Rollouts, Experiments, AnalysisTemplates,
 ClusterAnalysisTemplates and AnalysisRuns (Argo's argoproj.io/v1alpha1 is
 mapped to argolite.dev/v1alpha1), and any other kind in the same files (the
 Services and HTTPRoutes a Rollout names) as they are. A field argolite does not
@@ -424,6 +424,7 @@ var ourKinds = map[string]func() any{
 	"AnalysisTemplate":        func() any { return &argov1.AnalysisTemplate{} },
 	"ClusterAnalysisTemplate": func() any { return &argov1.ClusterAnalysisTemplate{} },
 	"AnalysisRun":             func() any { return &argov1.AnalysisRun{} },
+	"Experiment":              func() any { return &argov1.Experiment{} },
 }
 
 func (o *createOptions) Run(ctx context.Context) error {
@@ -487,8 +488,8 @@ func decodeDocuments(srcs []cli.Source, validate bool) ([]document, []string) {
 			}
 			if u.GetAPIVersion() == argov1.GroupVersion.String() {
 				problem := checkOurs(u)
-				if problem == "" && validate && u.GetKind() == "Rollout" {
-					problem = validateRollout(u)
+				if problem == "" && validate {
+					problem = validateOurs(u)
 				}
 				if problem != "" {
 					problems = append(problems, where+": "+problem)
@@ -501,8 +502,22 @@ func decodeDocuments(srcs []cli.Source, validate bool) ([]document, []string) {
 	return docs, problems
 }
 
-// validateRollout runs Argo's validation rules (the agent's) on a Rollout
-// that passed the strict check.
+// validateOurs runs Argo's validation rules (the agent's) on a Rollout or
+// an Experiment that passed the strict check.
+func validateOurs(u *unstructured.Unstructured) string {
+	switch u.GetKind() {
+	case "Rollout":
+		return validateRollout(u)
+	case "Experiment":
+		ex := &argov1.Experiment{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, ex); err != nil {
+			return err.Error()
+		}
+		return rolloutspec.ValidateExperiment(ex)
+	}
+	return ""
+}
+
 func validateRollout(u *unstructured.Unstructured) string {
 	ro := &argov1.Rollout{}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, ro); err != nil {
@@ -523,14 +538,17 @@ func validateRollout(u *unstructured.Unstructured) string {
 func checkOurs(u *unstructured.Unstructured) string {
 	build, ok := ourKinds[u.GetKind()]
 	if !ok {
-		return fmt.Sprintf("kind %s is not one create -f takes: Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun", u.GetKind())
+		return fmt.Sprintf("kind %s is not one create -f takes: Rollout, Experiment, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun", u.GetKind())
 	}
 	raw := runtime.DeepCopyJSON(u.Object)
 	delete(raw, "status")
 	var faults []strict.Fault
-	if u.GetKind() == "Rollout" {
+	switch u.GetKind() {
+	case "Rollout":
 		faults = rolloutstrict.Rollout(raw)
-	} else {
+	case "Experiment":
+		faults = rolloutstrict.Experiment(raw)
+	default:
 		faults = rolloutstrict.Analysis(raw, build())
 	}
 	if len(faults) > 0 {
@@ -560,11 +578,11 @@ func newLintCmd(o *lintOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "lint (FILE | DIR)...",
 		Short: "Check Rollout and analysis files with the agent's rules, without a cluster",
-		Long: `Check the Rollouts, AnalysisTemplates, ClusterAnalysisTemplates and
-AnalysisRuns of files and directories (.yaml, .yml, .json, recursively; - for
+		Long: `Check the Rollouts, Experiments, AnalysisTemplates, ClusterAnalysisTemplates
+and AnalysisRuns of files and directories (.yaml, .yml, .json, recursively; - for
 stdin) as the agent will: every field must be one argolite has (a misspelt
 or unsupported one is named, with the fix), and a Rollout must pass Argo
-Rollouts' validation rules. Argo's argoproj.io/v1alpha1 files are taken as
+Rollouts' validation rules (an Experiment too). Argo's argoproj.io/v1alpha1 files are taken as
 they are; other kinds are skipped. It exits 1 when a file has a problem.`,
 		Example: `  kubectl argo rollout lint examples/rollout-canary/
   kubectl argo rollout lint rollout.yaml analysis.yaml`,

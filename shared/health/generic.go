@@ -20,12 +20,13 @@ func isOwnGroup(group string) bool {
 
 // awaitsStatus lists the kinds whose controller always reports a health or a
 // phase: until it does, they are Progressing (as Argo CD's rules for its
-// Application, Workflow, Rollout and AnalysisRun say), not Healthy.
+// Application, Workflow, Rollout, AnalysisRun and Experiment say), not Healthy.
 var awaitsStatus = map[string]bool{
 	"Application": true,
 	"Workflow":    true,
 	"Rollout":     true,
 	"AnalysisRun": true,
+	"Experiment":  true,
 }
 
 // phaseHealth maps the phases of argolite's kinds (Workflow, Rollout,

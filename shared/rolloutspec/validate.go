@@ -178,8 +178,8 @@ func validateCanary(ro *argov1.Rollout, add func(string, string, ...any)) {
 		if h := step.SetHeaderRoute; h != nil {
 			validateHeaderRoute(ro, h, sp+".setHeaderRoute", add)
 		}
-		if step.Experiment != nil {
-			add(sp+".experiment", "experiment steps are not supported by argolite yet: use an analysis step")
+		if ex := step.Experiment; ex != nil {
+			validateExperimentStep(ex, tr != nil, sp+".experiment", add)
 		}
 		validateAnalysis(step.Analysis, sp+".analysis", add)
 	}
@@ -274,8 +274,13 @@ func validateAnalysis(a *argov1.RolloutAnalysis, path string, add func(string, s
 			add(fmt.Sprintf("%s.templates[%d].templateName", path, i), "Required value")
 		}
 	}
-	for i, arg := range a.Args {
-		ap := fmt.Sprintf("%s.args[%d]", path, i)
+	validateArgs(a.Args, path+".args", add)
+}
+
+// validateArgs checks a Rollout's analysis arguments.
+func validateArgs(args []argov1.AnalysisRunArgument, path string, add func(string, string, ...any)) {
+	for i, arg := range args {
+		ap := fmt.Sprintf("%s[%d]", path, i)
 		if arg.Name == "" {
 			add(ap+".name", "Required value")
 		}

@@ -41,6 +41,12 @@ func Rollout(raw map[string]any) []strict.Fault {
 	return rolloutChecker.Check(raw, &argov1.Rollout{})
 }
 
+// Experiment checks an Experiment as decoded from JSON or YAML (without
+// status) and returns one fault per field argolite does not have.
+func Experiment(raw map[string]any) []strict.Fault {
+	return rolloutChecker.Check(raw, &argov1.Experiment{})
+}
+
 // SupportedProviders names the metric providers argolite runs.
 const SupportedProviders = "prometheus, web or job"
 

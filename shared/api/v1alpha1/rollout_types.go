@@ -360,6 +360,13 @@ type RolloutExperimentTemplate struct {
 	Service  *TemplateService      `json:"service,omitempty"`
 }
 
+// The specRefs of an experiment step's template: which revision's Pod
+// template it runs.
+const (
+	SpecRefCanary = "canary"
+	SpecRefStable = "stable"
+)
+
 // TemplateService asks for a Service in front of an experiment's ReplicaSet.
 type TemplateService struct {
 	Name string `json:"name,omitempty"`
