@@ -272,7 +272,9 @@ func (c *cycle) cancelExperiments(exs []*argov1.Experiment) error {
 func (c *cycle) deleteOldExperiments(exs []*argov1.Experiment, rss []*appsv1.ReplicaSet) error {
 	hashes := map[string]bool{} // hash -> being deleted
 	for _, rs := range rss {
-		hashes[rs.Labels[LabelPodTemplateHash]] = rs.DeletionTimestamp != nil
+		if rs != nil { // no stable yet
+			hashes[rs.Labels[LabelPodTemplateHash]] = rs.DeletionTimestamp != nil
+		}
 	}
 	limits := c.ro.Spec.Analysis
 	keepSuccessful, keepUnsuccessful := int32(defaultRunHistoryLimit), int32(defaultRunHistoryLimit)
