@@ -34,7 +34,7 @@ import (
 // suite applies it, with only the apiVersion mapped, into a namespace of
 // its own. A fixture argolite supports must reach Healthy; one that uses a
 // feature argolite refuses (a traffic router other than the Gateway API,
-// experiments, ping-pong) must be Degraded with InvalidSpec naming that
+// ping-pong) must be Degraded with InvalidSpec naming that
 // field. Then the scenarios of Argo's own tests (canary_test.go,
 // analysis_test.go, functional_test.go, rollback_window_test.go) that need
 // no ALB, Istio or the public internet run step by step, as Argo's fixture
@@ -80,7 +80,7 @@ func refusedFeature(objs []*unstructured.Unstructured) string {
 		steps, _, _ := unstructured.NestedSlice(o.Object, "spec", "strategy", "canary", "steps")
 		for _, s := range steps {
 			if m, ok := s.(map[string]any); ok {
-				for _, k := range []string{"experiment", "setMirrorRoute", "plugin"} {
+				for _, k := range []string{"setMirrorRoute", "plugin"} {
 					if _, ok := m[k]; ok {
 						return k
 					}
@@ -150,7 +150,7 @@ func (e *rolloutEnv) apply(fileOrYAML string) error {
 			ri = e.dyn.Resource(m.Resource).Namespace(e.ns)
 		}
 		if _, err := ri.Create(e.ctx, o, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			if gvk.Kind == "Rollout" || gvk.Kind == "AnalysisTemplate" {
+			if gvk.Kind == "Rollout" || gvk.Kind == "AnalysisTemplate" || gvk.Kind == "Experiment" {
 				return fmt.Errorf("creating %s %s: %w", gvk.Kind, o.GetName(), err)
 			}
 			e.logf("skipped %s %s: %v", gvk.Kind, o.GetName(), err)
@@ -457,7 +457,7 @@ type rolloutScenario struct {
 
 // rolloutScenarios are Argo's e2e tests whose fixtures argolite takes, as
 // Argo wrote them (test/e2e at v1.10.2). Left out: tests on ALB, Istio,
-// SMI, APISIX, App Mesh or experiments (refused by name), TestAnalysisWithSecret
+// SMI, APISIX or App Mesh (refused by name), TestAnalysisWithSecret
 // (its URL is on the public internet), and tests that need Argo's
 // controller metrics or its kubectl plugin's output format.
 var rolloutScenarios = []rolloutScenario{
@@ -519,7 +519,7 @@ func runRollouts(t *testing.T, ctx context.Context, dyn dynamic.Interface, kube 
 	var fixtures, templates []string
 	for _, en := range entries {
 		objs, err := readObjects(filepath.Join(corpus, en.Name()))
-		if err != nil || !slices.ContainsFunc(objs, func(o *unstructured.Unstructured) bool { return o.GetKind() == "Rollout" }) {
+		if err != nil || !slices.ContainsFunc(objs, func(o *unstructured.Unstructured) bool { return o.GetKind() == "Rollout" || o.GetKind() == "Experiment" }) {
 			continue
 		}
 		if placeholder(objs) {
@@ -542,7 +542,7 @@ func runRollouts(t *testing.T, ctx context.Context, dyn dynamic.Interface, kube 
 	for _, f := range fixtures {
 		jobs = append(jobs, job{name: f, file: f})
 	}
-	for _, s := range append(rolloutScenarios, durationScenarios...) {
+	for _, s := range slices.Concat(rolloutScenarios, durationScenarios, experimentScenarios) {
 		jobs = append(jobs, job{name: s.test, file: s.file, steps: s.steps, fill: s.name, given: s.given})
 	}
 	results := make([]rolloutCase, len(jobs))
@@ -576,7 +576,7 @@ func runRollouts(t *testing.T, ctx context.Context, dyn dynamic.Interface, kube 
 		}
 		fmt.Fprintf(&b, "%s: %d passed, %d failed (of %d", title, passed, len(failed), len(cases))
 		if refused > 0 {
-			fmt.Fprintf(&b, "; %d of the passed are refused by name as documented: a traffic router other than the Gateway API, experiments, ping-pong", refused)
+			fmt.Fprintf(&b, "; %d of the passed are refused by name as documented: a traffic router other than the Gateway API, ping-pong", refused)
 		}
 		fmt.Fprintf(&b, ")\n")
 		sort.Strings(failed)
@@ -584,7 +584,7 @@ func runRollouts(t *testing.T, ctx context.Context, dyn dynamic.Interface, kube 
 			b.WriteString(f + "\n")
 		}
 	}
-	report("Argo Rollouts e2e fixtures (test/e2e/functional) conformance, first revision Healthy or refused by name", results[:len(fixtures)])
+	report("Argo Rollouts e2e fixtures (test/e2e/functional) conformance, first revision Healthy (an Experiment Successful) or refused by name", results[:len(fixtures)])
 	if len(templates) > 0 {
 		fmt.Fprintf(&b, "  not run as fixtures (templates Argo's tests fill in): %s\n", strings.Join(templates, ", "))
 	}
@@ -647,6 +647,11 @@ func runRolloutJob(parent context.Context, dyn dynamic.Interface, kube kubernete
 		return c
 	}
 	if steps == nil {
+		if !slices.ContainsFunc(objs, func(o *unstructured.Unstructured) bool { return o.GetKind() == "Rollout" }) {
+			// An Experiment fixture: its templates run for its duration.
+			c.err = e.waitExperimentPhase("", "Successful")
+			return c
+		}
 		if field := refusedFeature(objs); field != "" {
 			c.refused = field
 			c.err = e.waitRefused(field)
