@@ -1020,3 +1020,125 @@ spec:
 		t.Errorf("after the abort: %v in 100 requests, want all stable", got)
 	}
 }
+
+// TestRolloutExperimentGateway: an experiment step runs a baseline (the
+// stable's template) and a canary template beside the Rollout, each
+// behind a Service of its own that the HTTPRoute weights (10 % each, the
+// stable 80 %), measured through Traefik; once the experiment's duration
+// is over the step completes, the experiment Services leave the route and
+// its ReplicaSets scale down.
+func TestRolloutExperimentGateway(t *testing.T) {
+	needCluster(t)
+	sharedAgent(t)
+	ns := newNamespace(t)
+	c := newCRClient(t)
+	host := "exp." + ns + ".e2e.local"
+	createFromYAML(t, ns, rolloutYAML("ex", 2, `    canary:
+      canaryService: ex-canary
+      stableService: ex-stable
+      trafficRouting:
+        gatewayAPI:
+          httpRoute: web
+      steps:
+      - experiment:
+          duration: 40s
+          scaleDownDelaySeconds: 5
+          templates:
+          - name: baseline
+            specRef: stable
+            weight: 10
+          - name: candidate
+            specRef: canary
+            weight: 10
+            service: {name: ex-candidate}
+      - pause: {}`)+serviceYAML("ex-stable", "ex")+serviceYAML("ex-canary", "ex")+canaryRouteYAML("web", host, "ex"))
+	waitRollout(t, c, ns, "ex", "Healthy", func(ro *argov1.Rollout) bool { return ro.Status.Phase == argov1.RolloutPhaseHealthy })
+	routes := dynamic.NewForConfigOrDie(cfg).Resource(httpRoutes).Namespace(ns)
+	waitRouteAccepted(t, routes, ns)
+	url := "http://" + net.JoinHostPort(nodeIP(t), gatewayPort) + "/color"
+	waitFor(t, "Traefik to route "+host, time.Minute, func(ctx context.Context) (bool, error) {
+		v, err := getVersion(ctx, url, host, nil)
+		return err == nil && v == `"blue"`, nil
+	})
+
+	if r := argo(t, "-n", ns, "rollout", "set", "image", "ex", "demo=argoproj/rollouts-demo:yellow"); r.code != 0 {
+		t.Fatalf("set image exited %d", r.code)
+	}
+	running := waitRollout(t, c, ns, "ex", "weighting the experiment", func(ro *argov1.Rollout) bool {
+		return ro.Status.Canary.Weights != nil && len(ro.Status.Canary.Weights.Additional) == 2
+	})
+	if w := running.Status.Canary.Weights; w.Stable.Weight != 80 || w.Canary.Weight != 0 {
+		t.Errorf("weights during the experiment = %+v, want stable 80, canary 0, 10 to each template", w)
+	}
+	exName := running.Status.Canary.CurrentExperiment
+	ex := &argov1.Experiment{}
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: exName}, ex); err != nil {
+		t.Fatalf("the current experiment %q: %v", exName, err)
+	}
+	if !metav1.IsControlledBy(ex, running) || ex.Status.Phase != argov1.AnalysisPhaseRunning {
+		t.Errorf("experiment %s: phase %s, owners %+v; want Running, controlled by the Rollout", ex.Name, ex.Status.Phase, ex.OwnerReferences)
+	}
+	services := map[string]bool{}
+	for _, ts := range ex.Status.TemplateStatuses {
+		services[ts.ServiceName] = true
+	}
+	if !services["ex-candidate"] || !services[exName+"-baseline"] {
+		t.Errorf("experiment Services = %v, want ex-candidate and %s-baseline", services, exName)
+	}
+	// Through Traefik: the baseline answers blue like the stable, the
+	// candidate yellow, about 10 % of requests.
+	waitFor(t, "the candidate to answer through the Gateway", time.Minute, func(ctx context.Context) (bool, error) {
+		v, err := getVersion(ctx, url, host, nil)
+		return err == nil && v == `"yellow"`, nil
+	})
+	const n, share, tolerance = 300, 0.10, 0.05
+	counts := countVersions(t, url, host, nil, n)
+	if got := float64(counts[`"yellow"`]) / n; math.Abs(got-share) > tolerance || counts[`"yellow"`]+counts[`"blue"`] != n {
+		t.Errorf("during the experiment: %v in %d requests, candidate share %.3f; want %.2f±%.2f", counts, n, got, share, tolerance)
+	} else {
+		t.Logf("during the experiment: %v in %d requests, candidate share %.3f", counts, n, got)
+	}
+
+	// The duration ends: the step completes, the route loses the
+	// experiment's Services, its ReplicaSets scale down.
+	paused := waitRollout(t, c, ns, "ex", "paused after the experiment", func(ro *argov1.Rollout) bool {
+		return ro.Status.Phase == argov1.RolloutPhasePaused && ro.Status.CurrentStepIndex != nil && *ro.Status.CurrentStepIndex == 1
+	})
+	if w := paused.Status.Canary.Weights; w == nil || len(w.Additional) != 0 || w.Stable.Weight != 100 {
+		t.Errorf("weights after the experiment = %+v, want all to stable, no additional", w)
+	}
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: exName}, ex); err != nil || ex.Status.Phase != argov1.AnalysisPhaseSuccessful {
+		t.Errorf("experiment %s: %v, phase %s; want Successful", exName, err, ex.Status.Phase)
+	}
+	waitFor(t, "the experiment Services to leave the HTTPRoute", time.Minute, func(ctx context.Context) (bool, error) {
+		u, err := routes.Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		rules, _, _ := unstructured.NestedSlice(u.Object, "spec", "rules")
+		refs, _ := rules[0].(map[string]any)["backendRefs"].([]any)
+		return len(refs) == 2, nil
+	})
+	waitFor(t, "the experiment's ReplicaSets to scale down and its Services to go", 2*time.Minute, func(ctx context.Context) (bool, error) {
+		rss, err := clientset.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, rs := range rss.Items {
+			if rs.Annotations[argov1.ExperimentNameAnnotationKey] == exName && rs.Status.Replicas != 0 {
+				return false, nil
+			}
+		}
+		_, err = clientset.CoreV1().Services(ns).Get(ctx, "ex-candidate", metav1.GetOptions{})
+		return isNotFound(err), nil
+	})
+	if c := countVersions(t, url, host, nil, 100); c[`"blue"`] != 100 {
+		t.Errorf("after the experiment: %v in 100 requests, want all stable", c)
+	}
+	if r := argo(t, "-n", ns, "rollout", "promote", "ex"); r.code != 0 {
+		t.Fatalf("promote exited %d", r.code)
+	}
+	waitRollout(t, c, ns, "ex", "Healthy at the candidate", func(ro *argov1.Rollout) bool {
+		return ro.Status.Phase == argov1.RolloutPhaseHealthy && ro.Status.StableRS == ro.Status.CurrentPodHash
+	})
+}
