@@ -76,6 +76,7 @@ it does.`,
 		newRestartCmd(&restartOptions{Common: common()}),
 		newSetCmd(common),
 		newAnalysisRunCmd(common),
+		newExperimentCmd(common),
 	)
 	return cmd
 }

@@ -531,6 +531,53 @@ func TestAnalysisRunCommands(t *testing.T) {
 	}
 }
 
+func TestExperimentCommands(t *testing.T) {
+	ro := canary()
+	ex := &argov1.Experiment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "demo-new-3-0", CreationTimestamp: metav1.Time{Time: now.Add(-2 * time.Minute)},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: argov1.GroupVersion.String(), Kind: "Rollout", Name: "demo", UID: ro.UID, Controller: ptr.To(true)}}},
+		Spec: argov1.ExperimentSpec{Duration: "5m",
+			Templates: []argov1.ExperimentTemplate{{Name: "baseline"}, {Name: "canary"}},
+			Analyses:  []argov1.ExperimentAnalysisTemplateRef{{Name: "compare", TemplateName: "compare", RequiredForCompletion: true}}},
+		Status: argov1.ExperimentStatus{Phase: argov1.AnalysisPhaseRunning,
+			TemplateStatuses: []argov1.ExperimentTemplateStatus{{Name: "baseline", Status: argov1.TemplateStatusRunning, Replicas: 1, ReadyReplicas: 1, AvailableReplicas: 1,
+				PodTemplateHash: "abc123", ServiceName: "demo-new-3-0-baseline"}},
+			AnalysisRuns: []argov1.ExperimentAnalysisRunStatus{{Name: "compare", AnalysisRun: "demo-new-3-0-compare", Phase: argov1.AnalysisPhaseRunning}}},
+	}
+	c := clients(t, ro, ex)
+
+	r := run(t, c, "experiment", "list")
+	clitest.WantErr(t, r.Err, "")
+	got := clitest.Squeeze(r.Out)
+	for _, want := range []string{"NAME STATUS ROLLOUT TEMPLATES ANALYSES DURATION AGE MESSAGE", "demo-new-3-0 Running demo 2 1 5m 2m -"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("list lacks %q:\n%s", want, r.Out)
+		}
+	}
+	r = run(t, c, "exp", "get", "demo-new-3-0")
+	clitest.WantErr(t, r.Err, "")
+	got = clitest.Squeeze(r.Out)
+	for _, want := range []string{
+		"TEMPLATE STATUS REPLICAS READY AVAILABLE POD-HASH SERVICE MESSAGE",
+		"baseline Running 1 1 1 abc123 demo-new-3-0-baseline -",
+		"canary Pending 0 0 0 - - -",
+		"compare ◌ Running demo-new-3-0-compare true -",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("get lacks %q:\n%s", want, r.Out)
+		}
+	}
+	r = run(t, c, "experiment", "terminate", "demo-new-3-0")
+	clitest.WantErr(t, r.Err, "")
+	stored := &argov1.Experiment{}
+	if err := c.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "demo-new-3-0"}, stored); err != nil || !stored.Spec.Terminate {
+		t.Errorf("spec.terminate = %v (%v), want true", stored.Spec.Terminate, err)
+	}
+	if r := run(t, c, "experiment", "get", "nope"); r.Err == nil || !strings.Contains(r.Err.Error(), "nope") {
+		t.Errorf("get of a missing experiment: %v", r.Err)
+	}
+}
+
 func TestWorkloadRefTemplateIsTheDeployments(t *testing.T) {
 	ro := canary(func(ro *argov1.Rollout) {
 		ro.Spec.Template = corev1.PodTemplateSpec{}
