@@ -223,8 +223,11 @@ func experimentHashes(e *rolloutEnv) error {
 		return fmt.Errorf("the ReplicaSets of revisions 1 and 2: %v %v", rs1 != nil, rs2 != nil)
 	}
 	exs, err := e.experiments()
-	if err != nil || len(exs) != 1 {
-		return fmt.Errorf("want the revision 2 Experiment: %d (%v)", len(exs), err)
+	if err != nil {
+		return err
+	}
+	if len(exs) != 1 {
+		return fmt.Errorf("%d Experiments, want the one of revision 2", len(exs))
 	}
 	ex := &exs[0]
 	canary, err := e.experimentRS(ex, "canary")

@@ -519,7 +519,9 @@ func runRollouts(t *testing.T, ctx context.Context, dyn dynamic.Interface, kube 
 	var fixtures, templates []string
 	for _, en := range entries {
 		objs, err := readObjects(filepath.Join(corpus, en.Name()))
-		if err != nil || !slices.ContainsFunc(objs, func(o *unstructured.Unstructured) bool { return o.GetKind() == "Rollout" || o.GetKind() == "Experiment" }) {
+		if err != nil || !slices.ContainsFunc(objs, func(o *unstructured.Unstructured) bool {
+			return o.GetKind() == "Rollout" || o.GetKind() == "Experiment"
+		}) {
 			continue
 		}
 		if placeholder(objs) {

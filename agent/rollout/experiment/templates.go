@@ -301,7 +301,7 @@ func (c *cycle) ensureService(t argov1.ExperimentTemplate, ts *argov1.Experiment
 	if apierrors.IsAlreadyExists(err) {
 		existing := &corev1.Service{}
 		if err = c.r.APIReader.Get(c.ctx, client.ObjectKeyFromObject(svc), existing); err == nil && ownedTemplate(c.ex, existing) != t.Name {
-			err = fmt.Errorf("Service %s exists and is not this experiment's template's: rename service.name or delete it", name)
+			err = fmt.Errorf("the Service %s exists and is not this experiment template's: rename service.name or delete it", name)
 		}
 	}
 	if err != nil {
