@@ -101,7 +101,7 @@ func TestAnalysisTemplateChecks(t *testing.T) {
 // TestRolloutExamplesCheck: the Rollout examples pass the agent's strict
 // check and Argo's validation rules, as the agent would run them.
 func TestRolloutExamplesCheck(t *testing.T) {
-	for _, file := range []string{"rollout-canary/rollout.yaml", "rollout-bluegreen/rollout.yaml"} {
+	for _, file := range []string{"rollout-canary/rollout.yaml", "rollout-bluegreen/rollout.yaml", "rollout-experiment/rollout.yaml"} {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
