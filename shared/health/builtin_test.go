@@ -1274,6 +1274,25 @@ status: {phase: Inconclusive, message: "metric \"error-rate\" assessed Inconclus
 			message: `metric "error-rate" assessed Inconclusive`,
 		},
 		{
+			name: "experiment failed",
+			manifest: `apiVersion: argolite.dev/v1alpha1
+kind: Experiment
+metadata: {name: web-6f7-2-0, generation: 1}
+status: {observedGeneration: 1, phase: Failed, message: "Template 'canary' exceeded its progressDeadlineSeconds (600)"}
+`,
+			code:    v1alpha1.HealthDegraded,
+			message: "Template 'canary' exceeded its progressDeadlineSeconds (600)",
+		},
+		{
+			name: "experiment not reported yet",
+			manifest: `apiVersion: argolite.dev/v1alpha1
+kind: Experiment
+metadata: {name: web-6f7-2-0, generation: 1}
+`,
+			code:    v1alpha1.HealthProgressing,
+			msgPart: "Waiting for the Experiment status",
+		},
+		{
 			name: "unrecognised phase",
 			manifest: `apiVersion: argolite.dev/v1alpha1
 kind: Sensor
