@@ -136,10 +136,20 @@ func patchRollout(ctx context.Context, c *cli.Common, name, verb string, status 
 	return ro, nil
 }
 
-// owned lists the ReplicaSets, Pods and AnalysisRuns of a Rollout.
+// owned lists the ReplicaSets, Pods, AnalysisRuns and Experiments of a
+// Rollout.
 type owned struct {
 	replicaSets []appsv1.ReplicaSet
 	pods        []corev1.Pod
+	runs        []argov1.AnalysisRun
+	experiments []ownedExperiment
+}
+
+// ownedExperiment is an Experiment of the Rollout with its ReplicaSets and
+// AnalysisRuns.
+type ownedExperiment struct {
+	argov1.Experiment
+	replicaSets []appsv1.ReplicaSet
 	runs        []argov1.AnalysisRun
 }
 
@@ -157,6 +167,25 @@ func readOwned(ctx context.Context, c *cli.Common, ro *argov1.Rollout) (*owned, 
 		}
 	}
 	slices.SortFunc(o.replicaSets, func(a, b appsv1.ReplicaSet) int { return revision(&b) - revision(&a) })
+	var exs argov1.ExperimentList
+	if err := c.Clients.Client.List(ctx, &exs, client.InNamespace(ro.Namespace)); err != nil {
+		return nil, c.Explain(fmt.Errorf("listing the Experiments of rollout %s: %w", c.Ref(ro.Name), err), "experiments")
+	}
+	for _, ex := range exs.Items {
+		if !metav1.IsControlledBy(&ex, ro) {
+			continue
+		}
+		oe := ownedExperiment{Experiment: ex}
+		for _, rs := range rss.Items {
+			if metav1.IsControlledBy(&rs, &ex) {
+				oe.replicaSets = append(oe.replicaSets, rs)
+				hashes[rs.Labels[labelPodTemplateHash]] = true
+			}
+		}
+		slices.SortFunc(oe.replicaSets, func(a, b appsv1.ReplicaSet) int { return strings.Compare(a.Name, b.Name) })
+		o.experiments = append(o.experiments, oe)
+	}
+	slices.SortFunc(o.experiments, func(a, b ownedExperiment) int { return a.CreationTimestamp.Compare(b.CreationTimestamp.Time) })
 	var pods corev1.PodList
 	if err := c.Clients.Client.List(ctx, &pods, client.InNamespace(ro.Namespace), client.HasLabels{labelPodTemplateHash}); err != nil {
 		return nil, c.Explain(fmt.Errorf("listing the Pods of rollout %s: %w", c.Ref(ro.Name), err), "pods")
@@ -174,6 +203,11 @@ func readOwned(ctx context.Context, c *cli.Common, ro *argov1.Rollout) (*owned, 
 	for _, r := range runs.Items {
 		if metav1.IsControlledBy(&r, ro) {
 			o.runs = append(o.runs, r)
+		}
+		for i := range o.experiments {
+			if metav1.IsControlledBy(&r, &o.experiments[i].Experiment) {
+				o.experiments[i].runs = append(o.experiments[i].runs, r)
+			}
 		}
 	}
 	slices.SortFunc(o.runs, func(a, b argov1.AnalysisRun) int { return a.CreationTimestamp.Compare(b.CreationTimestamp.Time) })

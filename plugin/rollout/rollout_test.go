@@ -544,11 +544,29 @@ func TestExperimentCommands(t *testing.T) {
 				PodTemplateHash: "abc123", ServiceName: "demo-new-3-0-baseline"}},
 			AnalysisRuns: []argov1.ExperimentAnalysisRunStatus{{Name: "compare", AnalysisRun: "demo-new-3-0-compare", Phase: argov1.AnalysisPhaseRunning}}},
 	}
-	c := clients(t, ro, ex)
+	ex.Annotations = map[string]string{"rollout.argoproj.io/revision": "3"}
+	ex.UID = "ex-uid"
+	exRS := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "demo-new-3-0-baseline", CreationTimestamp: metav1.Time{Time: now.Add(-time.Minute)},
+		Labels:          map[string]string{"rollouts-pod-template-hash": "abc123"},
+		Annotations:     map[string]string{argov1.ExperimentNameAnnotationKey: ex.Name, argov1.ExperimentTemplateNameAnnotationKey: "baseline"},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: argov1.GroupVersion.String(), Kind: "Experiment", Name: ex.Name, UID: ex.UID, Controller: ptr.To(true)}}},
+		Spec: appsv1.ReplicaSetSpec{Replicas: ptr.To(int32(1))}, Status: appsv1.ReplicaSetStatus{Replicas: 1, ReadyReplicas: 1, AvailableReplicas: 1}}
+	c := clients(t, ro, ex, exRS)
 
-	r := run(t, c, "experiment", "list")
+	// The rollout's tree shows the experiment under its revision, with its
+	// template's ReplicaSet.
+	r := run(t, c, "get", "demo")
 	clitest.WantErr(t, r.Err, "")
 	got := clitest.Squeeze(r.Out)
+	for _, want := range []string{"Σ demo-new-3-0 Experiment ◌ Running", "⧉ demo-new-3-0-baseline ReplicaSet"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("get lacks %q:\n%s", want, r.Out)
+		}
+	}
+
+	r = run(t, c, "experiment", "list")
+	clitest.WantErr(t, r.Err, "")
+	got = clitest.Squeeze(r.Out)
 	for _, want := range []string{"NAME STATUS ROLLOUT TEMPLATES ANALYSES DURATION AGE MESSAGE", "demo-new-3-0 Running demo 2 1 5m 2m -"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("list lacks %q:\n%s", want, r.Out)

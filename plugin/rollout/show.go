@@ -336,9 +336,8 @@ func writeRollout(out io.Writer, ro *argov1.Rollout, o *owned, now time.Time) {
 		revisions = append(revisions, rev)
 		return n
 	}
-	for i := range o.replicaSets {
-		rs := &o.replicaSets[i]
-		n := &cli.TreeNode{Cells: []string{"⧉ " + rs.Name, "ReplicaSet", statusIcon(rsStatus(rs)), cli.Age(now, rs.CreationTimestamp), strings.Join(roles(ro, rs), ",")}}
+	rsNode := func(rs *appsv1.ReplicaSet, info string) *cli.TreeNode {
+		n := &cli.TreeNode{Cells: []string{"⧉ " + rs.Name, "ReplicaSet", statusIcon(rsStatus(rs)), cli.Age(now, rs.CreationTimestamp), info}}
 		for j := range o.pods {
 			p := &o.pods[j]
 			if p.Labels[labelPodTemplateHash] != rs.Labels[labelPodTemplateHash] {
@@ -346,15 +345,37 @@ func writeRollout(out io.Writer, ro *argov1.Rollout, o *owned, now time.Time) {
 			}
 			n.Children = append(n.Children, &cli.TreeNode{Cells: []string{"□ " + p.Name, "Pod", statusIcon(podStatus(p)), cli.Age(now, p.CreationTimestamp), podInfo(p)}})
 		}
+		return n
+	}
+	runNode := func(r *argov1.AnalysisRun) *cli.TreeNode {
+		return &cli.TreeNode{Cells: []string{"α " + r.Name, "AnalysisRun", runIcon(r.Status.Phase), cli.Age(now, r.CreationTimestamp), runInfo(r)}}
+	}
+	for i := range o.replicaSets {
+		rs := &o.replicaSets[i]
 		rev := node(revision(rs))
-		rev.Children = append(rev.Children, n)
+		rev.Children = append(rev.Children, rsNode(rs, strings.Join(roles(ro, rs), ",")))
 	}
 	for i := range o.runs {
 		r := &o.runs[i]
 		var rev int
 		_, _ = fmt.Sscanf(r.Annotations[annotationRevision], "%d", &rev)
-		info := runInfo(r)
-		node(rev).Children = append(node(rev).Children, &cli.TreeNode{Cells: []string{"α " + r.Name, "AnalysisRun", runIcon(r.Status.Phase), cli.Age(now, r.CreationTimestamp), info}})
+		node(rev).Children = append(node(rev).Children, runNode(r))
+	}
+	// An experiment step's Experiment, under its revision, with the
+	// ReplicaSets of its templates and its runs (Argo's Σ).
+	for i := range o.experiments {
+		ex := &o.experiments[i]
+		var rev int
+		_, _ = fmt.Sscanf(ex.Annotations[annotationRevision], "%d", &rev)
+		n := &cli.TreeNode{Cells: []string{"Σ " + ex.Name, "Experiment", runIcon(ex.Status.Phase), cli.Age(now, ex.CreationTimestamp), ""}}
+		for j := range ex.replicaSets {
+			rs := &ex.replicaSets[j]
+			n.Children = append(n.Children, rsNode(rs, rs.Annotations[argov1.ExperimentTemplateNameAnnotationKey]))
+		}
+		for j := range ex.runs {
+			n.Children = append(n.Children, runNode(&ex.runs[j]))
+		}
+		node(rev).Children = append(node(rev).Children, n)
 	}
 	slices.Sort(revisions)
 	slices.Reverse(revisions)
