@@ -213,25 +213,32 @@ ends the run with what it has measured ("Run Terminated").`,
 type runTerminate struct{ *simpleOptions }
 
 func (o *runTerminate) Run(ctx context.Context) error {
+	return terminate(ctx, &o.Common, "analysisrun", o.Name, func() (*argov1.AnalysisRun, error) { return getRun(ctx, &o.Common, o.Name) },
+		func(r *argov1.AnalysisRun) *bool { return &r.Spec.Terminate })
+}
+
+// terminate sets spec.terminate on the object get reads (field points at
+// it), retrying on conflicts, and says so.
+func terminate[T client.Object](ctx context.Context, c *cli.Common, kind, name string, get func() (T, error), field func(T) *bool) error {
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		r, err := getRun(ctx, &o.Common, o.Name)
+		obj, err := get()
 		if err != nil {
 			return err
 		}
-		if r.Spec.Terminate {
+		if *field(obj) {
 			return nil
 		}
-		patch := client.MergeFromWithOptions(r.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		r.Spec.Terminate = true
-		return o.Clients.Client.Patch(ctx, r, patch)
+		patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
+		*field(obj) = true
+		return c.Clients.Client.Patch(ctx, obj, patch)
 	})
 	if err != nil {
 		if explained := (*cli.Error)(nil); errors.As(err, &explained) {
 			return err
 		}
-		return o.Explain(fmt.Errorf("terminating analysisrun %s: %w", o.Ref(o.Name), err), forbidden)
+		return c.Explain(fmt.Errorf("terminating %s %s: %w", kind, c.Ref(name), err), forbidden)
 	}
-	fmt.Fprintf(o.Out, "analysisrun.argolite.dev/%s terminated\n", o.Name)
+	fmt.Fprintf(c.Out, "%s.argolite.dev/%s terminated\n", kind, name)
 	return nil
 }
 

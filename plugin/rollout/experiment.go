@@ -2,7 +2,6 @@ package rollout
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/argolite/argolite/plugin/cli"
@@ -208,26 +206,8 @@ analysis failed, so a Rollout's experiment step then completes, as in Argo.`,
 type experimentTerminate struct{ *simpleOptions }
 
 func (o *experimentTerminate) Run(ctx context.Context) error {
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		ex, err := getExperiment(ctx, &o.Common, o.Name)
-		if err != nil {
-			return err
-		}
-		if ex.Spec.Terminate {
-			return nil
-		}
-		patch := client.MergeFromWithOptions(ex.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		ex.Spec.Terminate = true
-		return o.Clients.Client.Patch(ctx, ex, patch)
-	})
-	if err != nil {
-		if explained := (*cli.Error)(nil); errors.As(err, &explained) {
-			return err
-		}
-		return o.Explain(fmt.Errorf("terminating experiment %s: %w", o.Ref(o.Name), err), forbidden)
-	}
-	fmt.Fprintf(o.Out, "experiment.argolite.dev/%s terminated\n", o.Name)
-	return nil
+	return terminate(ctx, &o.Common, "experiment", o.Name, func() (*argov1.Experiment, error) { return getExperiment(ctx, &o.Common, o.Name) },
+		func(ex *argov1.Experiment) *bool { return &ex.Spec.Terminate })
 }
 
 // getExperiment reads the Experiment name.

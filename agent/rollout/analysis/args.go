@@ -65,7 +65,7 @@ func resolveMetric(m argov1.Metric, values map[string]string) (argov1.Metric, er
 	if err != nil {
 		return m, err
 	}
-	s, err := substitute(string(data), func(tag string) (string, bool) {
+	s, err := Substitute(string(data), func(tag string) (string, bool) {
 		name, ok := strings.CutPrefix(tag, "args.")
 		if !ok {
 			return "", false
@@ -78,7 +78,7 @@ func resolveMetric(m argov1.Metric, values map[string]string) (argov1.Metric, er
 		return q[1 : len(q)-1], true
 	})
 	if err != nil {
-		return m, err
+		return m, fmt.Errorf("%w: declare it in args", err)
 	}
 	var out argov1.Metric
 	if err := json.Unmarshal([]byte(s), &out); err != nil {
@@ -87,9 +87,10 @@ func resolveMetric(m argov1.Metric, values map[string]string) (argov1.Metric, er
 	return out, nil
 }
 
-// substitute replaces every {{tag}} of s by lookup(tag); a tag lookup does
-// not know is an error, as in Argo.
-func substitute(s string, lookup func(tag string) (string, bool)) (string, error) {
+// Substitute replaces every {{tag}} of s by lookup(tag); a tag lookup does
+// not know is an error naming it, as in Argo. The Experiment controller
+// resolves its own tags with it.
+func Substitute(s string, lookup func(tag string) (string, bool)) (string, error) {
 	var b strings.Builder
 	for {
 		i := strings.Index(s, "{{")
@@ -105,7 +106,7 @@ func substitute(s string, lookup func(tag string) (string, bool)) (string, error
 		tag := s[i+2 : i+2+j]
 		v, ok := lookup(strings.TrimSpace(tag))
 		if !ok {
-			return "", fmt.Errorf("failed to resolve {{%s}}: declare it in args", tag)
+			return "", fmt.Errorf("failed to resolve {{%s}}", tag)
 		}
 		b.WriteString(s[:i])
 		b.WriteString(v)

@@ -3,7 +3,6 @@ package experiment
 import (
 	"fmt"
 	"maps"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -198,38 +197,13 @@ func (c *cycle) resolveArgs(in []argov1.Argument) ([]argov1.Argument, error) {
 	for _, a := range in {
 		arg := argov1.Argument{Name: a.Name, ValueFrom: a.ValueFrom}
 		if a.Value != nil {
-			v, err := substitute(*a.Value, vars)
+			v, err := analysis.Substitute(*a.Value, func(tag string) (string, bool) { v, ok := vars[tag]; return v, ok })
 			if err != nil {
-				return nil, fmt.Errorf("arg %q: %w", a.Name, err)
+				return nil, fmt.Errorf("arg %q: %w: the experiment has templates.NAME.podTemplateHash, templates.NAME.replicaset.name, experiment.availableAt and experiment.finishedAt", a.Name, err)
 			}
 			arg.Value = &v
 		}
 		out = append(out, arg)
 	}
 	return out, nil
-}
-
-// substitute replaces each {{name}} of vars in s; another name is an
-// error, as in Argo.
-func substitute(s string, vars map[string]string) (string, error) {
-	var b strings.Builder
-	for {
-		i := strings.Index(s, "{{")
-		if i < 0 {
-			b.WriteString(s)
-			return b.String(), nil
-		}
-		j := strings.Index(s[i:], "}}")
-		if j < 0 {
-			return "", fmt.Errorf("unclosed {{ in %q", s)
-		}
-		name := strings.TrimSpace(s[i+2 : i+j])
-		b.WriteString(s[:i])
-		v, ok := vars[name]
-		if !ok {
-			return "", fmt.Errorf("failed to resolve {{%s}}: the experiment has templates.NAME.podTemplateHash, templates.NAME.replicaset.name, experiment.availableAt and experiment.finishedAt", name)
-		}
-		b.WriteString(v)
-		s = s[i+j+2:]
-	}
 }

@@ -85,8 +85,13 @@ var templateOrder = []argov1.TemplateStatusCode{argov1.TemplateStatusSuccessful,
 	argov1.TemplateStatusProgressing, argov1.TemplateStatusError, argov1.TemplateStatusFailed}
 
 func templateWorse(current, next argov1.TemplateStatusCode) bool {
+	return worseIn(templateOrder, current, next)
+}
+
+// worseIn says next comes after current in order (best to worst).
+func worseIn[T comparable](order []T, current, next T) bool {
 	ci, ni := 0, 0
-	for i, s := range templateOrder {
+	for i, s := range order {
 		if s == current {
 			ci = i
 		}
@@ -102,16 +107,7 @@ var phaseOrder = []argov1.AnalysisPhase{argov1.AnalysisPhaseSuccessful, argov1.A
 	argov1.AnalysisPhaseInconclusive, argov1.AnalysisPhaseError, argov1.AnalysisPhaseFailed}
 
 func phaseWorse(current, next argov1.AnalysisPhase) bool {
-	ci, ni := 0, 0
-	for i, p := range phaseOrder {
-		if p == current {
-			ci = i
-		}
-		if p == next {
-			ni = i
-		}
-	}
-	return ni > ci
+	return worseIn(phaseOrder, current, next)
 }
 
 // assessTemplates is the worst template state as an experiment phase.

@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 )
@@ -59,15 +61,16 @@ func TestAssess(t *testing.T) {
 	}
 }
 
-func TestSubstitute(t *testing.T) {
-	vars := map[string]string{"templates.canary.podTemplateHash": "abc", "experiment.availableAt": "2026-01-01T00:00:00Z"}
-	if got, err := substitute("{{templates.canary.podTemplateHash}}-{{ experiment.availableAt }}", vars); err != nil || got != "abc-2026-01-01T00:00:00Z" {
-		t.Errorf("substitute = %q, %v", got, err)
+func TestResolveArgs(t *testing.T) {
+	at := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	ex := &argov1.Experiment{Spec: argov1.ExperimentSpec{Duration: "5m", Templates: []argov1.ExperimentTemplate{{Name: "canary"}}},
+		Status: argov1.ExperimentStatus{AvailableAt: &at}}
+	c := &cycle{ex: ex, rss: map[string]*appsv1.ReplicaSet{"canary": {ObjectMeta: metav1.ObjectMeta{Name: "ex-canary", Labels: map[string]string{argov1.LabelPodTemplateHash: "abc"}}}}}
+	got, err := c.resolveArgs([]argov1.Argument{{Name: "h", Value: ptr.To("{{templates.canary.podTemplateHash}}/{{ templates.canary.replicaset.name }}/{{experiment.finishedAt}}")}})
+	if err != nil || *got[0].Value != "abc/ex-canary/2026-01-01T00:05:00Z" {
+		t.Errorf("resolveArgs = %v, %v", got, err)
 	}
-	if _, err := substitute("{{templates.canry.podTemplateHash}}", vars); err == nil || !strings.Contains(err.Error(), "failed to resolve {{templates.canry.podTemplateHash}}") {
-		t.Errorf("a misspelt name: %v, want it named", err)
-	}
-	if _, err := substitute("{{templates", vars); err == nil {
-		t.Error("an unclosed {{ passed")
+	if _, err := c.resolveArgs([]argov1.Argument{{Name: "h", Value: ptr.To("{{templates.canry.podTemplateHash}}")}}); err == nil || !strings.Contains(err.Error(), "failed to resolve {{templates.canry.podTemplateHash}}") {
+		t.Errorf("a misspelt template: %v, want it named", err)
 	}
 }
