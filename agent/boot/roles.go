@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/argolite/argolite/agent/events"
 	"github.com/argolite/argolite/agent/gitops"
 	"github.com/argolite/argolite/agent/rollout"
 	"github.com/argolite/argolite/agent/workflow"
@@ -41,7 +42,7 @@ var roles = []Role{
 		}},
 	{Name: "rollout", Summary: "Rollouts: blue/green and canary gated by analysis", Setup: setupRollout,
 		Cache: rollout.CacheScopes},
-	{Name: "events", Summary: "EventSources and Sensors: webhooks, schedules and cluster changes into actions"},
+	{Name: "events", Summary: "EventSources and Sensors: webhooks, schedules and cluster changes into actions", Setup: setupEvents},
 	{Name: "notify", Summary: "Notifications to Slack, webhooks and email"},
 }
 
@@ -159,4 +160,10 @@ func setupWorkflow(a *Agent) error {
 // setupRollout adds the rollout role's controllers: Rollouts and AnalysisRuns.
 func setupRollout(a *Agent) error {
 	return rollout.Setup(a.Manager, rollout.Options{Concurrency: a.Options.RolloutConcurrency})
+}
+
+// setupEvents adds the events role: EventSources, Sensors and their
+// webhook endpoint.
+func setupEvents(a *Agent) error {
+	return events.Setup(a.Manager, a.Webhooks)
 }
