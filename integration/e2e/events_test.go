@@ -1,0 +1,281 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/argolite/argolite/shared/agentmeta"
+	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+)
+
+// eventsURL is the agent's webhook Service, as a sender in the cluster
+// (or the host, through kube-proxy) reaches it.
+func eventsURL(t *testing.T) string {
+	t.Helper()
+	svc, err := clientset.CoreV1().Services(agentmeta.Namespace).Get(context.Background(), agentmeta.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "http://" + svc.Spec.ClusterIP + ":80"
+}
+
+// postEvent sends body to a webhook event and returns the status and reply.
+func postEvent(t *testing.T, url string, body []byte, header http.Header) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("posting to %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestEventsWebhookToWorkflow: Argo Events' own webhook-to-workflow
+// pattern, in one agent: a webhook EventSource with a bearer token, a
+// Sensor whose filter picks the events and whose k8s trigger creates an
+// argoproj.io Workflow with the payload's message as its parameter. The
+// workflow role runs it. A bad token, a filtered payload and a payload
+// over maxPayloadSize create nothing; a trigger that fails answers 503, so
+// the sender retries.
+func TestEventsWebhookToWorkflow(t *testing.T) {
+	needCluster(t)
+	sharedAgent(t)
+	ns := newNamespace(t)
+	c := newCRClient(t)
+	ctx := context.Background()
+	if err := c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "webhook-token"}, StringData: map[string]string{"token": "t0ken"}}); err != nil {
+		t.Fatal(err)
+	}
+	createEventObjects(t, c, ns, fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
+kind: EventSource
+metadata: {name: webhook}
+spec:
+  eventBusName: default
+  service:
+    ports: [{port: 12000, targetPort: 12000}]
+  webhook:
+    example:
+      port: "12000"
+      endpoint: /example
+      method: POST
+      maxPayloadSize: 1024
+      authSecret: {name: webhook-token, key: token}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Sensor
+metadata: {name: webhook}
+spec:
+  template:
+    serviceAccountName: operate-workflow-sa
+  dependencies:
+  - name: payload
+    eventSourceName: webhook
+    eventName: example
+    filters:
+      data:
+      - path: body.message
+        type: string
+        value: ["^hello"]
+  triggers:
+  - template:
+      name: workflow
+      k8s:
+        operation: create
+        source:
+          resource:
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {generateName: webhook-}
+            spec:
+              entrypoint: say
+              arguments:
+                parameters: [{name: message, value: placeholder}]
+              templates:
+              - name: say
+                inputs: {parameters: [{name: message}]}
+                container:
+                  image: %s
+                  command: [sh, -c, 'echo "{{inputs.parameters.message}}"']
+        parameters:
+        - src: {dependencyName: payload, dataKey: body.message}
+          dest: spec.arguments.parameters.0.value
+  - template:
+      name: marker
+      k8s:
+        source:
+          resource:
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: marker}
+            data: {from: webhook}
+`, wfImage))
+	waitFor(t, "the EventSource and the Sensor Ready", time.Minute, func(ctx context.Context) (bool, error) {
+		es, sn := &argov1.EventSource{}, &argov1.Sensor{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "webhook"}, es); err != nil {
+			return false, err
+		}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "webhook"}, sn); err != nil {
+			return false, err
+		}
+		return readyTrue(es.Status.Conditions) && readyTrue(sn.Status.Conditions), nil
+	})
+	url := eventsURL(t) + "/events/" + ns + "/webhook/example"
+	bearer := http.Header{"Authorization": {"Bearer t0ken"}}
+	dyn := dynamic.NewForConfigOrDie(cfg).Resource(argov1.GroupVersion.WithResource("workflows")).Namespace(ns)
+	workflows := func() []unstructured.Unstructured {
+		l, err := dyn.List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Items
+	}
+
+	if code, reply := postEvent(t, url, []byte(`{"message": "hello"}`), nil); code != http.StatusUnauthorized {
+		t.Errorf("no token: HTTP %d %s, want 401", code, reply)
+	}
+	if code, reply := postEvent(t, url, []byte(`{"message": "hello"}`), http.Header{"Authorization": {"Bearer wrong"}}); code != http.StatusUnauthorized {
+		t.Errorf("a wrong token: HTTP %d %s, want 401", code, reply)
+	}
+	if code, reply := postEvent(t, url, []byte(`{"message": "`+strings.Repeat("x", 2048)+`"}`), bearer); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("a payload over maxPayloadSize: HTTP %d %s, want 413", code, reply)
+	}
+	if code, reply := postEvent(t, url, []byte(`{"message": "goodbye"}`), bearer); code != http.StatusOK || !strings.Contains(reply, `"triggered":0`) {
+		t.Errorf("a payload the filter drops: HTTP %d %s, want 200 with nothing triggered", code, reply)
+	}
+	if n := len(workflows()); n != 0 {
+		t.Fatalf("%d Workflows after the refused and filtered events, want none", n)
+	}
+
+	code, reply := postEvent(t, url, []byte(`{"message": "hello from the webhook"}`), bearer)
+	if code != http.StatusOK || !strings.Contains(reply, `"triggered":2`) {
+		t.Fatalf("the event: HTTP %d %s, want 200 with both triggers fired", code, reply)
+	}
+	// The Workflow exists once the sender has its 200: the trigger ran
+	// before the answer.
+	wfs := workflows()
+	if len(wfs) != 1 {
+		t.Fatalf("%d Workflows right after the event, want 1", len(wfs))
+	}
+	params, _, _ := unstructured.NestedSlice(wfs[0].Object, "spec", "arguments", "parameters")
+	if v, _ := params[0].(map[string]any)["value"].(string); v != "hello from the webhook" {
+		t.Errorf("the Workflow's parameter = %v, want the payload's message", params)
+	}
+	name := wfs[0].GetName()
+	waitFor(t, "the triggered Workflow to succeed", 2*time.Minute, func(ctx context.Context) (bool, error) {
+		wf, err := dyn.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		phase, _, _ := unstructured.NestedString(wf.Object, "status", "phase")
+		if phase == "Failed" || phase == "Error" {
+			return false, fmt.Errorf("workflow %s is %s", name, phase)
+		}
+		return phase == "Succeeded", nil
+	})
+
+	// The marker ConfigMap exists now: creating it again fails, the
+	// sender gets 503 (and would retry), and the Sensor's status says so.
+	code, reply = postEvent(t, url, []byte(`{"message": "hello again"}`), bearer)
+	if code != http.StatusServiceUnavailable || !strings.Contains(reply, "marker") {
+		t.Errorf("a failing trigger: HTTP %d %s, want 503 naming it", code, reply)
+	}
+	waitFor(t, "the Sensor's trigger counts", time.Minute, func(ctx context.Context) (bool, error) {
+		sn := &argov1.Sensor{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "webhook"}, sn); err != nil || len(sn.Status.Triggers) != 2 {
+			return false, err
+		}
+		wf, marker := sn.Status.Triggers[0], sn.Status.Triggers[1]
+		return wf.Fired == 2 && marker.Fired == 1 && marker.Failed == 1 && strings.Contains(marker.LastError, "already exists"), nil
+	})
+	waitFor(t, "the EventSource's event count", time.Minute, func(ctx context.Context) (bool, error) {
+		es := &argov1.EventSource{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "webhook"}, es); err != nil || len(es.Status.Endpoints) != 1 {
+			return false, err
+		}
+		// Three events passed the token and the size check.
+		return es.Status.Endpoints[0].Events == 3 && es.Status.Endpoints[0].Path == "/events/"+ns+"/webhook/example", nil
+	})
+}
+
+// TestEventsInvalidSensor: a Sensor whose filter does not parse, or that
+// uses a trigger argolite lacks, is not loaded: Ready=False naming the
+// field, and its events fire nothing.
+func TestEventsInvalidSensor(t *testing.T) {
+	needCluster(t)
+	sharedAgent(t)
+	ns := newNamespace(t)
+	c := newCRClient(t)
+	for name, spec := range map[string]string{
+		"bad-expr": `dependencies: [{name: d, eventSourceName: es, eventName: e, filters: {exprs: [{expr: "a ==", fields: [{name: a, path: body.a}]}]}}]
+  triggers: [{template: {name: log, log: {}}}]`,
+		"http-trigger": `dependencies: [{name: d, eventSourceName: es, eventName: e}]
+  triggers: [{template: {name: call, http: {url: "http://example.com"}}}]`,
+	} {
+		createEventObjects(t, c, ns, "apiVersion: argoproj.io/v1alpha1\nkind: Sensor\nmetadata: {name: "+name+"}\nspec:\n  "+spec)
+	}
+	want := map[string]string{
+		"bad-expr":     "spec.dependencies[0].filters.exprs[0].expr",
+		"http-trigger": `spec.triggers[0].template.http: field "http" is not supported by argolite`,
+	}
+	for name, msg := range want {
+		waitFor(t, "Sensor "+name+" refused", time.Minute, func(ctx context.Context) (bool, error) {
+			sn := &argov1.Sensor{}
+			if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, sn); err != nil {
+				return false, err
+			}
+			for _, cond := range sn.Status.Conditions {
+				if cond.Type == argov1.ConditionReady && cond.Status == metav1.ConditionFalse && strings.Contains(cond.Message, msg) {
+					return true, nil
+				}
+			}
+			return false, fmt.Errorf("conditions %+v", sn.Status.Conditions)
+		})
+	}
+}
+
+func readyTrue(conds []metav1.Condition) bool {
+	for _, c := range conds {
+		if c.Type == argov1.ConditionReady {
+			return c.Status == metav1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// createEventObjects creates the documents of text in ns, Argo Events'
+// argoproj.io kinds as argolite's (as the GitOps role maps them).
+func createEventObjects(t *testing.T, c client.Client, ns, text string) {
+	t.Helper()
+	for _, doc := range strings.Split(text, "\n---\n") {
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+			t.Fatalf("decoding %s: %v", doc, err)
+		}
+		if u.GetAPIVersion() == "argoproj.io/v1alpha1" {
+			u.SetAPIVersion(argov1.GroupVersion.String())
+		}
+		u.SetNamespace(ns)
+		if err := c.Create(context.Background(), u); err != nil {
+			t.Fatalf("creating %s %s: %v", u.GetKind(), u.GetName(), err)
+		}
+	}
+}
