@@ -113,6 +113,10 @@ func (r *eventSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		r.router.removeSource(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
+	if r.status.Stale(es) {
+		// The counts add to the status last written: wait for it.
+		return ctrlkit.StaleResult(), nil
+	}
 	base := es.DeepCopy()
 	if r.status.leader() {
 		defer func() {
@@ -220,6 +224,9 @@ func (r *sensorReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	if !s.DeletionTimestamp.IsZero() {
 		r.router.removeSensor(req.NamespacedName)
 		return ctrl.Result{}, nil
+	}
+	if r.status.Stale(s) {
+		return ctrlkit.StaleResult(), nil
 	}
 	base := s.DeepCopy()
 	if r.status.leader() {

@@ -263,7 +263,7 @@ func dumpArgoliteStatus(t *testing.T, ns string) {
 	if err != nil {
 		return
 	}
-	for _, resource := range []string{"analysisruns", "rollouts", "applications", "workflows"} {
+	for _, resource := range []string{"analysisruns", "rollouts", "experiments", "applications", "workflows", "eventsources", "sensors"} {
 		list, err := dyn.Resource(argov1.GroupVersion.WithResource(resource)).Namespace(ns).List(context.Background(), metav1.ListOptions{})
 		if err != nil {
 			continue
