@@ -38,14 +38,18 @@ func Setup(mgr manager.Manager, hooks Webhooks) error {
 	router := newRouter()
 	runner := &triggerRunner{client: mgr.GetClient(), reader: mgr.GetAPIReader()}
 	router.fire = runner.fire
-	status := statusWriter{StatusWriter: ctrlkit.NewStatusWriter(mgr.GetClient()), elected: mgr.Elected()}
+	// One status writer per kind: it remembers writes by name, and an
+	// EventSource and a Sensor often share one.
+	status := func() statusWriter {
+		return statusWriter{StatusWriter: ctrlkit.NewStatusWriter(mgr.GetClient()), elected: mgr.Elected()}
+	}
 	sensorChanged := make(chan event.GenericEvent, 1024)
 	sourceChanged := make(chan event.GenericEvent, 1024)
 	router.changed = notify(sensorChanged, func() client.Object { return &argov1.Sensor{} })
 	esr := &eventSourceReconciler{Events: ctrlkit.Events{Recorder: mgr.GetEventRecorder("argolite-events")}, client: mgr.GetClient(), reader: mgr.GetAPIReader(),
-		router: router, status: status, counts: map[types.NamespacedName]map[string]*argov1.EventEndpoint{},
+		router: router, status: status(), counts: map[types.NamespacedName]map[string]*argov1.EventEndpoint{},
 		changed: notify(sourceChanged, func() client.Object { return &argov1.EventSource{} })}
-	sr := &sensorReconciler{Events: esr.Events, client: mgr.GetClient(), reader: mgr.GetAPIReader(), router: router, status: status}
+	sr := &sensorReconciler{Events: esr.Events, client: mgr.GetClient(), reader: mgr.GetAPIReader(), router: router, status: status()}
 	opts := controller.Options{NeedLeaderElection: ptr.To(false)}
 	if err := ctrl.NewControllerManagedBy(mgr).For(&argov1.EventSource{}).
 		WatchesRawSource(source.Channel(sourceChanged, &handler.EnqueueRequestForObject{})).
