@@ -81,6 +81,10 @@ test-conformance: build cluster-up image-import ## Argo's own workflow examples 
 test-conformance-rollouts: build cluster-up image-import ## Argo Rollouts' e2e fixtures and scenarios only: prints "N passed, M failed".
 	$(MAKE) --no-print-directory conformance-run CONFORMANCE_RUN=TestRolloutsConformance
 
+.PHONY: test-conformance-events
+test-conformance-events: build cluster-up image-import ## Argo Events' e2e fixtures and functional scenarios only: prints "N passed, M failed".
+	$(MAKE) --no-print-directory conformance-run CONFORMANCE_RUN=TestEventsConformance
+
 .PHONY: conformance-run
 conformance-run:
 	mkdir -p $(ROOT)/.e2e
