@@ -37,8 +37,9 @@ var unsupported = map[reflect.Type]map[string]string{
 	reflect.TypeOf(argov1.DataFilter{}): {
 		"template": "data filter templates are not supported by argolite yet: use filters.exprs",
 	},
-	reflect.TypeOf(argov1.TriggerTemplate{}): fields(hintTrigger, "argoWorkflow", "http", "awsLambda", "custom", "kafka", "nats", "slack",
+	reflect.TypeOf(argov1.TriggerTemplate{}): withField(fields(hintTrigger, "argoWorkflow", "http", "awsLambda", "custom", "kafka", "nats", "slack",
 		"openWhisk", "azureEventHubs", "pulsar", "azureServiceBus", "email", "conditionsReset"),
+		"atLeastOnce", "atLeastOnce is a field of the trigger, beside template, where Argo reads it (Argo ignores it here); argolite acknowledges an event only after its triggers succeeded, so it always holds: remove it or move it up"),
 	reflect.TypeOf(argov1.Trigger{}): {
 		"policy":     "trigger policies are not supported by argolite yet",
 		"rateLimit":  "trigger rate limits are not supported by argolite yet",
@@ -57,6 +58,11 @@ func fields(hint string, names ...string) map[string]string {
 		out[n] = hint
 	}
 	return out
+}
+
+func withField(m map[string]string, name, hint string) map[string]string {
+	m[name] = hint
+	return m
 }
 
 var checker = &strict.Checker{Unsupported: unsupported}
