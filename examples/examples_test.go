@@ -13,10 +13,13 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
+	"github.com/argolite/argolite/agent/events"
 	"github.com/argolite/argolite/agent/rollout/analysis"
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	"github.com/argolite/argolite/shared/eventstrict"
 	"github.com/argolite/argolite/shared/rolloutspec"
 	"github.com/argolite/argolite/shared/rolloutstrict"
+	"github.com/argolite/argolite/shared/strict"
 	"github.com/argolite/argolite/shared/wfvalidate"
 )
 
@@ -132,6 +135,42 @@ func TestRolloutExamplesCheck(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%s has no Rollout", file)
+		}
+	}
+}
+
+// TestEventsExampleCheck: the events example passes the agent's strict
+// check, and its Sensor loads (filters, conditions, triggers).
+func TestEventsExampleCheck(t *testing.T) {
+	for _, file := range []string{"events-webhook-workflow/eventsource.yaml", "events-webhook-workflow/sensor.yaml"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var raw map[string]any
+		if err := yaml.Unmarshal(data, &raw); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		var faults []strict.Fault
+		switch raw["kind"] {
+		case "EventSource":
+			faults = eventstrict.EventSource(raw)
+		case "Sensor":
+			faults = eventstrict.Sensor(raw)
+		default:
+			t.Fatalf("%s: kind %v", file, raw["kind"])
+		}
+		if len(faults) > 0 {
+			t.Errorf("%s: fields argolite does not take: %v", file, faults)
+		}
+		if raw["kind"] == "Sensor" {
+			s := &argov1.Sensor{}
+			if err := yaml.Unmarshal(data, s); err != nil {
+				t.Fatal(err)
+			}
+			if err := events.ValidateSensor(s); err != nil {
+				t.Errorf("%s: %v", file, err)
+			}
 		}
 	}
 }

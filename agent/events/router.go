@@ -343,3 +343,10 @@ func (r *Router) fireWithRetry(ctx context.Context, s *argov1.Sensor, t argov1.T
 	}
 	return err
 }
+
+// ValidateSensor checks a Sensor as the agent loads it (dependencies,
+// filters, conditions, triggers); the error names the field.
+func ValidateSensor(s *argov1.Sensor) error {
+	_, err := loadSensor(s)
+	return err
+}

@@ -186,7 +186,7 @@ func Render(ctx context.Context, in Input) ([]*unstructured.Unstructured, error)
 // written for Argo (Argo CD's blue-green example keeps its Rollout in Git)
 // works as it is.
 var argoKinds = map[string]bool{
-	"Rollout": true, "AnalysisTemplate": true, "ClusterAnalysisTemplate": true, "AnalysisRun": true, "Experiment": true,
+	"Rollout": true, "AnalysisTemplate": true, "ClusterAnalysisTemplate": true, "AnalysisRun": true, "Experiment": true, "EventSource": true, "Sensor": true,
 	"Workflow": true, "WorkflowTemplate": true, "ClusterWorkflowTemplate": true, "CronWorkflow": true,
 }
 

@@ -304,6 +304,10 @@ apiVersion: argoproj.io/v1alpha1
 kind: EventBus
 metadata: {name: default}
 ---
+apiVersion: argoproj.io/v1alpha1
+kind: Sensor
+metadata: {name: webhook}
+---
 apiVersion: example.com/v1alpha1
 kind: Rollout
 metadata: {name: theirs}
@@ -311,7 +315,7 @@ metadata: {name: theirs}
 	objs := mustRender(t, Input{Root: root, Source: v1alpha1.ApplicationSource{Path: "app"}})
 	want := map[string]string{
 		"demo": "argolite.dev/v1alpha1", "success-rate": "argolite.dev/v1alpha1", "nightly": "argolite.dev/v1alpha1",
-		"exp": "argolite.dev/v1alpha1", "default": "argoproj.io/v1alpha1", "theirs": "example.com/v1alpha1",
+		"exp": "argolite.dev/v1alpha1", "default": "argoproj.io/v1alpha1", "webhook": "argolite.dev/v1alpha1", "theirs": "example.com/v1alpha1",
 	}
 	for _, o := range objs {
 		if got := o.GetAPIVersion(); got != want[o.GetName()] {
