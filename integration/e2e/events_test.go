@@ -216,6 +216,62 @@ spec:
 	})
 }
 
+// TestEventsPlugin: kubectl argo events send posts through the API
+// server's proxy to the agent, list and get show the objects and counts.
+func TestEventsPlugin(t *testing.T) {
+	needCluster(t)
+	sharedAgent(t)
+	ns := newNamespace(t)
+	c := newCRClient(t)
+	createEventObjects(t, c, ns, `apiVersion: argoproj.io/v1alpha1
+kind: EventSource
+metadata: {name: open}
+spec:
+  webhook:
+    ping: {endpoint: /ping, port: "12000"}
+    locked: {endpoint: /locked, port: "12000", authSecret: {name: nope, key: token}}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Sensor
+metadata: {name: pinged}
+spec:
+  dependencies: [{name: ping, eventSourceName: open, eventName: ping, filters: {data: [{path: body.a, type: number, value: ["1"]}]}}]
+  triggers: [{template: {name: log, log: {}}}]`)
+	waitFor(t, "the EventSource and the Sensor Ready", time.Minute, func(ctx context.Context) (bool, error) {
+		es, sn := &argov1.EventSource{}, &argov1.Sensor{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "open"}, es); err != nil {
+			return false, err
+		}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "pinged"}, sn); err != nil {
+			return false, err
+		}
+		return readyTrue(es.Status.Conditions) && readyTrue(sn.Status.Conditions), nil
+	})
+	r := argo(t, "-n", ns, "events", "send", "open", "ping", "-d", `{"a": 1}`)
+	if r.code != 0 || !strings.Contains(r.stdout, "HTTP 200") || !strings.Contains(r.stdout, `"triggered":1`) {
+		t.Fatalf("events send: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := argo(t, "-n", ns, "events", "send", "open", "ping", "-d", `{"a": 2}`); r.code != 0 || !strings.Contains(r.stdout, `"triggered":0`) {
+		t.Errorf("a filtered event: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := argo(t, "-n", ns, "events", "send", "open", "locked"); r.code == 0 || !strings.Contains(r.stderr, "bearer token") {
+		t.Errorf("an event with an authSecret: exit %d, %q, want refused naming the token", r.code, r.stderr)
+	}
+	if r := argo(t, "-n", ns, "events", "send", "open", "nope"); r.code == 0 || !strings.Contains(r.stderr, "ping") {
+		t.Errorf("an unknown event: exit %d, %q, want the events listed", r.code, r.stderr)
+	}
+	waitFor(t, "the Sensor's count", time.Minute, func(ctx context.Context) (bool, error) {
+		r := argo(t, "-n", ns, "events", "get", "pinged")
+		return r.code == 0 && strings.Contains(r.stdout, "fired 1, failed 0"), nil
+	})
+	if r := argo(t, "-n", ns, "events", "get", "open"); r.code != 0 || !strings.Contains(r.stdout, "/events/"+ns+"/open/ping") || !strings.Contains(r.stdout, "pinged") {
+		t.Errorf("events get open: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := argo(t, "-n", ns, "events", "list"); r.code != 0 || !strings.Contains(r.stdout, "EventSource") || !strings.Contains(r.stdout, "pinged") {
+		t.Errorf("events list: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
 // TestEventsInvalidSensor: a Sensor whose filter does not parse, or that
 // uses a trigger argolite lacks, is not loaded: Ready=False naming the
 // field, and its events fire nothing.

@@ -22,6 +22,7 @@ import (
 	"github.com/argolite/argolite/plugin/app"
 	"github.com/argolite/argolite/plugin/cli"
 	"github.com/argolite/argolite/plugin/cron"
+	"github.com/argolite/argolite/plugin/events"
 	"github.com/argolite/argolite/plugin/install"
 	"github.com/argolite/argolite/plugin/rollout"
 	"github.com/argolite/argolite/plugin/status"
@@ -98,6 +99,7 @@ Start with kubectl argo install, then kubectl argo status.`,
 		template.NewCmd(flags, streams),
 		cron.NewCmd(flags, streams),
 		rollout.NewCmd(flags, streams),
+		events.NewCmd(flags, streams),
 		install.NewUninstallCmd(flags, streams),
 		status.NewCmd(flags, streams),
 		version.NewCmd(flags, streams),
