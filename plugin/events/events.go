@@ -30,7 +30,11 @@ const forbidden = "eventsources"
 
 // NewCmd returns `events` with its subcommands.
 func NewCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	common := func() cli.Common { return cli.NewCommon(flags, streams) }
+	return newCmd(flags, streams, nil)
+}
+
+func newCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, setup func(*cli.Common)) *cobra.Command {
+	common := cli.Each(func() cli.Common { return cli.NewCommon(flags, streams) }, setup)
 	cmd := &cobra.Command{
 		Use:     "events",
 		Aliases: []string{"event", "ev"},
