@@ -73,7 +73,7 @@ func Setup(mgr manager.Manager, hooks Webhooks) error {
 	})); err != nil {
 		return err
 	}
-	hooks.Handle(WebhookPrefix, &webhookHandler{router: router, reader: mgr.GetAPIReader(), seen: esr.seen})
+	hooks.Handle(WebhookPrefix, &webhookHandler{log: mgr.GetLogger().WithName("events"), router: router, reader: mgr.GetAPIReader(), seen: esr.seen})
 	return nil
 }
 

@@ -37,6 +37,8 @@ func webhookPath(namespace, source, event string) string {
 // for a request with a bad token (401), the wrong method (405) or a body
 // over maxPayloadSize (413).
 type webhookHandler struct {
+	// log is the role's logger: the log trigger writes to it.
+	log    logr.Logger
 	router *Router
 	reader client.Reader
 	// seen counts the events each endpoint took, for the status.
@@ -44,7 +46,8 @@ type webhookHandler struct {
 }
 
 func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	log := logr.FromContextOrDiscard(r.Context())
+	log := h.log.WithValues("path", r.URL.Path)
+	r = r.WithContext(logr.NewContext(r.Context(), log))
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, WebhookPrefix), "/")
 	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
 		reply(w, http.StatusNotFound, "want "+WebhookPrefix+"NAMESPACE/EVENTSOURCE/EVENT")
