@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,6 +82,65 @@ type eventSourceReconciler struct {
 	counts map[types.NamespacedName]map[string]*argov1.EventEndpoint
 	// changed asks for the status to be written.
 	changed func(types.NamespacedName)
+	// calendars runs the calendar events; cal is their record.
+	calendars *calendars
+	cal       map[types.NamespacedName]map[string]*argov1.CalendarStatus
+}
+
+// calendarFired records a calendar event's fire (or failure) for the
+// status.
+func (r *eventSourceReconciler) calendarFired(key types.NamespacedName, event string, at, next time.Time, err error) {
+	defer r.changed(key)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rec := r.calendarRecord(key, event)
+	n := metav1.NewTime(next)
+	rec.NextFireTime = &n
+	if err != nil {
+		rec.LastError = err.Error()
+		return
+	}
+	t := metav1.NewTime(at)
+	rec.LastFireTime, rec.LastError = &t, ""
+	rec.Events++
+}
+
+// calendarRecord is the record of one calendar event (r.mu held).
+func (r *eventSourceReconciler) calendarRecord(key types.NamespacedName, event string) *argov1.CalendarStatus {
+	if r.cal[key] == nil {
+		r.cal[key] = map[string]*argov1.CalendarStatus{}
+	}
+	rec := r.cal[key][event]
+	if rec == nil {
+		rec = &argov1.CalendarStatus{EventName: event}
+		r.cal[key][event] = rec
+	}
+	return rec
+}
+
+// calendarStatus is status.calendar: each calendar event's record, which
+// starts from the status (so the counts and the last fire time carry over
+// an agent restart).
+func (r *eventSourceReconciler) calendarStatus(key types.NamespacedName, es *argov1.EventSource) []argov1.CalendarStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	prev := map[string]argov1.CalendarStatus{}
+	for _, c := range es.Status.Calendar {
+		prev[c.EventName] = c
+	}
+	var out []argov1.CalendarStatus
+	for name := range es.Spec.Calendar {
+		rec, ok := r.cal[key][name]
+		if !ok {
+			p := prev[name]
+			rec = r.calendarRecord(key, name)
+			*rec = p
+			rec.EventName = name
+		}
+		out = append(out, *rec)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].EventName < out[j].EventName })
+	return out
 }
 
 // seen counts an event of an endpoint, for the status.
@@ -106,11 +166,13 @@ func (r *eventSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err := r.client.Get(ctx, req.NamespacedName, es); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.router.removeSource(req.NamespacedName)
+			r.calendars.sync(req.NamespacedName, nil)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !es.DeletionTimestamp.IsZero() {
 		r.router.removeSource(req.NamespacedName)
+		r.calendars.sync(req.NamespacedName, nil)
 		return ctrl.Result{}, nil
 	}
 	if r.status.Stale(es) {
@@ -136,6 +198,7 @@ func (r *eventSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	if msg != "" {
 		r.router.removeSource(req.NamespacedName)
+		r.calendars.sync(req.NamespacedName, nil)
 		conds.Failed(reasonInvalidSpec, msg, true)
 		r.Event(es, corev1.EventTypeWarning, reasonInvalidSpec, "Validate", "%s", msg)
 		return ctrl.Result{}, nil
@@ -143,8 +206,17 @@ func (r *eventSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	r.router.setSource(req.NamespacedName, es)
 	if r.status.leader() {
 		es.Status.Endpoints = r.endpoints(req.NamespacedName, es)
+		es.Status.Calendar = r.calendarStatus(req.NamespacedName, es)
 	}
-	conds.Ready(reasonLoaded, fmt.Sprintf("serving %d webhook event(s) on the agent's webhook Service under %s%s/%s/", len(es.Spec.Webhook), WebhookPrefix, es.Namespace, es.Name))
+	r.calendars.sync(req.NamespacedName, es)
+	var what []string
+	if n := len(es.Spec.Webhook); n > 0 {
+		what = append(what, fmt.Sprintf("serving %d webhook event(s) on the agent's webhook Service under %s%s/%s/", n, WebhookPrefix, es.Namespace, es.Name))
+	}
+	if n := len(es.Spec.Calendar); n > 0 {
+		what = append(what, fmt.Sprintf("firing %d calendar event(s) on the leader", n))
+	}
+	conds.Ready(reasonLoaded, strings.Join(what, "; "))
 	return ctrl.Result{}, nil
 }
 
@@ -181,8 +253,19 @@ var eventName = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 // validateEventSource checks the webhook events: a name usable in a
 // path, a method, a sane maxPayloadSize.
 func validateEventSource(es *argov1.EventSource) string {
-	if len(es.Spec.Webhook) == 0 {
-		return "spec.webhook: an EventSource needs at least one webhook event (the source kind argolite has so far)"
+	if len(es.Spec.Webhook)+len(es.Spec.Calendar) == 0 {
+		return "spec: an EventSource needs at least one webhook or calendar event (the source kinds argolite has so far)"
+	}
+	for name, c := range es.Spec.Calendar {
+		if !eventName.MatchString(name) {
+			return "spec.calendar." + name + ": the event name must be letters, digits, '-', '_' or '.'"
+		}
+		if _, ok := es.Spec.Webhook[name]; ok {
+			return "spec.calendar." + name + ": a webhook event has the same name: rename one"
+		}
+		if _, err := parseCalendar(c, "spec.calendar."+name); err != nil {
+			return err.Error()
+		}
 	}
 	for name, w := range es.Spec.Webhook {
 		p := "spec.webhook." + name

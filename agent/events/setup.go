@@ -49,6 +49,12 @@ func Setup(mgr manager.Manager, hooks Webhooks) error {
 	esr := &eventSourceReconciler{Events: ctrlkit.Events{Recorder: mgr.GetEventRecorder("argolite-events")}, client: mgr.GetClient(), reader: mgr.GetAPIReader(),
 		router: router, status: status(), counts: map[types.NamespacedName]map[string]*argov1.EventEndpoint{},
 		changed: notify(sourceChanged, func() client.Object { return &argov1.EventSource{} })}
+	esr.calendars = &calendars{log: mgr.GetLogger().WithName("events"), router: router, elected: mgr.Elected(), fired: esr.calendarFired, running: map[calendarKey]*calendarRun{},
+		resync: func(ctx context.Context) { requeueAll(ctx, mgr.GetClient(), sourceChanged, nil) }}
+	esr.cal = map[types.NamespacedName]map[string]*argov1.CalendarStatus{}
+	if err := mgr.Add(esr.calendars); err != nil {
+		return err
+	}
 	sr := &sensorReconciler{Events: esr.Events, client: mgr.GetClient(), reader: mgr.GetAPIReader(), router: router, status: status()}
 	opts := controller.Options{NeedLeaderElection: ptr.To(false)}
 	if err := ctrl.NewControllerManagedBy(mgr).For(&argov1.EventSource{}).
@@ -105,7 +111,9 @@ func requeueAll(ctx context.Context, c client.Client, sources, sensors chan<- ev
 			sources <- event.GenericEvent{Object: &esl.Items[i]}
 		}
 		for i := range sl.Items {
-			sensors <- event.GenericEvent{Object: &sl.Items[i]}
+			if sensors != nil {
+				sensors <- event.GenericEvent{Object: &sl.Items[i]}
+			}
 		}
 		return true, nil
 	})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -333,5 +334,117 @@ func createEventObjects(t *testing.T, c client.Client, ns, text string) {
 		if err := c.Create(context.Background(), u); err != nil {
 			t.Fatalf("creating %s %s: %v", u.GetKind(), u.GetName(), err)
 		}
+	}
+}
+
+// TestEventsCalendarCatchup: a calendar event with persistence.catchup
+// fires every interval, each fire a ConfigMap carrying its eventTime; the
+// agent is stopped for several intervals and started again: the missed
+// fire times are fired on its return (from the last fire time the
+// EventSource's status kept), so the eventTimes run on with no gap.
+func TestEventsCalendarCatchup(t *testing.T) {
+	needCluster(t)
+	sharedAgentAlone(t)
+	ns := newNamespace(t)
+	c := newCRClient(t)
+	ctx := context.Background()
+	const interval = 4 * time.Second
+	createEventObjects(t, c, ns, `apiVersion: argoproj.io/v1alpha1
+kind: EventSource
+metadata: {name: ticker}
+spec:
+  calendar:
+    tick:
+      interval: 4s
+      metadata: {app: ticker}
+      persistence:
+        catchup: {enabled: true, maxDuration: 5m}
+        configMap: {name: ticker-state, createIfNotExist: true}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Sensor
+metadata: {name: ticker}
+spec:
+  dependencies: [{name: tick, eventSourceName: ticker, eventName: tick}]
+  triggers:
+  - template:
+      name: record
+      k8s:
+        source:
+          resource:
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {generateName: tick-, labels: {tick: "yes"}}
+            data: {eventTime: placeholder}
+        parameters:
+        - src: {dependencyName: tick, dataKey: eventTime}
+          dest: data.eventTime`)
+	ticks := func() []time.Time {
+		cms, err := clientset.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: "tick=yes"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []time.Time
+		for _, cm := range cms.Items {
+			// Argo's eventTime is Go's time.String(), with a monotonic
+			// suffix at most.
+			text, _, _ := strings.Cut(cm.Data["eventTime"], " m=")
+			at, err := time.Parse("2006-01-02 15:04:05.999999999 -0700 MST", text)
+			if err != nil {
+				t.Fatalf("ConfigMap %s: eventTime %q: %v", cm.Name, cm.Data["eventTime"], err)
+			}
+			out = append(out, at)
+		}
+		slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
+		return out
+	}
+	waitFor(t, "two ticks", time.Minute, func(context.Context) (bool, error) { return len(ticks()) >= 2, nil })
+
+	deploys := clientset.AppsV1().Deployments(agentmeta.Namespace)
+	scale := func(n int32) {
+		t.Helper()
+		s, err := deploys.GetScale(ctx, agentmeta.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Spec.Replicas = n
+		if _, err := deploys.UpdateScale(ctx, agentmeta.Name, s, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scale(0)
+	t.Cleanup(func() { scale(1) })
+	waitFor(t, "the agent stopped", 2*time.Minute, func(ctx context.Context) (bool, error) {
+		pods, err := clientset.CoreV1().Pods(agentmeta.Namespace).List(ctx, metav1.ListOptions{LabelSelector: agentmeta.ComponentLabel + "=" + agentmeta.Name})
+		return err == nil && len(pods.Items) == 0, err
+	})
+	before := ticks()
+	// The downtime itself: several intervals with no agent.
+	time.Sleep(3 * interval)
+	back := time.Now()
+	scale(1)
+	waitAgentReady(t)
+	waitFor(t, "the ticks to catch up past the restart", 2*time.Minute, func(context.Context) (bool, error) {
+		ts := ticks()
+		return len(ts) > 0 && ts[len(ts)-1].After(back), nil
+	})
+	all := ticks()
+	dups, gaps := 0, 0
+	for i := 1; i < len(all); i++ {
+		switch d := all[i].Sub(all[i-1]); {
+		case d == 0:
+			dups++ // at least once: a fire whose record the stop cut short comes again
+		case d != interval:
+			gaps++
+			t.Errorf("ticks %s and %s are %s apart, want %s: a fire time was missed", all[i-1], all[i], d, interval)
+		}
+	}
+	if dups > 1 {
+		t.Errorf("%d repeated ticks across one stop, want at most one", dups)
+	}
+	missed := len(all) - len(before)
+	t.Logf("%d ticks before the stop, %d after (%d repeated), no gap: %v", len(before), missed, dups, gaps == 0)
+	if missed < 3 {
+		t.Errorf("%d ticks after a stop of %s at a %s interval, want the missed ones fired", missed, 3*interval, interval)
 	}
 }

@@ -62,6 +62,39 @@ type EventSourceSpec struct {
 	// Webhook sources, by event name: served on the agent's webhook
 	// Service at /events/NAMESPACE/EVENTSOURCE/EVENT.
 	Webhook map[string]WebhookEventSource `json:"webhook,omitempty"`
+	// Calendar sources, by event name: events on a schedule, fired by the
+	// leader.
+	Calendar map[string]CalendarEventSource `json:"calendar,omitempty"`
+}
+
+// CalendarEventSource fires on a cron schedule or an interval (Argo's).
+type CalendarEventSource struct {
+	// Schedule is a five-field cron expression; Interval a duration such
+	// as 10s. One of them.
+	Schedule string `json:"schedule,omitempty"`
+	Interval string `json:"interval,omitempty"`
+	// ExclusionDates are RFC 5545 EXDATE lines
+	// (EXDATE:20260101T000000Z,...): no event on those days.
+	ExclusionDates []string          `json:"exclusionDates,omitempty"`
+	Timezone       string            `json:"timezone,omitempty"`
+	Metadata       map[string]string `json:"metadata,omitempty"`
+	// Persistence with catchup fires the events missed while no agent
+	// ran, from the last fire time the EventSource's status keeps.
+	Persistence *EventPersistence `json:"persistence,omitempty"`
+}
+
+// EventPersistence is Argo's: argolite keeps the last fire time in the
+// EventSource's status (status.calendar), so configMap is accepted and
+// not needed.
+type EventPersistence struct {
+	Catchup   *CatchupConfiguration `json:"catchup,omitempty"`
+	ConfigMap *runtime.RawExtension `json:"configMap,omitempty"`
+}
+
+// CatchupConfiguration says whether missed events fire, and how far back.
+type CatchupConfiguration struct {
+	Enabled     bool   `json:"enabled,omitempty"`
+	MaxDuration string `json:"maxDuration,omitempty"`
 }
 
 // WebhookEventSource is one webhook event (Argo's).
@@ -90,6 +123,18 @@ type EventSourceStatus struct {
 	Conditions         []metav1.Condition `json:"conditions,omitempty"`
 	// Endpoints are the paths the agent serves, by event name.
 	Endpoints []EventEndpoint `json:"endpoints,omitempty"`
+	// Calendar is each calendar event's last fire time.
+	Calendar []CalendarStatus `json:"calendar,omitempty"`
+}
+
+// CalendarStatus is one calendar event's record.
+type CalendarStatus struct {
+	EventName    string       `json:"eventName"`
+	LastFireTime *metav1.Time `json:"lastFireTime,omitempty"`
+	// Events is how many it fired; NextFireTime when it fires next.
+	Events       int64        `json:"events,omitempty"`
+	NextFireTime *metav1.Time `json:"nextFireTime,omitempty"`
+	LastError    string       `json:"lastError,omitempty"`
 }
 
 // EventEndpoint is where one webhook event is served.
