@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/robfig/cron/v3"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
 	"github.com/argolite/argolite/shared/duration"
@@ -93,6 +94,24 @@ func (cs *calendarSchedule) next(last time.Time) time.Time {
 	return t
 }
 
+// lastFire reads the event's last fire time from the EventSource's
+// status as stored.
+func (c *calendars) lastFire(ctx context.Context, k calendarKey) (time.Time, error) {
+	if c.reader == nil {
+		return time.Time{}, nil
+	}
+	es := &argov1.EventSource{}
+	if err := c.reader.Get(ctx, k.source, es); err != nil {
+		return time.Time{}, err
+	}
+	for _, st := range es.Status.Calendar {
+		if st.EventName == k.event && st.LastFireTime != nil {
+			return st.LastFireTime.Time, nil
+		}
+	}
+	return time.Time{}, nil
+}
+
 // calendarEvent is Argo's calendar payload: {eventTime, metadata}.
 func calendarEvent(source, name string, at time.Time, metadata map[string]string) (*Event, error) {
 	data, err := json.Marshal(map[string]any{"eventTime": at.String(), "metadata": metadata})
@@ -114,6 +133,9 @@ type calendars struct {
 	// resync asks for every EventSource to be looked at again: one seen
 	// before Start could not start its runs.
 	resync func(ctx context.Context)
+	// reader reads the last fire time once this replica leads: a standby's
+	// copy is as old as its start.
+	reader client.Reader
 
 	mu      sync.Mutex
 	ctx     context.Context
@@ -177,22 +199,16 @@ func (c *calendars) sync(key types.NamespacedName, es *argov1.EventSource) {
 		if err != nil {
 			continue // validation refused the EventSource already
 		}
-		var last time.Time
-		for _, st := range es.Status.Calendar {
-			if st.EventName == name && st.LastFireTime != nil {
-				last = st.LastFireTime.Time
-			}
-		}
 		ctx, cancel := context.WithCancel(c.ctx)
 		c.running[k] = &calendarRun{generation: es.Generation, cancel: cancel}
-		go c.run(ctx, k, cal, sched, last)
+		go c.run(ctx, k, cal, sched)
 	}
 }
 
 // run is one calendar event: from the last fire time (with catchup) or
 // now, each fire time dispatched in turn; a failed dispatch is retried
 // with backoff when persistence keeps the time, else skipped, as Argo.
-func (c *calendars) run(ctx context.Context, k calendarKey, cal argov1.CalendarEventSource, sched *calendarSchedule, persisted time.Time) {
+func (c *calendars) run(ctx context.Context, k calendarKey, cal argov1.CalendarEventSource, sched *calendarSchedule) {
 	select {
 	case <-ctx.Done():
 		return
@@ -201,6 +217,10 @@ func (c *calendars) run(ctx context.Context, k calendarKey, cal argov1.CalendarE
 	log := c.log.WithValues("eventsource", k.source, "event", k.event)
 	catchup := cal.Persistence != nil && cal.Persistence.Catchup != nil && cal.Persistence.Catchup.Enabled
 	last := time.Now()
+	persisted, err := c.lastFire(ctx, k)
+	if err != nil {
+		log.Error(err, "reading the calendar event's last fire time: no catch-up this time")
+	}
 	if catchup && !persisted.IsZero() {
 		last = persisted
 		if max := cal.Persistence.Catchup.MaxDuration; max != "" {
