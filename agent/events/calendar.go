@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/robfig/cron/v3"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
@@ -104,7 +105,7 @@ func (c *calendars) lastFire(ctx context.Context, k calendarKey) (time.Time, err
 	if err := c.reader.Get(ctx, k.source, es); err != nil {
 		return time.Time{}, err
 	}
-	for _, st := range es.Status.Calendar {
+	for _, st := range es.Status.Events {
 		if st.EventName == k.event && st.LastFireTime != nil {
 			return st.LastFireTime.Time, nil
 		}
@@ -122,8 +123,9 @@ func calendarEvent(source, name string, at time.Time, metadata map[string]string
 		DataContentType: "application/json", Subject: name, Time: at.UTC()}, Data: data}, nil
 }
 
-// calendars runs the calendar events of the loaded EventSources, on the
-// leader only (every replica would fire them otherwise).
+// calendars runs the calendar and resource events of the loaded
+// EventSources, on the leader only (every replica would fire them
+// otherwise).
 type calendars struct {
 	log     logr.Logger
 	router  *Router
@@ -136,6 +138,8 @@ type calendars struct {
 	// reader reads the last fire time once this replica leads: a standby's
 	// copy is as old as its start.
 	reader client.Reader
+	// dynamic watches the objects of resource events.
+	dynamic dynamic.Interface
 
 	mu      sync.Mutex
 	ctx     context.Context
@@ -168,8 +172,9 @@ func (c *calendars) Start(ctx context.Context) error {
 // replica; each run waits for the election itself.
 func (c *calendars) NeedLeaderElection() bool { return false }
 
-// sync starts, restarts (on a new generation) or stops the calendar runs
-// of one EventSource; es nil stops them all.
+// sync starts, restarts (on a new generation) or stops the leader's runs
+// of one EventSource (its calendar and resource events); es nil stops
+// them all.
 func (c *calendars) sync(key types.NamespacedName, es *argov1.EventSource) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -177,12 +182,13 @@ func (c *calendars) sync(key types.NamespacedName, es *argov1.EventSource) {
 		if k.source != key {
 			continue
 		}
-		if es == nil || run.generation != es.Generation {
-			run.cancel()
-			delete(c.running, k)
-			continue
+		keep := es != nil && run.generation == es.Generation
+		if keep {
+			_, isCal := es.Spec.Calendar[k.event]
+			_, isRes := es.Spec.Resource[k.event]
+			keep = isCal || isRes
 		}
-		if _, ok := es.Spec.Calendar[k.event]; !ok {
+		if !keep {
 			run.cancel()
 			delete(c.running, k)
 		}
@@ -190,18 +196,31 @@ func (c *calendars) sync(key types.NamespacedName, es *argov1.EventSource) {
 	if es == nil || c.ctx == nil {
 		return
 	}
-	for name, cal := range es.Spec.Calendar {
+	start := func(name string, run func(ctx context.Context, k calendarKey)) {
 		k := calendarKey{source: key, event: name}
 		if _, ok := c.running[k]; ok {
-			continue
+			return
 		}
+		ctx, cancel := context.WithCancel(c.ctx)
+		c.running[k] = &calendarRun{generation: es.Generation, cancel: cancel}
+		go func() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-c.elected:
+			}
+			run(ctx, k)
+		}()
+	}
+	for name, cal := range es.Spec.Calendar {
 		sched, err := parseCalendar(cal, "spec.calendar."+name)
 		if err != nil {
 			continue // validation refused the EventSource already
 		}
-		ctx, cancel := context.WithCancel(c.ctx)
-		c.running[k] = &calendarRun{generation: es.Generation, cancel: cancel}
-		go c.run(ctx, k, cal, sched)
+		start(name, func(ctx context.Context, k calendarKey) { c.run(ctx, k, cal, sched) })
+	}
+	for name, res := range es.Spec.Resource {
+		start(name, func(ctx context.Context, k calendarKey) { c.watch(ctx, k, res) })
 	}
 }
 
@@ -209,11 +228,6 @@ func (c *calendars) sync(key types.NamespacedName, es *argov1.EventSource) {
 // now, each fire time dispatched in turn; a failed dispatch is retried
 // with backoff when persistence keeps the time, else skipped, as Argo.
 func (c *calendars) run(ctx context.Context, k calendarKey, cal argov1.CalendarEventSource, sched *calendarSchedule) {
-	select {
-	case <-ctx.Done():
-		return
-	case <-c.elected:
-	}
 	log := c.log.WithValues("eventsource", k.source, "event", k.event)
 	catchup := cal.Persistence != nil && cal.Persistence.Catchup != nil && cal.Persistence.Catchup.Enabled
 	last := time.Now()

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	argov1 "github.com/argolite/argolite/shared/api/v1alpha1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 func TestParseCalendar(t *testing.T) {
@@ -47,5 +49,50 @@ func TestCalendarNext(t *testing.T) {
 	ev, err := calendarEvent("cal", "example", from, map[string]string{"foo": "bar"})
 	if err != nil || !strings.Contains(string(ev.Data), `"eventTime":"2026-01-01 10:00:00 +0000 UTC"`) || !strings.Contains(string(ev.Data), `"metadata":{"foo":"bar"}`) || ev.Context.Type != "calendar" {
 		t.Errorf("calendar event = %s %+v, %v", ev.Data, ev.Context, err)
+	}
+}
+
+func TestResourceFilters(t *testing.T) {
+	if _, err := validateResource(argov1.ResourceEventSource{Version: "v1", Resource: "pods", EventTypes: []string{"CREATE"}}, "spec.resource.x"); err == nil || !strings.Contains(err.Error(), `"CREATE" is not one of ADD, UPDATE, DELETE`) {
+		t.Errorf("a bad event type: %v", err)
+	}
+	if _, err := validateResource(argov1.ResourceEventSource{Resource: "pods", EventTypes: []string{"ADD"}}, "spec.resource.x"); err == nil || !strings.Contains(err.Error(), "give version and resource") {
+		t.Errorf("no version: %v", err)
+	}
+	sel, err := validateResource(argov1.ResourceEventSource{Version: "v1", Resource: "pods", EventTypes: []string{"ADD"},
+		Filter: &argov1.ResourceFilter{Labels: []argov1.ResourceSelector{{Key: "app", Value: "web"}, {Key: "tier", Operation: "in", Value: "a,b"}}}}, "x")
+	if err != nil || sel.String() != "app=web,tier in (a,b)" {
+		t.Errorf("label selector = %v, %v", sel, err)
+	}
+	started := time.Now()
+	obj := &unstructured.Unstructured{}
+	obj.SetName("test-pod")
+	obj.SetCreationTimestamp(metav1.NewTime(started.Add(-time.Minute)))
+	_ = unstructured.SetNestedField(obj.Object, "Running", "status", "phase")
+	for _, tc := range []struct {
+		name string
+		f    argov1.ResourceFilter
+		typ  string
+		want bool
+	}{
+		{"prefix", argov1.ResourceFilter{Prefix: "test-"}, "ADD", true},
+		{"other prefix", argov1.ResourceFilter{Prefix: "web-"}, "ADD", false},
+		{"created before the start", argov1.ResourceFilter{AfterStart: true}, "ADD", false},
+		{"deleted after the start", argov1.ResourceFilter{AfterStart: true}, "DELETE", true},
+		{"field equal", argov1.ResourceFilter{Fields: []argov1.ResourceSelector{{Key: "metadata.name", Operation: "==", Value: "test-pod"}}}, "ADD", true},
+		{"field not equal", argov1.ResourceFilter{Fields: []argov1.ResourceSelector{{Key: "status.phase", Operation: "!=", Value: "Run.*"}}}, "ADD", false},
+		{"missing field", argov1.ResourceFilter{Fields: []argov1.ResourceSelector{{Key: "spec.nodeName", Value: ".*"}}}, "ADD", false},
+		{"created by", argov1.ResourceFilter{CreatedBy: metav1.NewTime(started.Add(-time.Hour))}, "ADD", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.f
+			if got := passResource(&f, obj, tc.typ, started); got != tc.want {
+				t.Errorf("passResource = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	ev, err := resourceEvent("es", "example", argov1.ResourceEventSource{Version: "v1", Resource: "pods"}, "DELETE", obj, nil)
+	if err != nil || !strings.Contains(string(ev.Data), `"type":"DELETE"`) || !strings.Contains(string(ev.Data), `"oldBody":null`) || !strings.Contains(string(ev.Data), `"name":"test-pod"`) {
+		t.Errorf("resource event = %s, %v", ev.Data, err)
 	}
 }

@@ -84,7 +84,7 @@ type eventSourceReconciler struct {
 	changed func(types.NamespacedName)
 	// calendars runs the calendar events; cal is their record.
 	calendars *calendars
-	cal       map[types.NamespacedName]map[string]*argov1.CalendarStatus
+	cal       map[types.NamespacedName]map[string]*argov1.SourceEventStatus
 }
 
 // calendarFired records a calendar event's fire (or failure) for the
@@ -106,30 +106,37 @@ func (r *eventSourceReconciler) calendarFired(key types.NamespacedName, event st
 }
 
 // calendarRecord is the record of one calendar event (r.mu held).
-func (r *eventSourceReconciler) calendarRecord(key types.NamespacedName, event string) *argov1.CalendarStatus {
+func (r *eventSourceReconciler) calendarRecord(key types.NamespacedName, event string) *argov1.SourceEventStatus {
 	if r.cal[key] == nil {
-		r.cal[key] = map[string]*argov1.CalendarStatus{}
+		r.cal[key] = map[string]*argov1.SourceEventStatus{}
 	}
 	rec := r.cal[key][event]
 	if rec == nil {
-		rec = &argov1.CalendarStatus{EventName: event}
+		rec = &argov1.SourceEventStatus{EventName: event}
 		r.cal[key][event] = rec
 	}
 	return rec
 }
 
-// calendarStatus is status.calendar: each calendar event's record, which
+// calendarStatus is status.events: each calendar and resource event's record, which
 // starts from the status (so the counts and the last fire time carry over
 // an agent restart).
-func (r *eventSourceReconciler) calendarStatus(key types.NamespacedName, es *argov1.EventSource) []argov1.CalendarStatus {
+func (r *eventSourceReconciler) calendarStatus(key types.NamespacedName, es *argov1.EventSource) []argov1.SourceEventStatus {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	prev := map[string]argov1.CalendarStatus{}
-	for _, c := range es.Status.Calendar {
+	prev := map[string]argov1.SourceEventStatus{}
+	for _, c := range es.Status.Events {
 		prev[c.EventName] = c
 	}
-	var out []argov1.CalendarStatus
+	var out []argov1.SourceEventStatus
+	names := []string{}
 	for name := range es.Spec.Calendar {
+		names = append(names, name)
+	}
+	for name := range es.Spec.Resource {
+		names = append(names, name)
+	}
+	for _, name := range names {
 		rec, ok := r.cal[key][name]
 		if !ok {
 			p := prev[name]
@@ -206,7 +213,7 @@ func (r *eventSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	r.router.setSource(req.NamespacedName, es)
 	if r.status.leader() {
 		es.Status.Endpoints = r.endpoints(req.NamespacedName, es)
-		es.Status.Calendar = r.calendarStatus(req.NamespacedName, es)
+		es.Status.Events = r.calendarStatus(req.NamespacedName, es)
 	}
 	r.calendars.sync(req.NamespacedName, es)
 	var what []string
@@ -215,6 +222,9 @@ func (r *eventSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	if n := len(es.Spec.Calendar); n > 0 {
 		what = append(what, fmt.Sprintf("firing %d calendar event(s) on the leader", n))
+	}
+	if n := len(es.Spec.Resource); n > 0 {
+		what = append(what, fmt.Sprintf("watching %d resource event(s) on the leader", n))
 	}
 	conds.Ready(reasonLoaded, strings.Join(what, "; "))
 	return ctrl.Result{}, nil
@@ -253,8 +263,22 @@ var eventName = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 // validateEventSource checks the webhook events: a name usable in a
 // path, a method, a sane maxPayloadSize.
 func validateEventSource(es *argov1.EventSource) string {
-	if len(es.Spec.Webhook)+len(es.Spec.Calendar) == 0 {
-		return "spec: an EventSource needs at least one webhook or calendar event (the source kinds argolite has so far)"
+	if len(es.Spec.Webhook)+len(es.Spec.Calendar)+len(es.Spec.Resource) == 0 {
+		return "spec: an EventSource needs at least one webhook, calendar or resource event (the source kinds argolite has so far)"
+	}
+	for name, res := range es.Spec.Resource {
+		if !eventName.MatchString(name) {
+			return "spec.resource." + name + ": the event name must be letters, digits, '-', '_' or '.'"
+		}
+		if _, ok := es.Spec.Webhook[name]; ok {
+			return "spec.resource." + name + ": a webhook event has the same name: rename one"
+		}
+		if _, ok := es.Spec.Calendar[name]; ok {
+			return "spec.resource." + name + ": a calendar event has the same name: rename one"
+		}
+		if _, err := validateResource(res, "spec.resource."+name); err != nil {
+			return err.Error()
+		}
 	}
 	for name, c := range es.Spec.Calendar {
 		if !eventName.MatchString(name) {

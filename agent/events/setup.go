@@ -2,11 +2,13 @@ package events
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -35,6 +37,10 @@ type Webhooks interface {
 // handler. The controllers run on every replica (each serves the webhooks
 // that reach it); only the leader writes status.
 func Setup(mgr manager.Manager, hooks Webhooks) error {
+	dyn, err := dynamic.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("the events role's dynamic client: %w", err)
+	}
 	router := newRouter()
 	runner := &triggerRunner{client: mgr.GetClient(), reader: mgr.GetAPIReader()}
 	router.fire = runner.fire
@@ -49,9 +55,9 @@ func Setup(mgr manager.Manager, hooks Webhooks) error {
 	esr := &eventSourceReconciler{Events: ctrlkit.Events{Recorder: mgr.GetEventRecorder("argolite-events")}, client: mgr.GetClient(), reader: mgr.GetAPIReader(),
 		router: router, status: status(), counts: map[types.NamespacedName]map[string]*argov1.EventEndpoint{},
 		changed: notify(sourceChanged, func() client.Object { return &argov1.EventSource{} })}
-	esr.calendars = &calendars{log: mgr.GetLogger().WithName("events"), router: router, elected: mgr.Elected(), fired: esr.calendarFired, running: map[calendarKey]*calendarRun{}, reader: mgr.GetAPIReader(),
+	esr.calendars = &calendars{log: mgr.GetLogger().WithName("events"), router: router, elected: mgr.Elected(), fired: esr.calendarFired, running: map[calendarKey]*calendarRun{}, reader: mgr.GetAPIReader(), dynamic: dyn,
 		resync: func(ctx context.Context) { requeueAll(ctx, mgr.GetClient(), sourceChanged, nil) }}
-	esr.cal = map[types.NamespacedName]map[string]*argov1.CalendarStatus{}
+	esr.cal = map[types.NamespacedName]map[string]*argov1.SourceEventStatus{}
 	if err := mgr.Add(esr.calendars); err != nil {
 		return err
 	}

@@ -44,6 +44,7 @@ var (
 type eventsEnv struct {
 	ctx    context.Context
 	dyn    dynamic.Interface
+	kube   kubernetes.Interface
 	corpus string
 	ns     string
 	url    string
@@ -173,7 +174,7 @@ func (e *eventsEnv) firedAtLeast(sensor, trigger string, want int64) error {
 	return nil
 }
 
-// count reads a count from a status list (triggers by name, calendar by
+// count reads a count from a status list (triggers by name, events by
 // eventName).
 func (e *eventsEnv) count(gvr schema.GroupVersionResource, name, list, key, field string) int64 {
 	u, err := e.dyn.Resource(gvr).Namespace(e.ns).Get(e.ctx, name, metav1.GetOptions{})
@@ -196,7 +197,7 @@ func (e *eventsEnv) count(gvr schema.GroupVersionResource, name, list, key, fiel
 func (e *eventsEnv) calendarFired(source, event string, want int64) error {
 	var got int64
 	err := wait.PollUntilContextTimeout(e.ctx, 250*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		got = e.count(eventSourceGVR, source, "calendar", event, "events")
+		got = e.count(eventSourceGVR, source, "events", event, "events")
 		return got >= want, nil
 	})
 	if err != nil {
@@ -206,6 +207,27 @@ func (e *eventsEnv) calendarFired(source, event string, want int64) error {
 }
 
 type eventsStep func(e *eventsEnv) error
+
+// argoEventsNamespace is where Argo's resource fixture watches Pods (its
+// suite's own namespace).
+const argoEventsNamespace = "argo-events"
+
+// testPod plays Argo's `kubectl run test-pod` (create) and `kubectl
+// delete pod test-pod` (delete) in the fixture's namespace.
+func testPod(create bool) eventsStep {
+	return func(e *eventsEnv) error {
+		pods := e.kube.CoreV1().Pods(argoEventsNamespace)
+		if !create {
+			return pods.Delete(e.ctx, "test-pod", metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
+		}
+		if _, err := e.kube.CoreV1().Namespaces().Create(e.ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: argoEventsNamespace}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		_, err := pods.Create(e.ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "test-pod"}, Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "test-pod", Image: "busybox:1.36", Command: []string{"sleep", "3600"}}}}}, metav1.CreateOptions{})
+		return err
+	}
+}
 
 func firedAtLeast(sensor, trigger string, n int64) eventsStep {
 	return func(e *eventsEnv) error { return e.firedAtLeast(sensor, trigger, n) }
@@ -242,8 +264,7 @@ func fired(sensor, trigger string, n int64) eventsStep {
 
 // eventsScenarios are Argo's functional_test.go tests that need only
 // webhook and calendar sources and log triggers, as written. Left out, and
-// why: TestResourceEventSource: resource sources are not supported yet;
-// TestMetricsWithWebhook, TestMetricsWithCalendar: Argo's Prometheus
+// why: TestMetricsWithWebhook, TestMetricsWithCalendar: Argo's Prometheus
 // metric names;
 // TestAtLeastOnce, TestAtMostOnce, TestMultipleSensorAtLeastOnceTrigger:
 // http triggers are not supported yet; TestDurableConsumer: it needs the
@@ -258,6 +279,10 @@ var eventsScenarios = []struct {
 	{"functional_test.go TestCreateCalendarEventSourceWithHA", []eventsStep{
 		esCreate("es-calendar-ha.yaml", "e2e-calendar-ha"), snCreate("sensor-log-ha.yaml", "e2e-log-ha"), firedAtLeast("e2e-log-ha", "log-trigger", 1),
 		esCreate("es-calendar-ha-k8s.yaml", "e2e-calendar-ha-k8s"), snCreate("sensor-log-ha-k8s.yaml", "e2e-log-ha-k8s"), firedAtLeast("e2e-log-ha-k8s", "log-trigger", 1),
+	}},
+	{"functional_test.go TestResourceEventSource", []eventsStep{
+		esCreate("es-resource.yaml", "test-resource"), testPod(true), snCreate("sensor-resource.yaml", "e2e-resource-log"),
+		testPod(false), firedAtLeast("e2e-resource-log", "log-trigger", 1),
 	}},
 	{"functional_test.go TestDuplicateDependency", []eventsStep{
 		esCreate("es-calendar-metadata.yaml", "e2e-calendar-metadata"), snCreate("sensor-duplicate-deps.yaml", "e2e-duplicate-dep"),
@@ -298,7 +323,7 @@ var eventsScenarios = []struct {
 // name so far: a fixture using one must be refused naming it. Two of
 // Argo's Sensors put atLeastOnce inside the trigger's template, where Argo
 // ignores it: argolite names it.
-var eventsRefused = []string{"resource", "http", "atLeastOnce"}
+var eventsRefused = []string{"http", "atLeastOnce"}
 
 // TestEventsConformance runs Argo Events' fixtures and scenarios; `make
 // test-conformance-events` runs it alone.
@@ -342,7 +367,7 @@ func runEvents(t *testing.T, ctx context.Context, dyn dynamic.Interface, kube ku
 		}
 		done := func() { _ = kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) }
 		cctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-		return &eventsEnv{ctx: cctx, dyn: dyn, corpus: corpus, ns: ns, url: url}, func() { cancel(); done() }, nil
+		return &eventsEnv{ctx: cctx, dyn: dyn, kube: kube, corpus: corpus, ns: ns, url: url}, func() { cancel(); done() }, nil
 	}
 	entries, err := os.ReadDir(corpus)
 	if err != nil {
@@ -421,6 +446,7 @@ func runEvents(t *testing.T, ctx context.Context, dyn dynamic.Interface, kube ku
 		}()
 	}
 	wg.Wait()
+	_ = kube.CoreV1().Namespaces().Delete(context.Background(), argoEventsNamespace, metav1.DeleteOptions{})
 	var scenarioFails []string
 	for _, f := range fails {
 		if f != "" {

@@ -12,13 +12,13 @@ import (
 )
 
 const (
-	hintSource  = "this event source is not supported by argolite yet: it takes webhook and calendar sources (a sender that can call a URL can reach a webhook)"
+	hintSource  = "this event source is not supported by argolite yet: it takes webhook, calendar and resource sources (a sender that can call a URL can reach a webhook)"
 	hintTLS     = "TLS is not terminated by the agent: put the agent's webhook Service behind an Ingress or Gateway that terminates TLS"
 	hintTrigger = "this trigger is not supported by argolite yet: use a k8s trigger (it creates any object, an argoproj.io Workflow included) or a log trigger"
 )
 
 var unsupported = map[reflect.Type]map[string]string{
-	reflect.TypeOf(argov1.EventSourceSpec{}): fields(hintSource, "resource", "file", "minio", "amqp", "kafka", "mqtt", "nats", "sns", "sqs",
+	reflect.TypeOf(argov1.EventSourceSpec{}): fields(hintSource, "file", "minio", "amqp", "kafka", "mqtt", "nats", "sns", "sqs",
 		"pubSub", "github", "gitlab", "hdfs", "slack", "storageGrid", "azureEventsHub", "stripe", "emitter", "redis", "nsq", "pulsar",
 		"generic", "bitbucketserver", "bitbucket", "redisStream", "azureServiceBus", "azureQueueStorage", "sftp", "gerrit", "mns"),
 	reflect.TypeOf(argov1.WebhookEventSource{}): {

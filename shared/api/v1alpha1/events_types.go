@@ -65,6 +65,44 @@ type EventSourceSpec struct {
 	// Calendar sources, by event name: events on a schedule, fired by the
 	// leader.
 	Calendar map[string]CalendarEventSource `json:"calendar,omitempty"`
+	// Resource sources, by event name: changes of cluster objects,
+	// watched by the leader.
+	Resource map[string]ResourceEventSource `json:"resource,omitempty"`
+}
+
+// ResourceEventSource watches objects of one resource (Argo's).
+type ResourceEventSource struct {
+	// Namespace to watch; every namespace when empty.
+	Namespace string `json:"namespace,omitempty"`
+	Group     string `json:"group"`
+	Version   string `json:"version"`
+	Resource  string `json:"resource"`
+	// EventTypes are ADD, UPDATE and DELETE.
+	EventTypes []string          `json:"eventTypes"`
+	Filter     *ResourceFilter   `json:"filter,omitempty"`
+	Metadata   map[string]string `json:"metadata,omitempty"`
+}
+
+// ResourceFilter narrows the objects a resource source reports (Argo's).
+type ResourceFilter struct {
+	// Prefix of the object's name.
+	Prefix string `json:"prefix,omitempty"`
+	// Labels are label selector requirements (key, operation, value).
+	Labels []ResourceSelector `json:"labels,omitempty"`
+	// Fields are gjson paths into the object, whose string value must
+	// match (==, =) or not match (!=) the regular expression value.
+	Fields []ResourceSelector `json:"fields,omitempty"`
+	// CreatedBy drops objects created after it.
+	CreatedBy metav1.Time `json:"createdBy,omitempty"`
+	// AfterStart drops events from before the watch started.
+	AfterStart bool `json:"afterStart,omitempty"`
+}
+
+// ResourceSelector is one requirement of a resource filter.
+type ResourceSelector struct {
+	Key       string `json:"key"`
+	Operation string `json:"operation,omitempty"`
+	Value     string `json:"value"`
 }
 
 // CalendarEventSource fires on a cron schedule or an interval (Argo's).
@@ -84,7 +122,7 @@ type CalendarEventSource struct {
 }
 
 // EventPersistence is Argo's: argolite keeps the last fire time in the
-// EventSource's status (status.calendar), so configMap is accepted and
+// EventSource's status (status.events), so configMap is accepted and
 // not needed.
 type EventPersistence struct {
 	Catchup   *CatchupConfiguration `json:"catchup,omitempty"`
@@ -123,12 +161,13 @@ type EventSourceStatus struct {
 	Conditions         []metav1.Condition `json:"conditions,omitempty"`
 	// Endpoints are the paths the agent serves, by event name.
 	Endpoints []EventEndpoint `json:"endpoints,omitempty"`
-	// Calendar is each calendar event's last fire time.
-	Calendar []CalendarStatus `json:"calendar,omitempty"`
+	// Events is each calendar and resource event's record: how often it
+	// fired, when last (the calendar's catch-up starts there), when next.
+	Events []SourceEventStatus `json:"events,omitempty"`
 }
 
-// CalendarStatus is one calendar event's record.
-type CalendarStatus struct {
+// SourceEventStatus is one calendar or resource event's record.
+type SourceEventStatus struct {
 	EventName    string       `json:"eventName"`
 	LastFireTime *metav1.Time `json:"lastFireTime,omitempty"`
 	// Events is how many it fired; NextFireTime when it fires next.
