@@ -94,8 +94,10 @@ func (r *eventSourceReconciler) calendarFired(key types.NamespacedName, event st
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rec := r.calendarRecord(key, event)
-	n := metav1.NewTime(next)
-	rec.NextFireTime = &n
+	if !next.IsZero() { // a resource event has no next time
+		n := metav1.NewTime(next)
+		rec.NextFireTime = &n
+	}
 	if err != nil {
 		rec.LastError = err.Error()
 		return
