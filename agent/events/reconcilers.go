@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrl "sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -49,13 +48,11 @@ func (w statusWriter) leader() bool {
 // strictFaults reads an object as stored (the CRD keeps fields the types
 // do not know) and checks it.
 func strictFaults(ctx context.Context, reader client.Reader, obj client.Object, kind string, check func(map[string]any) []strict.Fault) (string, error) {
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(argov1.GroupVersion.WithKind(kind))
-	if err := reader.Get(ctx, client.ObjectKeyFromObject(obj), u); err != nil {
-		return "", fmt.Errorf("reading %s %s/%s: %w", kind, obj.GetNamespace(), obj.GetName(), err)
+	raw, err := ctrlkit.StoredSpec(ctx, reader, obj, kind)
+	if err != nil {
+		return "", err
 	}
-	delete(u.Object, "status")
-	faults := check(u.Object)
+	faults := check(raw)
 	if len(faults) == 0 {
 		return "", nil
 	}

@@ -13,7 +13,6 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -369,16 +368,9 @@ func others(rss []*appsv1.ReplicaSet, keep ...*appsv1.ReplicaSet) []*appsv1.Repl
 
 func ptrInt32(v int32) *int32 { return &v }
 
-// strictCheckObject is the Rollout as stored, for the strict field check
-// (the CRD keeps fields the types do not know).
+// storedObject is the Rollout as stored, for the strict field check.
 func (c *cycle) storedObject() (map[string]any, error) {
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(argov1.GroupVersion.WithKind(kindRollout))
-	if err := c.r.APIReader.Get(c.ctx, client.ObjectKeyFromObject(c.ro), u); err != nil {
-		return nil, fmt.Errorf("reading rollout %s/%s: %w", c.ro.Namespace, c.ro.Name, err)
-	}
-	delete(u.Object, "status")
-	return u.Object, nil
+	return ctrlkit.StoredSpec(c.ctx, c.r.APIReader, c.ro, kindRollout)
 }
 
 // observed records the generation the status is for (Argo keeps it as a string).

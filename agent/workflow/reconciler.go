@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -175,13 +174,11 @@ func (r *Reconciler) afterCompletion(ctx context.Context, wf *argov1.Workflow) (
 // CRD keeps fields the types do not know), then its templates, references,
 // parameters and expressions.
 func (r *Reconciler) validate(ctx context.Context, wf *argov1.Workflow) error {
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(argov1.GroupVersion.WithKind("Workflow"))
-	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(wf), u); err != nil {
-		return fmt.Errorf("reading workflow %s/%s: %w", wf.Namespace, wf.Name, err)
+	raw, err := ctrlkit.StoredSpec(ctx, r.APIReader, wf, "Workflow")
+	if err != nil {
+		return err
 	}
-	delete(u.Object, "status")
-	if errs := wfvalidate.Strict(u.Object, &argov1.Workflow{}); len(errs) > 0 {
+	if errs := wfvalidate.Strict(raw, &argov1.Workflow{}); len(errs) > 0 {
 		return specError("%s", errs.Error())
 	}
 	lookup := func(name string, cluster bool) (*argov1.WorkflowSpec, error) {

@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -213,13 +212,11 @@ func retentionNames(l []argov1.MeasurementRetention) []string {
 // checkStrict checks the run as stored (the CRD keeps fields the types do
 // not know) and returns the faults as one message.
 func (r *Reconciler) checkStrict(ctx context.Context, run *argov1.AnalysisRun) (string, error) {
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(argov1.GroupVersion.WithKind(kindRun))
-	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(run), u); err != nil {
-		return "", fmt.Errorf("reading AnalysisRun %s/%s: %w", run.Namespace, run.Name, err)
+	raw, err := ctrlkit.StoredSpec(ctx, r.APIReader, run, kindRun)
+	if err != nil {
+		return "", err
 	}
-	delete(u.Object, "status")
-	if faults := rolloutstrict.Analysis(u.Object, &argov1.AnalysisRun{}); len(faults) > 0 {
+	if faults := rolloutstrict.Analysis(raw, &argov1.AnalysisRun{}); len(faults) > 0 {
 		return rolloutstrict.Text(faults), nil
 	}
 	return "", nil

@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -121,13 +120,11 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 // invalid runs the strict field check on the Experiment as stored and
 // Argo's spec rules; "" when the spec is good.
 func (r *Reconciler) invalid(ctx context.Context, ex *argov1.Experiment) (string, error) {
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(argov1.GroupVersion.WithKind(Kind))
-	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(ex), u); err != nil {
-		return "", fmt.Errorf("reading Experiment %s/%s: %w", ex.Namespace, ex.Name, err)
+	raw, err := ctrlkit.StoredSpec(ctx, r.APIReader, ex, Kind)
+	if err != nil {
+		return "", err
 	}
-	delete(u.Object, "status")
-	if faults := rolloutstrict.Experiment(u.Object); len(faults) > 0 {
+	if faults := rolloutstrict.Experiment(raw); len(faults) > 0 {
 		return rolloutstrict.Text(faults), nil
 	}
 	return rolloutspec.ValidateExperiment(ex), nil
