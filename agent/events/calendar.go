@@ -97,7 +97,7 @@ func (cs *calendarSchedule) next(last time.Time) time.Time {
 
 // lastFire reads the event's last fire time from the EventSource's
 // status as stored.
-func (c *calendars) lastFire(ctx context.Context, k calendarKey) (time.Time, error) {
+func (c *leaderSources) lastFire(ctx context.Context, k sourceEventKey) (time.Time, error) {
 	if c.reader == nil {
 		return time.Time{}, nil
 	}
@@ -123,10 +123,10 @@ func calendarEvent(source, name string, at time.Time, metadata map[string]string
 		DataContentType: "application/json", Subject: name, Time: at.UTC()}, Data: data}, nil
 }
 
-// calendars runs the calendar and resource events of the loaded
+// leaderSources runs the calendar and resource events of the loaded
 // EventSources, on the leader only (every replica would fire them
 // otherwise).
-type calendars struct {
+type leaderSources struct {
 	log     logr.Logger
 	router  *Router
 	elected <-chan struct{}
@@ -143,21 +143,21 @@ type calendars struct {
 
 	mu      sync.Mutex
 	ctx     context.Context
-	running map[calendarKey]*calendarRun
+	running map[sourceEventKey]*leaderRun
 }
 
-type calendarKey struct {
+type sourceEventKey struct {
 	source types.NamespacedName
 	event  string
 }
 
-type calendarRun struct {
+type leaderRun struct {
 	generation int64
 	cancel     context.CancelFunc
 }
 
 // Start keeps the runs' parent context: the manager's.
-func (c *calendars) Start(ctx context.Context) error {
+func (c *leaderSources) Start(ctx context.Context) error {
 	c.mu.Lock()
 	c.ctx = ctx
 	c.mu.Unlock()
@@ -170,12 +170,12 @@ func (c *calendars) Start(ctx context.Context) error {
 
 // NeedLeaderElection is false: Start must hold the context on every
 // replica; each run waits for the election itself.
-func (c *calendars) NeedLeaderElection() bool { return false }
+func (c *leaderSources) NeedLeaderElection() bool { return false }
 
 // sync starts, restarts (on a new generation) or stops the leader's runs
 // of one EventSource (its calendar and resource events); es nil stops
 // them all.
-func (c *calendars) sync(key types.NamespacedName, es *argov1.EventSource) {
+func (c *leaderSources) sync(key types.NamespacedName, es *argov1.EventSource) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k, run := range c.running {
@@ -196,13 +196,13 @@ func (c *calendars) sync(key types.NamespacedName, es *argov1.EventSource) {
 	if es == nil || c.ctx == nil {
 		return
 	}
-	start := func(name string, run func(ctx context.Context, k calendarKey)) {
-		k := calendarKey{source: key, event: name}
+	start := func(name string, run func(ctx context.Context, k sourceEventKey)) {
+		k := sourceEventKey{source: key, event: name}
 		if _, ok := c.running[k]; ok {
 			return
 		}
 		ctx, cancel := context.WithCancel(c.ctx)
-		c.running[k] = &calendarRun{generation: es.Generation, cancel: cancel}
+		c.running[k] = &leaderRun{generation: es.Generation, cancel: cancel}
 		go func() {
 			select {
 			case <-ctx.Done():
@@ -217,17 +217,17 @@ func (c *calendars) sync(key types.NamespacedName, es *argov1.EventSource) {
 		if err != nil {
 			continue // validation refused the EventSource already
 		}
-		start(name, func(ctx context.Context, k calendarKey) { c.run(ctx, k, cal, sched) })
+		start(name, func(ctx context.Context, k sourceEventKey) { c.run(ctx, k, cal, sched) })
 	}
 	for name, res := range es.Spec.Resource {
-		start(name, func(ctx context.Context, k calendarKey) { c.watch(ctx, k, res) })
+		start(name, func(ctx context.Context, k sourceEventKey) { c.watch(ctx, k, res) })
 	}
 }
 
 // run is one calendar event: from the last fire time (with catchup) or
 // now, each fire time dispatched in turn; a failed dispatch is retried
 // with backoff when persistence keeps the time, else skipped, as Argo.
-func (c *calendars) run(ctx context.Context, k calendarKey, cal argov1.CalendarEventSource, sched *calendarSchedule) {
+func (c *leaderSources) run(ctx context.Context, k sourceEventKey, cal argov1.CalendarEventSource, sched *calendarSchedule) {
 	log := c.log.WithValues("eventsource", k.source, "event", k.event)
 	catchup := cal.Persistence != nil && cal.Persistence.Catchup != nil && cal.Persistence.Catchup.Enabled
 	last := time.Now()

@@ -79,9 +79,9 @@ type eventSourceReconciler struct {
 	counts map[types.NamespacedName]map[string]*argov1.EventEndpoint
 	// changed asks for the status to be written.
 	changed func(types.NamespacedName)
-	// calendars runs the calendar events; cal is their record.
-	calendars *calendars
-	cal       map[types.NamespacedName]map[string]*argov1.SourceEventStatus
+	// leader runs the calendar and resource events; cal is their record.
+	leader *leaderSources
+	cal    map[types.NamespacedName]map[string]*argov1.SourceEventStatus
 }
 
 // calendarFired records a calendar event's fire (or failure) for the
@@ -172,13 +172,13 @@ func (r *eventSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err := r.client.Get(ctx, req.NamespacedName, es); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.router.removeSource(req.NamespacedName)
-			r.calendars.sync(req.NamespacedName, nil)
+			r.leader.sync(req.NamespacedName, nil)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !es.DeletionTimestamp.IsZero() {
 		r.router.removeSource(req.NamespacedName)
-		r.calendars.sync(req.NamespacedName, nil)
+		r.leader.sync(req.NamespacedName, nil)
 		return ctrl.Result{}, nil
 	}
 	if r.status.Stale(es) {
@@ -204,7 +204,7 @@ func (r *eventSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	if msg != "" {
 		r.router.removeSource(req.NamespacedName)
-		r.calendars.sync(req.NamespacedName, nil)
+		r.leader.sync(req.NamespacedName, nil)
 		conds.Failed(reasonInvalidSpec, msg, true)
 		r.Event(es, corev1.EventTypeWarning, reasonInvalidSpec, "Validate", "%s", msg)
 		return ctrl.Result{}, nil
@@ -214,7 +214,7 @@ func (r *eventSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		es.Status.Endpoints = r.endpoints(req.NamespacedName, es)
 		es.Status.Events = r.calendarStatus(req.NamespacedName, es)
 	}
-	r.calendars.sync(req.NamespacedName, es)
+	r.leader.sync(req.NamespacedName, es)
 	var what []string
 	if n := len(es.Spec.Webhook); n > 0 {
 		what = append(what, fmt.Sprintf("serving %d webhook event(s) on the agent's webhook Service under %s%s/%s/", n, WebhookPrefix, es.Namespace, es.Name))

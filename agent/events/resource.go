@@ -163,7 +163,7 @@ type resourceChange struct {
 // (namespace and label selector on the server), its changes filtered and
 // dispatched in order; a failed dispatch is retried a few times with
 // backoff, then logged.
-func (c *calendars) watch(ctx context.Context, k calendarKey, r argov1.ResourceEventSource) {
+func (c *leaderSources) watch(ctx context.Context, k sourceEventKey, r argov1.ResourceEventSource) {
 	log := c.log.WithValues("eventsource", k.source, "event", k.event)
 	sel, err := validateResource(r, "spec.resource."+k.event)
 	if err != nil || c.dynamic == nil {

@@ -55,10 +55,10 @@ func Setup(mgr manager.Manager, hooks Webhooks) error {
 	esr := &eventSourceReconciler{Events: ctrlkit.Events{Recorder: mgr.GetEventRecorder("argolite-events")}, client: mgr.GetClient(), reader: mgr.GetAPIReader(),
 		router: router, status: status(), counts: map[types.NamespacedName]map[string]*argov1.EventEndpoint{},
 		changed: notify(sourceChanged, func() client.Object { return &argov1.EventSource{} })}
-	esr.calendars = &calendars{log: mgr.GetLogger().WithName("events"), router: router, elected: mgr.Elected(), fired: esr.calendarFired, running: map[calendarKey]*calendarRun{}, reader: mgr.GetAPIReader(), dynamic: dyn,
+	esr.leader = &leaderSources{log: mgr.GetLogger().WithName("events"), router: router, elected: mgr.Elected(), fired: esr.calendarFired, running: map[sourceEventKey]*leaderRun{}, reader: mgr.GetAPIReader(), dynamic: dyn,
 		resync: func(ctx context.Context) { requeueAll(ctx, mgr.GetClient(), sourceChanged, nil) }}
 	esr.cal = map[types.NamespacedName]map[string]*argov1.SourceEventStatus{}
-	if err := mgr.Add(esr.calendars); err != nil {
+	if err := mgr.Add(esr.leader); err != nil {
 		return err
 	}
 	sr := &sensorReconciler{Events: esr.Events, client: mgr.GetClient(), reader: mgr.GetAPIReader(), router: router, status: status()}

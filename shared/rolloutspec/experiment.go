@@ -69,7 +69,7 @@ func ValidateExperiment(ex *argov1.Experiment) string {
 	for i, t := range ex.Spec.Templates {
 		switch {
 		case t.Selector == nil:
-			return fmt.Sprintf("spec.templates[%d].selector: Rollout has missing field '.Spec.Templates[%d].Selector'", i, i)
+			return fmt.Sprintf("spec.templates[%d].selector: missing: give the template a selector that matches its Pod labels", i)
 		case reflect.DeepEqual(t.Selector, &metav1.LabelSelector{}):
 			return fmt.Sprintf("spec.templates[%d].selector: This experiment is selecting all pods at index %d. A non-empty selector is required.", i, i)
 		case t.MinReadySeconds > ExperimentProgressDeadline(ex):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -97,7 +98,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		r.Event(ex, corev1.EventTypeWarning, "InvalidSpec", "Validate", "%s", msg)
 		return ctrl.Result{}, nil
 	}
-	if removeCondition(&ex.Status, argov1.ExperimentConditionInvalidSpec) && hasPrefix(ex.Status.Message, "InvalidSpec: ") {
+	if removeCondition(&ex.Status, argov1.ExperimentConditionInvalidSpec) && strings.HasPrefix(ex.Status.Message, "InvalidSpec: ") {
 		ex.Status.Message = ""
 	}
 	c := &cycle{r: r, ctx: ctx, ex: base, st: ex.Status.DeepCopy(), now: r.now(), terminating: isTerminating(base)}
@@ -216,5 +217,3 @@ func (c *cycle) run() {
 	c.assess()
 	c.requeue()
 }
-
-func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
